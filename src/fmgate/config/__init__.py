@@ -1,0 +1,1 @@
+"""Configuration: the catalog schema, its loader, and secret references."""

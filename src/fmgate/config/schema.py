@@ -1,0 +1,235 @@
+"""The catalog's schema: what one bot is, and the gateway-wide settings.
+
+A catalog file (YAML) has ``gateway`` settings, ``defaults`` applied to every bot, named
+``templates`` (which may ``extends`` another template), and ``bots``. Each bot entry names a
+template (or none) and overrides fields; the loader merges defaults <- template chain <- entry
+and validates the result as a :class:`BotConfig`. Unknown fields are errors everywhere.
+
+Capabilities are declared here, never guessed from model-id substrings: a vision model says
+``supports_images: true``, an image model says which request-body ``family`` it speaks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: A reference to a secret, never the secret itself: ``env:NAME``, ``file:/path`` or
+#: ``aws-secretsmanager:SECRET_ID#json_key`` (``#json_key`` optional: whole string secret).
+SECRET_REF_PATTERN = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:[^#]+(#.+)?)$"  # noqa: S105 (a pattern, not a secret)
+SecretRef = Annotated[str, Field(pattern=SECRET_REF_PATTERN)]
+
+BOT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+BotKind = Literal["chat", "image", "video"]
+ImageFamily = Literal["titan-image", "nova-canvas", "stability"]
+VideoFamily = Literal["nova-reel", "luma-ray"]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pricing(StrictModel):
+    """Prices in Poe's unit, US milli-cents (1/1000 of a cent). 0 means "not charged"."""
+
+    input_token: float = Field(0.0, ge=0, description="Per input (prompt) token.")
+    output_token: float = Field(0.0, ge=0, description="Per output (completion) token.")
+    cache_read_token: float = Field(0.0, ge=0, description="Per prompt-cache read token.")
+    cache_write_token: float = Field(0.0, ge=0, description="Per prompt-cache write token.")
+    image_input: float = Field(0.0, ge=0, description="Per image attachment analysed.")
+    image_output: float = Field(0.0, ge=0, description="Per image generated.")
+    video_second: float = Field(0.0, ge=0, description="Per second of video generated.")
+    minimum: float = Field(0.0, ge=0, description="Smallest charge for a successful request.")
+
+    @property
+    def is_priced(self) -> bool:
+        return any(
+            v > 0
+            for v in (
+                self.input_token,
+                self.output_token,
+                self.image_output,
+                self.video_second,
+                self.image_input,
+                self.minimum,
+            )
+        )
+
+
+class ImageDefaults(StrictModel):
+    """Defaults for image bots; Poe parameter controls may override some per request."""
+
+    family: ImageFamily = Field(description="Request-body family the model speaks.")
+    aspect_ratios: tuple[str, ...] = Field(
+        ("1:1", "16:9", "9:16", "4:3", "3:4"),
+        description="Aspect ratios offered to users ('W:H'); the first is the default.",
+    )
+    base_size: int = Field(1024, ge=256, le=4096, description="Long side in pixels.")
+    count: int = Field(1, ge=1, le=5, description="Images per request.")
+    quality: Literal["standard", "premium"] = "standard"
+    cfg_scale: float | None = Field(None, ge=1.1, le=10.0)
+    negative_prompt: str | None = None
+    output_format: Literal["png", "jpeg"] = "png"
+
+
+class VideoDefaults(StrictModel):
+    """Defaults for video bots (asynchronous generation to S3)."""
+
+    family: VideoFamily = Field(description="Request-body family the model speaks.")
+    output_s3_uri: str = Field(
+        pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
+        description="Where Bedrock writes results (s3://bucket/prefix).",
+    )
+    duration_seconds: int = Field(6, ge=1, le=120)
+    fps: int = Field(24, ge=1, le=60)
+    dimension: str = Field("1280x720", pattern=r"^\d{2,5}x\d{2,5}$")
+    aspect_ratio: str = Field("16:9", pattern=r"^\d{1,2}:\d{1,2}$")
+    resolution: str = "720p"
+    poll_interval_seconds: float = Field(2.0, gt=0, le=60)
+    timeout_seconds: float = Field(900.0, gt=0)
+
+
+class AttachmentLimits(StrictModel):
+    """Caps on what the gateway downloads for one request."""
+
+    max_file_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_total_bytes: int = Field(30 * 1024 * 1024, ge=1024)
+    max_files: int = Field(20, ge=1)
+    #: Characters of expanded text attachments placed into the conversation, all files together.
+    text_budget_chars: int = Field(200_000, ge=1000)
+    max_image_pixels: int = Field(8000 * 8000, ge=64 * 64)
+    download_timeout_seconds: float = Field(20.0, gt=0)
+
+
+class BotConfig(StrictModel):
+    """One bot: a Bedrock model deployed behind the gateway's fronts."""
+
+    bot_name: str = Field(pattern=BOT_NAME_PATTERN, description="Served at POST /bot/<bot_name>.")
+    model_id: str = Field(
+        min_length=1,
+        description="Bedrock model id, inference-profile id (us./eu./apac./global.) or ARN.",
+    )
+    kind: BotKind = Field("chat", description="chat | image | video: picks the bot class.")
+    aws_region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    access_key: SecretRef | None = Field(
+        None, description="Reference to the Poe access key for this bot (never a literal)."
+    )
+    description: str = Field("", description="One line for listings.")
+    introduction_message: str = Field("", description="Shown by Poe when a chat starts.")
+    custom_class: str | None = Field(
+        None,
+        pattern=r"^python:[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="python:module:Class to use instead of the kind's class.",
+    )
+
+    # Conversation handling
+    supports_system_messages: bool = Field(
+        True, description="Send the system prompt as Converse `system`; else fold into user turn."
+    )
+    system_prompt: str | None = Field(None, description="Operator's system prompt, always sent.")
+    allow_attachments: bool = True
+    expand_text_attachments: bool = Field(
+        True, description="Fetch text attachments and place them in the conversation."
+    )
+    enable_image_comprehension: bool = Field(
+        False, description="Ask Poe to describe images (for models without vision)."
+    )
+    supports_images: bool = Field(False, description="Model takes Converse image blocks.")
+    supports_documents: bool = Field(False, description="Model takes Converse document blocks.")
+    attachments: AttachmentLimits = AttachmentLimits()
+
+    # Generation
+    streaming: bool = Field(True, description="Use ConverseStream; else Converse, one text.")
+    max_tokens: int = Field(2048, ge=1, description="Default output cap.")
+    max_tokens_limit: int = Field(8192, ge=1, description="Largest output cap a user may ask.")
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    temperature_limit: float = Field(1.0, gt=0, le=2, description="Model's largest temperature.")
+    stop_sequences: tuple[str, ...] = ()
+    optimize_latency: bool = Field(False, description="Send performanceConfig.latency=optimized.")
+    enable_reasoning: bool = Field(False, description="Request extended thinking.")
+    reasoning_budget: int = Field(4096, ge=1024, description="Thinking budget in tokens.")
+    additional_model_request_fields: dict[str, object] = Field(default_factory=dict)
+    user_controls: bool = Field(True, description="Offer temperature/max-tokens controls on Poe.")
+
+    # Output kinds
+    image: ImageDefaults | None = None
+    video: VideoDefaults | None = None
+
+    pricing: Pricing = Pricing()
+
+    @model_validator(mode="after")
+    def _kind_needs_its_section(self) -> Self:
+        if self.kind == "image" and self.image is None:
+            raise ValueError("an image bot needs an `image` section (with its `family`)")
+        if self.kind == "video" and self.video is None:
+            raise ValueError("a video bot needs a `video` section (with its `family`)")
+        if self.kind == "chat" and (self.image is not None or self.video is not None):
+            raise ValueError("a chat bot takes no `image`/`video` section")
+        if self.max_tokens > self.max_tokens_limit:
+            raise ValueError("max_tokens is larger than max_tokens_limit")
+        if self.enable_reasoning and self.reasoning_budget >= self.max_tokens_limit:
+            raise ValueError("reasoning_budget must be below max_tokens_limit")
+        return self
+
+
+class PoeSettings(StrictModel):
+    """How the gateway talks to Poe's own APIs (cost, file upload)."""
+
+    api_base_url: str = Field("https://api.poe.com/", description="Cost API base URL.")
+    upload_base_url: str = Field(
+        "https://www.quora.com/poe_api/", description="File-upload API base URL."
+    )
+    attachment_hosts: tuple[str, ...] = Field(
+        ("pfst.cf2.poecdn.net", "qph.cf2.poecdn.net", "psc2.cf2.poecdn.net"),
+        description="Hosts attachments may be downloaded from (exact host names).",
+    )
+    allow_without_key: bool = Field(
+        False, description="DEV ONLY: serve bots that have no access key."
+    )
+
+
+class EmulatorSettings(StrictModel):
+    """The embedded Bedrock emulator used when no AWS credentials are configured."""
+
+    enabled: Literal["auto", "always", "never"] = "auto"
+    profile: Literal["fast", "realistic"] = "realistic"
+
+
+class GatewaySettings(StrictModel):
+    """Gateway-wide settings (the catalog's ``gateway`` section)."""
+
+    bedrock_endpoint_url: str | None = Field(
+        None, description="Bedrock Runtime endpoint override (emulator, VPC endpoint)."
+    )
+    connect_timeout_seconds: float = Field(30.0, gt=0)
+    read_timeout_seconds: float = Field(300.0, gt=0)
+    max_pool_connections: int = Field(256, ge=1)
+    max_attempts: int = Field(3, ge=1, le=10, description="Tries per request before giving up.")
+    retry_base_delay_seconds: float = Field(0.25, ge=0)
+    retry_max_delay_seconds: float = Field(8.0, ge=0)
+    poe: PoeSettings = PoeSettings()
+    emulator: EmulatorSettings = EmulatorSettings()
+
+
+class Catalog(StrictModel):
+    """A validated catalog: settings plus every bot, merged and checked."""
+
+    gateway: GatewaySettings = GatewaySettings()
+    bots: tuple[BotConfig, ...]
+
+    def bot(self, name: str) -> BotConfig:
+        for bot in self.bots:
+            if bot.bot_name == name:
+                return bot
+        raise KeyError(name)
+
+
+def split_ratio(ratio: str) -> tuple[int, int]:
+    """'16:9' -> (16, 9)."""
+    match = re.fullmatch(r"(\d+):(\d+)", ratio)
+    if match is None:
+        raise ValueError(f"not an aspect ratio: {ratio!r}")
+    return int(match.group(1)), int(match.group(2))

@@ -1,0 +1,104 @@
+"""What a bot hands to the Bedrock layer: neutral model requests.
+
+``fmgate.bedrock`` turns these into Converse / InvokeModel / StartAsyncInvoke bodies; nothing
+here knows any model family's wire format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ImageFormat = Literal["png", "jpeg", "gif", "webp"]
+DocumentFormat = Literal["pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageBlock:
+    format: ImageFormat
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentBlock:
+    format: DocumentFormat
+    #: Document name as Bedrock wants it (letters, digits, spaces, hyphens, parentheses, brackets).
+    name: str
+    data: bytes
+
+
+ContentBlock = TextBlock | ImageBlock | DocumentBlock
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Literal["user", "assistant"]
+    content: tuple[ContentBlock, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    description: str
+    input_schema: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A Converse request in neutral form. Messages alternate, starting with ``user``."""
+
+    model_id: str
+    messages: tuple[ChatMessage, ...]
+    system: tuple[str, ...] = ()
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop_sequences: tuple[str, ...] = ()
+    #: Extended-thinking budget in tokens; None means no extended thinking.
+    reasoning_budget: int | None = None
+    #: Send ``performanceConfig.latency = optimized``.
+    optimize_latency: bool = False
+    tools: tuple[ToolSpec, ...] = ()
+    #: Extra ``additionalModelRequestFields`` from config (model-specific knobs).
+    additional_fields: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRequest:
+    """Generate images from text, whatever the model family."""
+
+    model_id: str
+    prompt: str
+    negative_prompt: str | None = None
+    width: int = 1024
+    height: int = 1024
+    #: Aspect ratio as "W:H" for families that take ratios instead of sizes (Stability).
+    aspect_ratio: str = "1:1"
+    seed: int | None = None
+    count: int = 1
+    quality: Literal["standard", "premium"] = "standard"
+    cfg_scale: float | None = None
+    output_format: Literal["png", "jpeg"] = "png"
+
+
+@dataclass(frozen=True, slots=True)
+class VideoRequest:
+    """Generate a video from text, whatever the model family."""
+
+    model_id: str
+    prompt: str
+    #: s3://bucket/prefix where Bedrock writes the result.
+    output_s3_uri: str
+    duration_seconds: int = 6
+    fps: int = 24
+    #: "WxH" (Nova Reel) — families with ratios get ``aspect_ratio``.
+    dimension: str = "1280x720"
+    aspect_ratio: str = "16:9"
+    resolution: str = "720p"
+    seed: int | None = None
+    loop: bool = False
