@@ -1,7 +1,241 @@
-"""The `fmgate` command line."""
+"""The ``fmgate`` command line: serve, emulator, chat, models, validate, usage."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-def main(argv: list[str] | None = None) -> int:
-    raise SystemExit("fmgate: not yet wired")
+if TYPE_CHECKING:
+    from fmgate.config.schema import Catalog
+
+DEFAULT_PORT = 8080
+DEV_KEY_FILE = Path("var/dev-access-key")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.run is None:  # no sub-command given
+        parser.print_help()
+        return 2
+    result: int = args.run(args)
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fmgate", description=__doc__)
+    parser.set_defaults(run=None)
+    sub = parser.add_subparsers(title="commands")
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    add_config_option(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--emulator",
+        choices=["auto", "always", "never"],
+        help="use the embedded Bedrock emulator (default: the catalog's setting, 'auto' = "
+        "when no AWS credentials or endpoint are configured)",
+    )
+    serve.add_argument("--ledger", type=Path, default=Path("var/usage.sqlite3"))
+    serve.add_argument("--log-json", action="store_true", help="JSON log lines")
+    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--allow-without-key",
+        action="store_true",
+        help="DEV ONLY: serve bots whose access key cannot be resolved without any key",
+    )
+    serve.set_defaults(run=run_serve)
+
+    emulator = sub.add_parser("emulator", help="run the Bedrock Runtime emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8900)
+    emulator.add_argument("--profile", choices=["fast", "realistic"], default="realistic")
+    emulator.add_argument("--access-key-id", default="AKIDEMULATOR")
+    emulator.add_argument(
+        "--secret-access-key",
+        default=os.environ.get("FMGATE_EMULATOR_SECRET", "emulator-secret"),
+        help="secret the emulator verifies SigV4 with (env FMGATE_EMULATOR_SECRET)",
+    )
+    emulator.add_argument("--s3-endpoint-url", help="S3 endpoint for video results")
+    emulator.set_defaults(run=run_emulator)
+
+    chat = sub.add_parser("chat", help="send one message to a bot and stream the reply")
+    chat.add_argument("bot")
+    chat.add_argument("message")
+    chat.add_argument("--url", help="a running gateway (default: in-process, embedded emulator)")
+    chat.add_argument("--key", help="the bot's Poe access key (default: env POE_ACCESS_KEY)")
+    add_config_option(chat)
+    chat.set_defaults(run=run_chat)
+
+    models = sub.add_parser("models", help="list the catalog's bots")
+    add_config_option(models)
+    models.set_defaults(run=run_models)
+
+    validate = sub.add_parser("validate", help="check a catalog file without serving")
+    validate.add_argument("catalog", type=Path)
+    validate.set_defaults(run=run_validate)
+
+    usage = sub.add_parser("usage", help="usage and cost totals per bot and day")
+    usage.add_argument("--ledger", type=Path, default=Path("var/usage.sqlite3"))
+    usage.add_argument("--days", type=float, help="only the last N days")
+    usage.set_defaults(run=run_usage)
+    return parser
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ["FMGATE_CONFIG"]) if os.environ.get("FMGATE_CONFIG") else None,
+        help="catalog YAML (default: env FMGATE_CONFIG, else the bundled catalog)",
+    )
+
+
+def load_or_exit(path: Path | None) -> Catalog:
+    from fmgate.config.loader import CatalogError, load_catalog
+
+    try:
+        return load_catalog(path)
+    except CatalogError as exc:
+        print(f"fmgate: invalid catalog:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def dev_access_key() -> str:
+    """A per-machine development key for the embedded emulator, kept in var/ (mode 0600)."""
+    if DEV_KEY_FILE.exists():
+        return DEV_KEY_FILE.read_text().strip()
+    DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(16)
+    fd = os.open(DEV_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fmgate.app import create_app
+    from fmgate.backend import choose_backend
+    from fmgate.gateway import GatewayOptions
+    from fmgate.observability.logging import configure_logging
+
+    configure_logging(json=args.log_json, level=args.log_level)
+    catalog = load_or_exit(args.config)
+    with choose_backend(catalog, args.emulator) as backend:
+        dev_key = None
+        if backend.embedded and not os.environ.get("POE_ACCESS_KEY"):
+            dev_key = dev_access_key()
+        print(f"fmgate: {len(catalog.bots)} bots, Bedrock: {backend.description}", flush=True)
+        if backend.embedded:
+            print(
+                "fmgate: no AWS credentials configured -> serving on the EMBEDDED EMULATOR "
+                "(synthetic replies). Configure AWS credentials to call real Bedrock.",
+                flush=True,
+            )
+        if dev_key is not None:
+            print(
+                f"fmgate: POE_ACCESS_KEY not set -> bots accept the development key in "
+                f"{DEV_KEY_FILE} (try: fmgate chat nova-micro 'hello' --url "
+                f"http://{args.host}:{args.port})",
+                flush=True,
+            )
+        options = GatewayOptions(
+            aws=backend.aws,
+            ledger_path=args.ledger,
+            dev_access_key=dev_key,
+            allow_without_key=args.allow_without_key,
+        )
+        app = create_app(catalog, options)
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level.lower(),
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+            timeout_graceful_shutdown=30,
+        )
+        print(f"fmgate: serving Poe bots at http://{args.host}:{args.port}/bot/<name>", flush=True)
+        uvicorn.Server(config).run()
+    return 0
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    from fmgate.emulator import Emulator, EmulatorConfig
+
+    config = EmulatorConfig(
+        access_key_id=args.access_key_id,
+        secret_access_key=args.secret_access_key,
+        profile=args.profile,
+        s3_endpoint_url=args.s3_endpoint_url,
+    )
+    print(f"fmgate emulator: http://{args.host}:{args.port} (profile {args.profile})", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(Emulator.serve_forever(config, args.host, args.port))
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from fmgate.chat_client import chat_in_process, chat_remote
+
+    if args.url:
+        key = args.key or os.environ.get("POE_ACCESS_KEY") or read_dev_key()
+        return asyncio.run(chat_remote(args.url, args.bot, args.message, key))
+    catalog = load_or_exit(args.config)
+    return asyncio.run(chat_in_process(catalog, args.bot, args.message))
+
+
+def read_dev_key() -> str:
+    return DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else ""
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from fmgate.listing import bots_table
+
+    print(bots_table(load_or_exit(args.config).bots))
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from fmgate.config.loader import validate_catalog_file
+
+    ok, report = validate_catalog_file(args.catalog)
+    print(report, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
+def run_usage(args: argparse.Namespace) -> int:
+    import time
+
+    from fmgate.accounting.ledger import format_usage_table
+    from fmgate.accounting.sqlite_ledger import SqliteLedger
+
+    if not args.ledger.exists():
+        print(f"fmgate: no usage ledger at {args.ledger}", file=sys.stderr)
+        return 1
+
+    async def totals() -> str:
+        ledger = SqliteLedger(args.ledger)
+        try:
+            since = time.time() - args.days * 86400 if args.days else None
+            return format_usage_table(await ledger.totals_by_bot_day(since))
+        finally:
+            await ledger.aclose()
+
+    print(asyncio.run(totals()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

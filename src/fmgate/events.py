@@ -46,6 +46,13 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should know that is not part of the answer (a skipped attachment)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Media:
     """A generated file (image or video) to hand to the user."""
 
@@ -86,7 +93,7 @@ class Done:
     latency_ms: int | None = None
 
 
-Event = TextDelta | ReasoningDelta | ToolCall | Progress | Media | Usage | Done
+Event = TextDelta | ReasoningDelta | ToolCall | Progress | Notice | Media | Usage | Done
 
 
 @dataclass(slots=True)
@@ -130,5 +137,5 @@ def fold(summary: Summary, event: Event) -> None:
         case Done(stop_reason=reason, latency_ms=latency):
             summary.stop_reason = reason
             summary.upstream_latency_ms = latency
-        case Progress():
+        case Progress() | Notice():
             pass

@@ -1,0 +1,97 @@
+"""Which Bedrock the gateway talks to: real AWS, a configured endpoint, or the embedded emulator.
+
+With no AWS credentials and no endpoint configured, ``fmgate serve`` starts the Bedrock emulator
+(and a moto S3 for video results, when moto is installed) in background threads and points the
+gateway at them, saying so on start-up. With credentials, the same code calls real Bedrock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from fmgate.config.schema import Catalog
+from fmgate.gateway import AwsAccess
+
+EMULATOR_ACCESS_KEY_ID = "AKIDEMULATOR"
+
+
+def aws_credentials_available() -> bool:
+    """Whether botocore's default chain finds credentials (env, profile, SSO, role...)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return session.get_credentials() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    aws: AwsAccess
+    embedded: bool
+    description: str
+
+
+@contextmanager
+def choose_backend(
+    catalog: Catalog, mode: Literal["auto", "always", "never"] | None = None
+) -> Iterator[Backend]:
+    """Yield the backend to use; an embedded emulator lives as long as the context."""
+    mode = mode or catalog.gateway.emulator.enabled
+    endpoint = catalog.gateway.bedrock_endpoint_url
+    if mode == "never" or (mode == "auto" and (endpoint or aws_credentials_available())):
+        where = endpoint or "AWS Bedrock (default endpoints)"
+        yield Backend(aws=AwsAccess(endpoint_url=endpoint), embedded=False, description=where)
+        return
+    with ExitStack() as stack:
+        yield stack.enter_context(embedded_backend(catalog))
+
+
+@contextmanager
+def embedded_backend(catalog: Catalog) -> Iterator[Backend]:
+    from fmgate.emulator import Emulator, EmulatorConfig
+
+    secret = secrets.token_urlsafe(24)
+    with ExitStack() as stack:
+        s3_url = stack.enter_context(embedded_s3())
+        config = EmulatorConfig(
+            access_key_id=EMULATOR_ACCESS_KEY_ID,
+            secret_access_key=secret,
+            profile=catalog.gateway.emulator.profile,
+            s3_endpoint_url=s3_url,
+            s3_access_key_id="embedded" if s3_url else None,
+            s3_secret_access_key="embedded" if s3_url else None,
+        )
+        emulator = stack.enter_context(Emulator.running(config))
+        yield Backend(
+            aws=AwsAccess(
+                endpoint_url=emulator.url,
+                access_key_id=EMULATOR_ACCESS_KEY_ID,
+                secret_access_key=secret,
+                s3_endpoint_url=s3_url,
+                s3_access_key_id="embedded" if s3_url else None,
+                s3_secret_access_key="embedded" if s3_url else None,
+            ),
+            embedded=True,
+            description=f"embedded Bedrock emulator at {emulator.url}"
+            + (f" (video results in an embedded S3 at {s3_url})" if s3_url else ""),
+        )
+
+
+@contextmanager
+def embedded_s3() -> Iterator[str | None]:
+    """A moto S3 server on loopback when moto is installed (dev installs), else None."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        yield None
+        return
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

@@ -1,0 +1,133 @@
+"""Chat bots: a conversation in, streamed text out, through Converse / ConverseStream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+
+from fmgate import parameters as p
+from fmgate.bedrock.converse import converse, converse_stream
+from fmgate.bedrock.retry import retry_before_first_output
+from fmgate.bot_request import BotRequest, InputMessage
+from fmgate.bots.services import BotServices
+from fmgate.config.schema import BotConfig
+from fmgate.conversation.attachments import build_attachment_content
+from fmgate.conversation.turns import build_turns, split_system
+from fmgate.errors import GatewayError, InvalidRequest
+from fmgate.events import Event, Notice
+from fmgate.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
+
+
+class ChatBot:
+    """The ``chat`` kind."""
+
+    def __init__(self, config: BotConfig, services: BotServices) -> None:
+        self._config = config
+        self._services = services
+
+    @property
+    def config(self) -> BotConfig:
+        return self._config
+
+    async def stream(self, request: BotRequest) -> AsyncIterator[Event]:
+        chat, notices = await self.build_request(request)
+        for notice in notices:
+            yield Notice(notice)
+        client = await self._services.bedrock.get(self._config.aws_region)
+
+        def open_stream() -> AsyncIterator[Event]:
+            if self._config.streaming:
+                return converse_stream(client, chat)
+            return _replay(converse(client, chat))
+
+        def on_retry(error: GatewayError, attempt: int, delay: float) -> None:
+            self._services.on_retry(self._config.bot_name, error, attempt, delay)
+
+        async for event in retry_before_first_output(
+            open_stream, self._services.retry, on_retry=on_retry
+        ):
+            yield event
+
+    async def build_request(self, request: BotRequest) -> tuple[ChatRequest, list[str]]:
+        """The Converse request for this turn, and notices for the user (skipped files...)."""
+        config = self._config
+        system, dialogue = split_system(request.messages, config.system_prompt)
+        last_user = max((i for i, m in enumerate(dialogue) if m.role == "user"), default=None)
+        if last_user is None:
+            raise InvalidRequest("no user message", user_message="There is no message to answer.")
+        notices: list[str] = []
+        messages: list[ChatMessage] = []
+        for index, message in enumerate(dialogue):
+            content: list[ContentBlock] = [TextBlock(message.text)]
+            if message.attachments and index == last_user:
+                attached = await build_attachment_content(
+                    message.attachments, config, self._services.attachments
+                )
+                content.extend(attached.blocks)
+                notices.extend(attached.notices)
+            elif message.attachments:
+                content.append(TextBlock(_earlier_attachments(message)))
+            role = "user" if message.role == "user" else "assistant"
+            messages.append(ChatMessage(role, tuple(content)))
+        turns = build_turns(system, messages, supports_system=config.supports_system_messages)
+        if not turns.messages or turns.messages[-1].role != "user":
+            raise InvalidRequest(
+                "conversation does not end with a user message",
+                user_message="There is no message to answer.",
+            )
+        return self._sampling(request, turns.system, turns.messages), notices
+
+    def _sampling(
+        self, request: BotRequest, system: tuple[str, ...], messages: tuple[ChatMessage, ...]
+    ) -> ChatRequest:
+        """Apply config defaults, then the caller's choices within the model's limits."""
+        config = self._config
+        params = request.parameters
+        temperature = request.temperature
+        chosen = p.number(params, p.TEMPERATURE)
+        if chosen is not None:
+            temperature = chosen
+        if temperature is None:
+            temperature = config.temperature
+        if temperature is not None:
+            temperature = p.clamp(temperature, 0.0, config.temperature_limit)
+
+        max_tokens = float(config.max_tokens)
+        for candidate in (request.max_tokens, p.number(params, p.MAX_TOKENS)):
+            if candidate is not None:
+                max_tokens = candidate
+        max_tokens_int = int(p.clamp(max_tokens, 1, config.max_tokens_limit))
+
+        budget: int | None = None
+        if config.enable_reasoning:
+            chosen_budget = p.number(params, p.REASONING_BUDGET)
+            budget = int(chosen_budget) if chosen_budget is not None else config.reasoning_budget
+            budget = int(p.clamp(budget, 1024, config.max_tokens_limit - 1))
+            # The answer needs room beyond the thinking: Bedrock requires maxTokens > budget.
+            max_tokens_int = min(config.max_tokens_limit, max(max_tokens_int, budget + 1024))
+            budget = min(budget, max_tokens_int - 1)
+
+        stops = tuple(dict.fromkeys((*config.stop_sequences, *request.stop_sequences)))
+        return ChatRequest(
+            model_id=config.model_id,
+            messages=messages,
+            system=system,
+            max_tokens=max_tokens_int,
+            temperature=temperature,
+            top_p=config.top_p,
+            stop_sequences=stops,
+            reasoning_budget=budget,
+            optimize_latency=config.optimize_latency,
+            additional_fields=dict(config.additional_model_request_fields),
+        )
+
+
+def _earlier_attachments(message: InputMessage) -> str:
+    """Earlier turns' files are not fetched again (their URLs expire); name them instead."""
+    names = ", ".join(a.name for a in message.attachments)
+    return f"[Files attached to this message earlier: {names}]"
+
+
+async def _replay(pending: Awaitable[list[Event]]) -> AsyncIterator[Event]:
+    """Turn an awaitable list of events (non-streaming Converse) into an event stream."""
+    for event in await pending:
+        yield event

@@ -1,0 +1,56 @@
+"""Generated media -> Poe attachments, through Poe's file-upload API (fastapi_poe's client)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import fastapi_poe as fp
+import httpx
+from fastapi_poe.client import AttachmentUploadError
+
+from fmgate.errors import UpstreamUnavailable
+from fmgate.events import Media
+
+
+class MediaUploadFailed(UpstreamUnavailable):
+    code = "media_upload_failed"
+    default_message = "The result was generated but could not be delivered. Please try again."
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedMedia:
+    url: str
+    content_type: str
+    name: str
+    inline_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class PoeMediaUploader:
+    """Uploads media with the bot's access key to ``base_url`` (Poe, or a local fake in tests)."""
+
+    base_url: str
+    access_key: str
+
+    async def upload(self, media: Media) -> UploadedMedia:
+        try:
+            attachment = await fp.upload_file(
+                file=media.data,
+                file_name=media.name,
+                api_key=self.access_key,
+                base_url=self.base_url,
+                on_error=_quiet,
+            )
+        except (AttachmentUploadError, httpx.HTTPError, OSError) as exc:
+            raise MediaUploadFailed(f"upload of {media.name} failed: {type(exc).__name__}") from exc
+        return UploadedMedia(
+            url=attachment.url,
+            content_type=attachment.content_type or media.content_type,
+            name=media.name,
+            inline_ref=secrets.token_hex(4),
+        )
+
+
+def _quiet(exc: Exception, message: str) -> None:
+    """fastapi_poe's default handler logs the whole exception; ours is logged once, by type."""

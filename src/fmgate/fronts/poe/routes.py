@@ -1,0 +1,131 @@
+"""HTTP routes of the Poe front: ``POST /bot/<bot-name>`` for every deployed bot.
+
+Our own Starlette route rather than ``fastapi_poe.make_app``: the registry can be swapped while
+serving, keys are compared in constant time, malformed bodies get a 4xx instead of a 500, and
+the SSE hot path is encoded directly. Request and response bodies follow fastapi_poe's types.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from fmgate.fronts.poe.auth import bearer_token, key_matches
+from fmgate.fronts.poe.media import PoeMediaUploader
+from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
+from fmgate.fronts.poe.stream import poe_event_stream
+from fmgate.observability.logging import new_request_id
+from fmgate.registry import DeployedBot
+from fmgate.tracking import RequestTracker
+
+if TYPE_CHECKING:
+    from fmgate.gateway import Gateway
+
+logger = logging.getLogger("fmgate.poe")
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
+    """Routes that serve whatever gateway ``current()`` returns (set up by the app's lifespan)."""
+
+    async def bot_endpoint(request: Request) -> Response:
+        gateway = current()
+        name = request.path_params["bot_name"]
+        deployed = gateway.registry.get(name)
+        if deployed is None:
+            return _json_error(404, "Unknown bot")
+        if not _authorized(deployed, request):
+            return _json_error(401, "Invalid access key", {"WWW-Authenticate": "Bearer"})
+        try:
+            body = await _read_body(request, gateway.options.max_request_bytes)
+            kind, data = parse_body(body)
+        except BodyTooLarge:
+            return _json_error(413, "Request body too large")
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except BadPoeRequest as exc:
+            return _json_error(exc.status, str(exc))
+        if kind == "settings":
+            return Response(gateway.settings_json(deployed), media_type="application/json")
+        if kind != "query":
+            return JSONResponse({})
+        try:
+            query = parse_query(data)
+        except BadPoeRequest as exc:
+            return _json_error(exc.status, str(exc))
+        request_id = new_request_id()
+        tracker = RequestTracker(
+            request_id=request_id,
+            bot=deployed.config,
+            front="poe",
+            user_id=query.user_id,
+            conversation_id=query.conversation_id,
+            bot_query_id=query.bot_query_id,
+        )
+        uploader = (
+            PoeMediaUploader(gateway.settings.poe.upload_base_url, deployed.access_key)
+            if deployed.access_key
+            else None
+        )
+        stream = poe_event_stream(
+            deployed.bot,
+            to_bot_request(query, request_id),
+            tracker,
+            uploader,
+            gateway.finish_request,
+        )
+        headers = {**SSE_HEADERS, "X-Request-Id": request_id}
+        return StreamingResponse(
+            gateway.bound_stream(tracker, stream), media_type="text/event-stream", headers=headers
+        )
+
+    async def bot_info(request: Request) -> Response:
+        name = request.path_params["bot_name"]
+        if current().registry.get(name) is None:
+            return _json_error(404, "Unknown bot")
+        return JSONResponse({"bot": name, "protocol": "poe", "method": "POST"})
+
+    return [
+        Route("/bot/{bot_name}", bot_endpoint, methods=["POST"]),
+        Route("/bot/{bot_name}", bot_info, methods=["GET"]),
+    ]
+
+
+def _authorized(deployed: DeployedBot, request: Request) -> bool:
+    if deployed.access_key is None:
+        return True  # served without a key: only with the explicit, loudly logged dev flag
+    return key_matches(bearer_token(request.headers.get("authorization")), deployed.access_key)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_error(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps({"detail": detail}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )

@@ -1,0 +1,112 @@
+"""A bot's Poe ``SettingsResponse``, built from its config (rate card generated from prices)."""
+
+from __future__ import annotations
+
+import fastapi_poe as fp
+
+from fmgate import parameters as p
+from fmgate.accounting.rate_card import rate_card
+from fmgate.config.schema import BotConfig, split_ratio
+
+
+def settings_response(config: BotConfig) -> fp.SettingsResponse:
+    card, label = rate_card(config.pricing, config.kind)
+    return fp.SettingsResponse(
+        allow_attachments=config.allow_attachments,
+        expand_text_attachments=config.expand_text_attachments,
+        enable_image_comprehension=config.enable_image_comprehension,
+        introduction_message=config.introduction_message or None,
+        rate_card=card,
+        cost_label=label,
+        parameter_controls=parameter_controls(config),
+    )
+
+
+def parameter_controls(config: BotConfig) -> fp.ParameterControls | None:
+    if not config.user_controls:
+        return None
+    controls: list[fp.BaseControl] = []
+    if config.kind == "chat":
+        controls.extend(chat_controls(config))
+    elif config.image is not None:
+        controls.extend(image_controls(config))
+    elif config.video is not None:
+        controls.extend(video_controls(config))
+    if not controls:
+        return None
+    return fp.ParameterControls(sections=[fp.Section(name="Options", controls=controls)])
+
+
+def chat_controls(config: BotConfig) -> list[fp.BaseControl]:
+    controls: list[fp.BaseControl] = [
+        fp.Slider(
+            label="Temperature",
+            parameter_name=p.TEMPERATURE,
+            default_value=config.temperature if config.temperature is not None else 0.7,
+            min_value=0,
+            max_value=config.temperature_limit,
+            step=0.1,
+        ),
+        fp.Slider(
+            label="Maximum output tokens",
+            parameter_name=p.MAX_TOKENS,
+            default_value=config.max_tokens,
+            min_value=1,
+            max_value=config.max_tokens_limit,
+            step=1,
+        ),
+    ]
+    if config.enable_reasoning:
+        controls.append(
+            fp.Slider(
+                label="Thinking budget (tokens)",
+                parameter_name=p.REASONING_BUDGET,
+                default_value=config.reasoning_budget,
+                min_value=1024,
+                max_value=max(1024, config.max_tokens_limit - 1),
+                step=256,
+            )
+        )
+    return controls
+
+
+def aspect_ratio_control(ratios: tuple[str, ...]) -> fp.AspectRatio:
+    options = []
+    for ratio in ratios:
+        width, height = split_ratio(ratio)
+        options.append(fp.AspectRatioOption(value=ratio, width=width, height=height))
+    return fp.AspectRatio(
+        label="Aspect ratio",
+        parameter_name=p.ASPECT_RATIO,
+        default_value=ratios[0],
+        options=options,
+    )
+
+
+def image_controls(config: BotConfig) -> list[fp.BaseControl]:
+    assert config.image is not None
+    image = config.image
+    return [
+        aspect_ratio_control(image.aspect_ratios),
+        fp.TextField(
+            label="Negative prompt",
+            parameter_name=p.NEGATIVE_PROMPT,
+            default_value=image.negative_prompt,
+            placeholder="What the image should not show",
+        ),
+        fp.Slider(
+            label="Images",
+            parameter_name=p.IMAGE_COUNT,
+            default_value=image.count,
+            min_value=1,
+            max_value=4,
+            step=1,
+        ),
+        fp.TextField(label="Seed", parameter_name=p.SEED, placeholder="random"),
+    ]
+
+
+def video_controls(config: BotConfig) -> list[fp.BaseControl]:
+    assert config.video is not None
+    # Durations are fixed per model family (Nova Reel TEXT_VIDEO: 6 s), so only the seed is offered.
+    return [fp.TextField(label="Seed", parameter_name=p.SEED, placeholder="random")]

@@ -1,0 +1,80 @@
+"""A bot's neutral event stream -> Poe SSE bytes.
+
+``meta`` goes first and at once (Poe wants a first byte within seconds), then the answer as it
+arrives; a failure becomes an ``error`` event; ``done`` always ends the stream. The caller going
+away cancels the bot's stream (and with it the Bedrock call) at the next await.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from fmgate.bot_request import BotRequest
+from fmgate.bots.base import Bot
+from fmgate.errors import GatewayError
+from fmgate.events import Media, Notice, Progress, ReasoningDelta, TextDelta, ToolCall
+from fmgate.fronts.poe import sse
+from fmgate.fronts.poe.media import PoeMediaUploader
+from fmgate.fronts.poe.reasoning import ReasoningQuote
+from fmgate.tracking import RequestTracker
+
+logger = logging.getLogger("fmgate.poe")
+
+UNEXPECTED = GatewayError("unexpected error in the Poe stream")
+
+
+async def poe_event_stream(
+    bot: Bot,
+    request: BotRequest,
+    tracker: RequestTracker,
+    uploader: PoeMediaUploader | None,
+    on_end: Callable[[RequestTracker], None],
+) -> AsyncIterator[bytes]:
+    """Yield the Poe SSE response for one query; ``on_end`` runs exactly once, however it ends."""
+    yield sse.META
+    quote = ReasoningQuote()
+    try:
+        async for event in bot.stream(request):
+            tracker.observe(event)
+            match event:
+                case TextDelta(text=text):
+                    yield sse.text(quote.answer(text))
+                case ReasoningDelta(text=text):
+                    yield sse.text(quote.reasoning(text))
+                case Notice(text=text):
+                    yield sse.text(f"_{text}_\n\n")
+                case Progress(text=text):
+                    yield sse.replace_response(text)
+                case Media():
+                    yield await media_events(event, uploader)
+                case ToolCall(name=name):
+                    logger.info("model requested tool %s; tools are not wired on Poe", name)
+        tracker.succeeded()
+    except GatewayError as error:
+        tracker.failed(error)
+        logger.warning("request failed: %s (%s)", error.code, error.detail or error.user_message)
+        yield sse.error(
+            error.user_message,
+            allow_retry=error.retryable and not tracker.delivered,
+            error_type=error.poe_error_type,
+        )
+    except Exception:
+        logger.exception("unexpected error while answering")
+        tracker.failed(UNEXPECTED)
+        yield sse.error(UNEXPECTED.user_message, allow_retry=False)
+    finally:
+        # Runs on success, failure, and cancellation (GeneratorExit / CancelledError) alike.
+        tracker.cancelled()  # no-op unless nothing above ended the request
+        on_end(tracker)
+    yield sse.DONE
+
+
+async def media_events(media: Media, uploader: PoeMediaUploader | None) -> bytes:
+    """Upload a generated file to Poe and show it inline."""
+    if uploader is None:
+        raise GatewayError("bot has no access key, so it cannot upload files to Poe")
+    uploaded = await uploader.upload(media)
+    return sse.file(
+        uploaded.url, uploaded.content_type, uploaded.name, uploaded.inline_ref
+    ) + sse.text(f"![{uploaded.name}][{uploaded.inline_ref}]\n\n")

@@ -1,0 +1,205 @@
+"""The running gateway: every shared service, opened together and closed together.
+
+``Gateway.open(catalog, options)`` is an async context manager: it resolves access keys, opens
+the pooled Bedrock clients, the attachment downloader, the usage ledger and the metrics, and
+builds the registry. Fronts hold a ``Gateway`` and read ``gateway.registry`` per request, so a
+new registry can be swapped in while serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fmgate.accounting.ledger import UsageLedger
+from fmgate.accounting.poe_cost import PoeCostClient
+from fmgate.accounting.sqlite_ledger import SqliteLedger
+from fmgate.bedrock.client import BedrockClients
+from fmgate.bedrock.retry import RetryPolicy
+from fmgate.bots.services import BotServices
+from fmgate.config.schema import Catalog, GatewaySettings
+from fmgate.config.secrets import SecretError, SecretResolver
+from fmgate.conversation.attachments import AttachmentFetcher
+from fmgate.errors import BotMisconfigured, GatewayError
+from fmgate.fronts.poe.settings import settings_response
+from fmgate.observability.logging import bind_request_context, register_secret
+from fmgate.observability.metrics import GatewayMetrics
+from fmgate.registry import DeployedBot, Registry, build_bot
+from fmgate.request_finisher import RequestFinisher
+from fmgate.tracking import RequestTracker
+
+logger = logging.getLogger("fmgate")
+
+
+@dataclass(frozen=True, slots=True)
+class AwsAccess:
+    """Where and as whom the gateway calls AWS. All None: AWS itself, default credential chain."""
+
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    secrets_endpoint_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayOptions:
+    """Runtime choices that are not part of the catalog."""
+
+    aws: AwsAccess = AwsAccess()
+    ledger_path: Path | None = Path("var/usage.sqlite3")
+    #: DEV ONLY: use this key for every bot whose key reference cannot be resolved.
+    dev_access_key: str | None = None
+    allow_without_key: bool = False
+    max_request_bytes: int = 4 * 1024 * 1024
+
+
+@dataclass
+class Gateway:
+    catalog: Catalog
+    registry: Registry
+    services: BotServices
+    metrics: GatewayMetrics
+    ledger: UsageLedger | None
+    finisher: RequestFinisher
+    options: GatewayOptions
+    _settings_cache: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> GatewaySettings:
+        return self.catalog.gateway
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, catalog: Catalog, options: GatewayOptions) -> AsyncIterator[Gateway]:
+        async with AsyncExitStack() as stack:
+            settings = catalog.gateway
+            aws = options.aws
+            for value in (aws.secret_access_key, aws.session_token, options.dev_access_key):
+                if value:
+                    register_secret(value)
+            secrets = SecretResolver(
+                endpoint_url=aws.secrets_endpoint_url,
+                access_key_id=aws.s3_access_key_id or aws.access_key_id,
+                secret_access_key=aws.s3_secret_access_key or aws.secret_access_key,
+            )
+            stack.push_async_callback(secrets.aclose)
+            bedrock = BedrockClients(
+                endpoint_url=aws.endpoint_url or settings.bedrock_endpoint_url,
+                access_key_id=aws.access_key_id,
+                secret_access_key=aws.secret_access_key,
+                session_token=aws.session_token,
+                connect_timeout=settings.connect_timeout_seconds,
+                read_timeout=settings.read_timeout_seconds,
+                max_pool_connections=settings.max_pool_connections,
+                s3_endpoint_url=aws.s3_endpoint_url,
+                s3_access_key_id=aws.s3_access_key_id,
+                s3_secret_access_key=aws.s3_secret_access_key,
+            )
+            stack.push_async_callback(bedrock.aclose)
+            fetcher = AttachmentFetcher(allowed_hosts=settings.poe.attachment_hosts)
+            stack.push_async_callback(fetcher.aclose)
+            metrics = GatewayMetrics()
+            ledger: UsageLedger | None = None
+            if options.ledger_path is not None:
+                ledger = SqliteLedger(options.ledger_path)
+                stack.push_async_callback(ledger.aclose)
+            cost = PoeCostClient(settings.poe.api_base_url)
+            stack.push_async_callback(cost.aclose)
+            finisher = RequestFinisher(metrics=metrics, ledger=ledger, cost=cost)
+            stack.push_async_callback(finisher.drain)
+
+            def on_retry(bot: str, error: GatewayError, attempt: int, delay: float) -> None:
+                metrics.retry(bot)
+                logger.info("retrying after %s (attempt %d, in %.2fs)", error.code, attempt, delay)
+
+            services = BotServices(
+                bedrock=bedrock,
+                attachments=fetcher,
+                retry=RetryPolicy(
+                    max_attempts=settings.max_attempts,
+                    base_delay=settings.retry_base_delay_seconds,
+                    max_delay=settings.retry_max_delay_seconds,
+                ),
+                on_retry=on_retry,
+            )
+            registry = await build_registry(catalog, services, secrets, options)
+            yield cls(
+                catalog=catalog,
+                registry=registry,
+                services=services,
+                metrics=metrics,
+                ledger=ledger,
+                finisher=finisher,
+                options=options,
+            )
+
+    def settings_json(self, deployed: DeployedBot) -> bytes:
+        name = deployed.config.bot_name
+        cached = self._settings_cache.get(name)
+        if cached is None:
+            cached = settings_response(deployed.config).model_dump_json().encode()
+            self._settings_cache[name] = cached
+        return cached
+
+    def finish_request(self, tracker: RequestTracker) -> None:
+        """Hand a finished request to accounting (runs in the background, off the stream)."""
+        deployed = self.registry.get(tracker.bot.bot_name)
+        access_key = deployed.access_key if deployed is not None else None
+        self.finisher.finish(tracker, poe_access_key=access_key)
+
+    async def bound_stream(
+        self, tracker: RequestTracker, stream: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        """Run a response stream with the request's ids bound to every log line."""
+        bind_request_context(tracker.request_id, tracker.bot.bot_name, tracker.user_id)
+        self.metrics.request_started(tracker.bot.bot_name)
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            self.metrics.request_ended(tracker.bot.bot_name)
+
+
+async def build_registry(
+    catalog: Catalog, services: BotServices, secrets: SecretResolver, options: GatewayOptions
+) -> Registry:
+    """Resolve every bot's access key and construct its bot; any failure stops start-up."""
+    keys = await asyncio.gather(
+        *(resolve_key(bot.access_key, bot.bot_name, secrets, options) for bot in catalog.bots)
+    )
+    deployed = []
+    for config, key in zip(catalog.bots, keys, strict=True):
+        if key is None:
+            logger.warning(
+                "DEV MODE: bot %s is served WITHOUT an access key: anyone can call it",
+                config.bot_name,
+            )
+        else:
+            register_secret(key)
+        deployed.append(DeployedBot(bot=build_bot(config, services), access_key=key))
+    return Registry(deployed)
+
+
+async def resolve_key(
+    reference: str | None, bot_name: str, secrets: SecretResolver, options: GatewayOptions
+) -> str | None:
+    if reference is not None:
+        try:
+            return await secrets.resolve(reference)
+        except SecretError:
+            if options.dev_access_key is None:
+                raise
+            return options.dev_access_key
+    if options.dev_access_key is not None:
+        return options.dev_access_key
+    if options.allow_without_key:
+        return None
+    raise BotMisconfigured(f"bot {bot_name} has no access_key and keyless serving is off")
