@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 #: A reference to a secret, never the secret itself: ``env:NAME``, ``file:/path`` or
 #: ``aws-secretsmanager:SECRET_ID#json_key`` (``#json_key`` optional: whole string secret).
@@ -22,6 +22,37 @@ SECRET_REF_PATTERN = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:[
 SecretRef = Annotated[str, Field(pattern=SECRET_REF_PATTERN)]
 
 BOT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+#: Bedrock model ids: ``provider.model-name-vN:M`` (optionally ``:context`` such as ``:18k``),
+#: the same behind a cross-region inference-profile prefix (``us.``, ``eu.``, ``apac.``,
+#: ``global.``, ...), or a Bedrock ARN (foundation model, inference profile, provisioned model...).
+MODEL_ID_PATTERN = re.compile(
+    r"(?:(?:us|us-gov|eu|apac|jp|au|ca|global)\.)?[a-z0-9-]+\.[a-z0-9][a-z0-9._-]*(?::[a-z0-9]+){0,2}"
+    r"|arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]+:\d{0,12}:[a-z-]+/[A-Za-z0-9._:/-]+"
+)
+
+
+def check_model_id(model_id: str) -> str:
+    """Reject strings that cannot be a Bedrock model id (syntax only: no AWS call)."""
+    if MODEL_ID_PATTERN.fullmatch(model_id) is None:
+        raise ValueError(
+            "not a Bedrock model id: expected provider.model-vN:M (amazon.nova-pro-v1:0), "
+            "an inference-profile id (us.anthropic.claude-sonnet-4-5-20250929-v1:0) or an ARN"
+        )
+    return model_id
+
+
+BedrockModelId = Annotated[str, AfterValidator(check_model_id)]
+
+
+class FieldConflict(ValueError):
+    """A rule across fields failed; ``field`` names the field to fix (used in error reports)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 BotKind = Literal["chat", "image", "video"]
 ImageFamily = Literal["titan-image", "nova-canvas", "stability"]
 VideoFamily = Literal["nova-reel", "luma-ray"]
@@ -42,6 +73,16 @@ class Pricing(StrictModel):
     image_output: float = Field(0.0, ge=0, description="Per image generated.")
     video_second: float = Field(0.0, ge=0, description="Per second of video generated.")
     minimum: float = Field(0.0, ge=0, description="Smallest charge for a successful request.")
+    on_failure: Literal["charge_delivered", "charge_nothing"] = Field(
+        "charge_delivered",
+        description="A request that failed or was cancelled part-way: charge what was delivered "
+        "(tokens used, media generated; never the minimum), or nothing.",
+    )
+    authorize: bool = Field(
+        False,
+        description="Authorize the expected cost with Poe before calling the model "
+        "(for expensive image/video bots); the actual cost is captured afterwards.",
+    )
 
     @property
     def is_priced(self) -> bool:
@@ -68,10 +109,14 @@ class ImageDefaults(StrictModel):
     )
     base_size: int = Field(1024, ge=256, le=4096, description="Long side in pixels.")
     count: int = Field(1, ge=1, le=5, description="Images per request.")
-    quality: Literal["standard", "premium"] = "standard"
-    cfg_scale: float | None = Field(None, ge=1.1, le=10.0)
-    negative_prompt: str | None = None
-    output_format: Literal["png", "jpeg"] = "png"
+    quality: Literal["standard", "premium"] = Field(
+        "standard", description="Titan/Nova Canvas quality tier (premium costs more)."
+    )
+    cfg_scale: float | None = Field(
+        None, ge=1.1, le=10.0, description="Prompt adherence; None = the model's default."
+    )
+    negative_prompt: str | None = Field(None, description="What the image should not show.")
+    output_format: Literal["png", "jpeg"] = Field("png", description="Image file format.")
 
 
 class VideoDefaults(StrictModel):
@@ -82,37 +127,51 @@ class VideoDefaults(StrictModel):
         pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
         description="Where Bedrock writes results (s3://bucket/prefix).",
     )
-    duration_seconds: int = Field(6, ge=1, le=120)
-    fps: int = Field(24, ge=1, le=60)
-    dimension: str = Field("1280x720", pattern=r"^\d{2,5}x\d{2,5}$")
-    aspect_ratio: str = Field("16:9", pattern=r"^\d{1,2}:\d{1,2}$")
-    resolution: str = "720p"
-    poll_interval_seconds: float = Field(2.0, gt=0, le=60)
-    timeout_seconds: float = Field(900.0, gt=0)
+    duration_seconds: int = Field(6, ge=1, le=120, description="Video length in seconds.")
+    fps: int = Field(24, ge=1, le=60, description="Frames per second (Nova Reel).")
+    dimension: str = Field(
+        "1280x720", pattern=r"^\d{2,5}x\d{2,5}$", description="'WxH' (Nova Reel)."
+    )
+    aspect_ratio: str = Field("16:9", pattern=r"^\d{1,2}:\d{1,2}$", description="'W:H' (Luma Ray).")
+    resolution: str = Field("720p", description="Output resolution (Luma Ray: 540p, 720p).")
+    poll_interval_seconds: float = Field(
+        2.0, gt=0, le=60, description="How often to ask Bedrock whether the video is ready."
+    )
+    timeout_seconds: float = Field(900.0, gt=0, description="Give up waiting after this long.")
 
 
 class AttachmentLimits(StrictModel):
     """Caps on what the gateway downloads for one request."""
 
-    max_file_bytes: int = Field(10 * 1024 * 1024, ge=1024)
-    max_total_bytes: int = Field(30 * 1024 * 1024, ge=1024)
-    max_files: int = Field(20, ge=1)
+    max_file_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest single file.")
+    max_total_bytes: int = Field(
+        30 * 1024 * 1024, ge=1024, description="All files of one request together."
+    )
+    max_files: int = Field(20, ge=1, description="Files used from one message.")
     #: Characters of expanded text attachments placed into the conversation, all files together.
-    text_budget_chars: int = Field(200_000, ge=1000)
-    max_image_pixels: int = Field(8000 * 8000, ge=64 * 64)
-    download_timeout_seconds: float = Field(20.0, gt=0)
+    text_budget_chars: int = Field(
+        200_000, ge=1000, description="Characters of expanded text attachments, all together."
+    )
+    max_image_pixels: int = Field(
+        8000 * 8000, ge=64 * 64, description="Largest image (width x height) accepted."
+    )
+    download_timeout_seconds: float = Field(20.0, gt=0, description="Per attachment download.")
 
 
 class BotConfig(StrictModel):
     """One bot: a Bedrock model deployed behind the gateway's fronts."""
 
     bot_name: str = Field(pattern=BOT_NAME_PATTERN, description="Served at POST /bot/<bot_name>.")
-    model_id: str = Field(
+    model_id: BedrockModelId = Field(
         min_length=1,
         description="Bedrock model id, inference-profile id (us./eu./apac./global.) or ARN.",
     )
     kind: BotKind = Field("chat", description="chat | image | video: picks the bot class.")
-    aws_region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    aws_region: str = Field(
+        "us-east-1",
+        pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+        description="AWS region whose Bedrock Runtime serves the model.",
+    )
     access_key: SecretRef | None = Field(
         None, description="Reference to the Poe access key for this bot (never a literal)."
     )
@@ -129,7 +188,7 @@ class BotConfig(StrictModel):
         True, description="Send the system prompt as Converse `system`; else fold into user turn."
     )
     system_prompt: str | None = Field(None, description="Operator's system prompt, always sent.")
-    allow_attachments: bool = True
+    allow_attachments: bool = Field(True, description="Let users attach files on Poe.")
     expand_text_attachments: bool = Field(
         True, description="Fetch text attachments and place them in the conversation."
     )
@@ -138,40 +197,58 @@ class BotConfig(StrictModel):
     )
     supports_images: bool = Field(False, description="Model takes Converse image blocks.")
     supports_documents: bool = Field(False, description="Model takes Converse document blocks.")
-    attachments: AttachmentLimits = AttachmentLimits()
+    attachments: AttachmentLimits = Field(
+        AttachmentLimits(), description="Download caps for attachments (see below)."
+    )
 
     # Generation
     streaming: bool = Field(True, description="Use ConverseStream; else Converse, one text.")
     max_tokens: int = Field(2048, ge=1, description="Default output cap.")
     max_tokens_limit: int = Field(8192, ge=1, description="Largest output cap a user may ask.")
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
+    temperature: float | None = Field(
+        None, ge=0, le=2, description="Default temperature; None = the model's default."
+    )
+    top_p: float | None = Field(
+        None, ge=0, le=1, description="Nucleus sampling; not sent with extended thinking."
+    )
     temperature_limit: float = Field(1.0, gt=0, le=2, description="Model's largest temperature.")
-    stop_sequences: tuple[str, ...] = ()
+    stop_sequences: tuple[str, ...] = Field((), description="Always-applied stop sequences.")
     optimize_latency: bool = Field(False, description="Send performanceConfig.latency=optimized.")
     enable_reasoning: bool = Field(False, description="Request extended thinking.")
     reasoning_budget: int = Field(4096, ge=1024, description="Thinking budget in tokens.")
-    additional_model_request_fields: dict[str, object] = Field(default_factory=dict)
+    additional_model_request_fields: dict[str, object] = Field(
+        default_factory=dict,
+        description="Extra Converse additionalModelRequestFields (model-specific knobs).",
+    )
     user_controls: bool = Field(True, description="Offer temperature/max-tokens controls on Poe.")
 
     # Output kinds
-    image: ImageDefaults | None = None
-    video: VideoDefaults | None = None
+    image: ImageDefaults | None = Field(None, description="Required for image bots.")
+    video: VideoDefaults | None = Field(None, description="Required for video bots.")
 
-    pricing: Pricing = Pricing()
+    pricing: Pricing = Field(Pricing(), description="What Poe users are charged (milli-cents).")
 
     @model_validator(mode="after")
     def _kind_needs_its_section(self) -> Self:
         if self.kind == "image" and self.image is None:
-            raise ValueError("an image bot needs an `image` section (with its `family`)")
+            raise FieldConflict(
+                "image", "an image bot needs an `image` section (with its `family`)"
+            )
         if self.kind == "video" and self.video is None:
-            raise ValueError("a video bot needs a `video` section (with its `family`)")
+            raise FieldConflict("video", "a video bot needs a `video` section (with its `family`)")
         if self.kind == "chat" and (self.image is not None or self.video is not None):
-            raise ValueError("a chat bot takes no `image`/`video` section")
+            section = "image" if self.image is not None else "video"
+            raise FieldConflict(section, "a chat bot takes no `image`/`video` section")
+        if self.kind == "image" and self.video is not None:
+            raise FieldConflict("video", "an image bot takes no `video` section")
+        if self.kind == "video" and self.image is not None:
+            raise FieldConflict("image", "a video bot takes no `image` section")
         if self.max_tokens > self.max_tokens_limit:
-            raise ValueError("max_tokens is larger than max_tokens_limit")
+            raise FieldConflict("max_tokens", "max_tokens is larger than max_tokens_limit")
         if self.enable_reasoning and self.reasoning_budget >= self.max_tokens_limit:
-            raise ValueError("reasoning_budget must be below max_tokens_limit")
+            raise FieldConflict(
+                "reasoning_budget", "reasoning_budget must be below max_tokens_limit"
+            )
         return self
 
 
@@ -194,8 +271,12 @@ class PoeSettings(StrictModel):
 class EmulatorSettings(StrictModel):
     """The embedded Bedrock emulator used when no AWS credentials are configured."""
 
-    enabled: Literal["auto", "always", "never"] = "auto"
-    profile: Literal["fast", "realistic"] = "realistic"
+    enabled: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: only when no AWS credentials or endpoint are configured."
+    )
+    profile: Literal["fast", "realistic"] = Field(
+        "realistic", description="Token pacing: realistic latency, or as fast as possible."
+    )
 
 
 class GatewaySettings(StrictModel):
@@ -204,14 +285,22 @@ class GatewaySettings(StrictModel):
     bedrock_endpoint_url: str | None = Field(
         None, description="Bedrock Runtime endpoint override (emulator, VPC endpoint)."
     )
-    connect_timeout_seconds: float = Field(30.0, gt=0)
-    read_timeout_seconds: float = Field(300.0, gt=0)
-    max_pool_connections: int = Field(256, ge=1)
+    connect_timeout_seconds: float = Field(30.0, gt=0, description="Connecting to Bedrock.")
+    read_timeout_seconds: float = Field(
+        300.0, gt=0, description="Waiting for Bedrock's next bytes."
+    )
+    max_pool_connections: int = Field(
+        256, ge=1, description="HTTP connections per Bedrock client (one client per region)."
+    )
     max_attempts: int = Field(3, ge=1, le=10, description="Tries per request before giving up.")
-    retry_base_delay_seconds: float = Field(0.25, ge=0)
-    retry_max_delay_seconds: float = Field(8.0, ge=0)
-    poe: PoeSettings = PoeSettings()
-    emulator: EmulatorSettings = EmulatorSettings()
+    retry_base_delay_seconds: float = Field(
+        0.25, ge=0, description="First retry delay; doubles per attempt, with jitter."
+    )
+    retry_max_delay_seconds: float = Field(8.0, ge=0, description="Longest retry delay.")
+    poe: PoeSettings = Field(PoeSettings(), description="Poe's own APIs (see below).")
+    emulator: EmulatorSettings = Field(
+        EmulatorSettings(), description="The embedded Bedrock emulator (see below)."
+    )
 
 
 class Catalog(StrictModel):
@@ -219,6 +308,15 @@ class Catalog(StrictModel):
 
     gateway: GatewaySettings = GatewaySettings()
     bots: tuple[BotConfig, ...]
+
+    @model_validator(mode="after")
+    def _bot_names_are_unique(self) -> Self:
+        seen: set[str] = set()
+        for bot in self.bots:
+            if bot.bot_name in seen:
+                raise FieldConflict("bots", f"bot_name {bot.bot_name!r} is used more than once")
+            seen.add(bot.bot_name)
+        return self
 
     def bot(self, name: str) -> BotConfig:
         for bot in self.bots:
