@@ -60,7 +60,10 @@ class ChatBot:
             content: list[ContentBlock] = [TextBlock(message.text)]
             if message.attachments and index == last_user:
                 attached = await build_attachment_content(
-                    message.attachments, config, self._services.attachments
+                    message.attachments,
+                    config,
+                    self._services.attachments,
+                    message_text=message.text,
                 )
                 content.extend(attached.blocks)
                 notices.extend(attached.notices)
