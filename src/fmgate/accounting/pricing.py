@@ -1,0 +1,97 @@
+"""Pricing: what one request costs, in Poe's unit (US milli-cents), from a bot's prices.
+
+:func:`price` is pure: usage and counts in, an itemised :class:`Cost` out. Each item is exact
+(prices and counts multiply as decimals: ``0.3 * 1000`` is ``300``, not ``300.00000000000006``).
+Poe's cost API takes whole milli-cents, so :attr:`Cost.total_rounded` rounds the total *up* once
+(never per item, which would overcharge).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fmgate.config.schema import Pricing
+from fmgate.events import Usage
+
+#: Float noise below this many milli-cents is ignored when rounding up (1e-6 milli-cents).
+ROUNDING_TOLERANCE_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class CostItem:
+    """One priced line: what was used, and what it costs in milli-cents (may be fractional)."""
+
+    description: str
+    milli_cents: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """An itemised charge for one request."""
+
+    items: tuple[CostItem, ...] = ()
+
+    @property
+    def total(self) -> float:
+        """Exact sum of the items, in milli-cents."""
+        return float(sum((Decimal(repr(item.milli_cents)) for item in self.items), Decimal(0)))
+
+    @property
+    def total_rounded(self) -> int:
+        """The total rounded up to whole milli-cents: what is sent to Poe and recorded."""
+        return math.ceil(round(self.total, ROUNDING_TOLERANCE_DIGITS))
+
+    @property
+    def description(self) -> str:
+        """All items in one line (Poe's cost API shows one description per amount)."""
+        return ", ".join(item.description for item in self.items) or "no charge"
+
+
+def price(
+    pricing: Pricing,
+    *,
+    usage: Usage | None,
+    images_in: int = 0,
+    images_out: int = 0,
+    video_seconds: float = 0.0,
+    succeeded: bool = True,
+) -> Cost:
+    """Price one request.
+
+    Token items come from ``usage`` (input, output, cache read, cache write), then images
+    analysed, images generated and seconds of video. ``pricing.minimum`` tops the total up only
+    for a request that ``succeeded``. A failed or cancelled one pays for what it used (a stream
+    that broke half-way pays for the text delivered), never the minimum — or nothing at all when
+    ``pricing.on_failure`` is ``"charge_nothing"``.
+    """
+    if not succeeded and pricing.on_failure == "charge_nothing":
+        return Cost()
+    lines: list[tuple[str, Decimal, float]] = []
+    if usage is not None:
+        lines += [
+            ("input tokens", Decimal(usage.input_tokens), pricing.input_token),
+            ("output tokens", Decimal(usage.output_tokens), pricing.output_token),
+            ("cache read tokens", Decimal(usage.cache_read_tokens), pricing.cache_read_token),
+            ("cache write tokens", Decimal(usage.cache_write_tokens), pricing.cache_write_token),
+        ]
+    lines += [
+        ("images analysed", Decimal(images_in), pricing.image_input),
+        ("images generated", Decimal(images_out), pricing.image_output),
+        ("seconds of video", Decimal(repr(float(video_seconds))), pricing.video_second),
+    ]
+    items = [
+        CostItem(f"{_count_text(count)} {what}", float(count * Decimal(repr(unit_price))))
+        for what, count, unit_price in lines
+        if count > 0 and unit_price > 0
+    ]
+    used = sum((Decimal(repr(item.milli_cents)) for item in items), Decimal(0))
+    minimum = Decimal(repr(pricing.minimum))
+    if succeeded and used < minimum:
+        items.append(CostItem("minimum charge", float(minimum - used)))
+    return Cost(tuple(items))
+
+
+def _count_text(count: Decimal) -> str:
+    return f"{count.normalize():f}"

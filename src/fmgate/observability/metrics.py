@@ -1,0 +1,174 @@
+"""Prometheus metrics for the gateway, in a registry of its own (never the global default).
+
+The lead's request path calls a handful of methods (``request_started``, ``request_ended``,
+``request_finished``, ``error``, ``retry``, ``fallback``); each resolves its labelled child once
+and keeps it in a dict, so a call costs a dict lookup and an add. ``render`` produces the text
+exposition served at ``/metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+#: Seconds; spans a cached 1 ms answer to the 120 s Poe limit (and a little beyond).
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+
+Child = TypeVar("Child")
+
+
+class _Children(dict[Hashable, Child]):
+    """Labelled children of one metric, created on first use and then reused."""
+
+    def __init__(self, make: Callable[..., Child]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: Hashable) -> Child:
+        labels = key if isinstance(key, tuple) else (key,)
+        child = self[key] = self._make(*labels)
+        return child
+
+
+class GatewayMetrics:
+    """All of the gateway's metrics; one instance per running gateway."""
+
+    def __init__(self, *, upstream_pool: Callable[[], float] | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self._requests = Counter(
+            "fmgate_requests",
+            "Requests finished, by bot, front and outcome (ok, cancelled, or an error code).",
+            ("bot", "front", "outcome"),
+            registry=r,
+        )
+        self._errors = Counter(
+            "fmgate_errors", "Requests that failed, by error code.", ("bot", "code"), registry=r
+        )
+        self._retries = Counter(
+            "fmgate_retries", "Upstream calls retried after an error.", ("bot",), registry=r
+        )
+        self._fallbacks = Counter(
+            "fmgate_fallbacks", "Requests answered by a fallback model.", ("bot",), registry=r
+        )
+        self._ttft = Histogram(
+            "fmgate_ttft_seconds",
+            "Time from request arrival to the first output sent to the caller.",
+            ("bot",),
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self._latency = Histogram(
+            "fmgate_request_latency_seconds",
+            "Time from request arrival to its end (success, failure or cancellation).",
+            ("bot",),
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self._tokens = Counter(
+            "fmgate_tokens", "Tokens used, by direction.", ("bot", "direction"), registry=r
+        )
+        self._cost = Counter(
+            "fmgate_cost_milli_cents",
+            "Cost charged to callers, in US milli-cents.",
+            ("bot",),
+            registry=r,
+        )
+        self._inflight = Gauge(
+            "fmgate_inflight_streams", "Responses being streamed right now.", ("bot",), registry=r
+        )
+        self._pool = Gauge(
+            "fmgate_upstream_pool_connections",
+            "Connections in the upstream (Bedrock) HTTP pools, read at scrape time.",
+            registry=r,
+        )
+        self._pool_source: Callable[[], float] = lambda: 0.0
+        self._pool.set_function(lambda: self._pool_source())
+        if upstream_pool is not None:
+            self.watch_upstream_pool(upstream_pool)
+
+        self._request_children = _Children(self._requests.labels)
+        self._error_children = _Children(self._errors.labels)
+        self._retry_children = _Children(self._retries.labels)
+        self._fallback_children = _Children(self._fallbacks.labels)
+        self._ttft_children = _Children(self._ttft.labels)
+        self._latency_children = _Children(self._latency.labels)
+        self._token_children = _Children(self._tokens.labels)
+        self._cost_children = _Children(self._cost.labels)
+        self._inflight_children = _Children(self._inflight.labels)
+
+    def watch_upstream_pool(self, source: Callable[[], float]) -> None:
+        """Read the upstream pool's connection count from ``source`` at every scrape."""
+        self._pool_source = source
+
+    def request_started(self, bot: str) -> None:
+        """A response stream began (in-flight +1); pair with :meth:`request_ended`."""
+        self._inflight_children[bot].inc()
+
+    def request_ended(self, bot: str) -> None:
+        """A response stream ended, however it ended (in-flight -1)."""
+        self._inflight_children[bot].dec()
+
+    def request_finished(
+        self,
+        bot: str,
+        front: str,
+        outcome: str,
+        ttft_s: float | None,
+        latency_s: float,
+        input_tokens: int,
+        output_tokens: int,
+        cost_milli_cents: int,
+    ) -> None:
+        """Count a finished request: outcome, timings, tokens and cost."""
+        self._request_children[bot, front, outcome].inc()
+        if ttft_s is not None:
+            self._ttft_children[bot].observe(ttft_s)
+        self._latency_children[bot].observe(latency_s)
+        if input_tokens:
+            self._token_children[bot, "input"].inc(input_tokens)
+        if output_tokens:
+            self._token_children[bot, "output"].inc(output_tokens)
+        if cost_milli_cents:
+            self._cost_children[bot].inc(cost_milli_cents)
+
+    def error(self, bot: str, code: str) -> None:
+        self._error_children[bot, code].inc()
+
+    def retry(self, bot: str) -> None:
+        self._retry_children[bot].inc()
+
+    def fallback(self, bot: str) -> None:
+        self._fallback_children[bot].inc()
+
+    def render(self) -> tuple[bytes, str]:
+        """The text exposition and its content type, for ``GET /metrics``."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

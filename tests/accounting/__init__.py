@@ -1,0 +1,1 @@
+"""Accounting: pricing, rate cards, the usage ledger, Poe cost calls."""

@@ -1,0 +1,32 @@
+"""Usage records for ledger tests."""
+
+from __future__ import annotations
+
+from fmgate.accounting.ledger import UsageRecord
+
+#: 2025-03-01 12:00:00 UTC
+DAY_ONE = 1_740_830_400.0
+DAY_SECONDS = 86_400.0
+
+
+def usage_record(request_id: str, **changes: object) -> UsageRecord:
+    values: dict[str, object] = {
+        "request_id": request_id,
+        "bot": "claude",
+        "model_id": "us.anthropic.claude-sonnet-4-20250514-v1:0",
+        "user_id": "u-1",
+        "conversation_id": "c-1",
+        "started_at": DAY_ONE,
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "estimated": False,
+        "cost_milli_cents": 600,
+        "latency_ms": 1234.5,
+        "ttft_ms": 321.0,
+        "outcome": "ok",
+        "front": "poe",
+    }
+    values.update(changes)
+    return UsageRecord(**values)  # type: ignore[arg-type]

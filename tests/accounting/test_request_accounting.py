@@ -1,0 +1,130 @@
+"""The accounting parts together, as the gateway runs them after each request.
+
+RequestTracker (what the front saw) -> RequestFinisher -> price -> SqliteLedger row, one capture
+at the fake Poe cost API, metrics. Covers a finished stream, a stream that failed half-way, a
+caller that went away, and a failed request that delivered nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fmgate.accounting.poe_cost import PoeCostClient
+from fmgate.accounting.sqlite_ledger import SqliteLedger
+from fmgate.config.schema import BotConfig, Pricing
+from fmgate.errors import ModelStreamFailed, Throttled
+from fmgate.events import Done, TextDelta, Usage
+from fmgate.observability.metrics import GatewayMetrics
+from fmgate.request_finisher import RequestFinisher
+from fmgate.tracking import RequestTracker
+from tests.fakes.poe_api import FakePoeApi
+from tests.observability.scrape import value
+
+ACCESS_KEY = "poe-bot-access-key-accounting-77aa"
+BOT = BotConfig(
+    bot_name="claude",
+    model_id="us.anthropic.claude-sonnet-4-20250514-v1:0",
+    pricing=Pricing(input_token=0.3, output_token=1.5, minimum=10),
+)
+
+
+@dataclass
+class Accounting:
+    finisher: RequestFinisher
+    ledger: SqliteLedger
+    metrics: GatewayMetrics
+    api: FakePoeApi
+
+
+@pytest.fixture
+async def accounting(tmp_path: Path) -> AsyncIterator[Accounting]:
+    with FakePoeApi.running(access_key=ACCESS_KEY) as api:
+        ledger = SqliteLedger(tmp_path / "usage.db")
+        cost = PoeCostClient(api.url)
+        metrics = GatewayMetrics()
+        finisher = RequestFinisher(metrics=metrics, ledger=ledger, cost=cost)
+        try:
+            yield Accounting(finisher, ledger, metrics, api)
+        finally:
+            await finisher.drain()
+            await cost.aclose()
+            await ledger.aclose()
+
+
+def tracker(request_id: str) -> RequestTracker:
+    return RequestTracker(
+        request_id=request_id, bot=BOT, front="poe", user_id="u-1", bot_query_id=f"bq-{request_id}"
+    )
+
+
+async def finish(accounting: Accounting, request: RequestTracker) -> None:
+    accounting.finisher.finish(request, poe_access_key=ACCESS_KEY)
+    await accounting.finisher.drain()
+
+
+async def test_finished_stream_is_recorded_and_captured_at_config_prices(
+    accounting: Accounting,
+) -> None:
+    request = tracker("r-ok")
+    for event in (TextDelta("Hello"), Usage(input_tokens=1000, output_tokens=200), Done()):
+        request.observe(event)
+    request.succeeded()
+    await finish(accounting, request)
+
+    row = await accounting.ledger.get("r-ok")
+    assert row is not None
+    assert (row.input_tokens, row.output_tokens, row.estimated) == (1000, 200, False)
+    assert row.cost_milli_cents == 1000 * 0.3 + 200 * 1.5 == 600
+    assert row.outcome == "ok"
+    assert row.ttft_ms is not None
+    [capture] = accounting.api.captures
+    assert (capture.bot_query_id, capture.total, capture.key_ok) == ("bq-r-ok", 600, True)
+    assert value(accounting.metrics, "fmgate_cost_milli_cents_total", bot="claude") == 600
+
+
+async def test_stream_failed_half_way_pays_for_what_was_delivered_once(
+    accounting: Accounting,
+) -> None:
+    request = tracker("r-broken")
+    request.observe(TextDelta("x" * 400))  # no usage: the stream broke before metadata
+    request.failed(ModelStreamFailed("modelStreamErrorException"))
+    await finish(accounting, request)
+
+    row = await accounting.ledger.get("r-broken")
+    assert row is not None
+    assert row.estimated
+    assert row.outcome == "stream_failed"
+    assert row.cost_milli_cents == row.output_tokens * 1.5  # no minimum for a failure
+    [capture] = accounting.api.captures
+    assert capture.total == row.cost_milli_cents
+
+
+async def test_caller_going_away_is_captured_once(accounting: Accounting) -> None:
+    request = tracker("r-gone")
+    request.observe(TextDelta("partial answer"))
+    request.observe(Usage(input_tokens=50, output_tokens=4))
+    request.cancelled()
+    request.cancelled()  # the disconnect handler and the stream's end both report it
+    await finish(accounting, request)
+
+    row = await accounting.ledger.get("r-gone")
+    assert row is not None
+    assert row.outcome == "cancelled"
+    [capture] = accounting.api.captures
+    assert capture.total == row.cost_milli_cents == 21  # ceil(50 * 0.3 + 4 * 1.5)
+
+
+async def test_failure_before_any_output_charges_nothing(accounting: Accounting) -> None:
+    request = tracker("r-throttled")
+    request.failed(Throttled("ThrottlingException"))
+    await finish(accounting, request)
+
+    row = await accounting.ledger.get("r-throttled")
+    assert row is not None
+    assert (row.cost_milli_cents, row.outcome, row.ttft_ms) == (0, "throttled", None)
+    assert accounting.api.cost_calls == []
+    assert value(accounting.metrics, "fmgate_errors_total", bot="claude", code="throttled") == 1

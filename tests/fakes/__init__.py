@@ -1,0 +1,1 @@
+"""Local fakes of services that cannot run here (Poe's own APIs)."""

@@ -1,0 +1,70 @@
+"""GatewayMetrics: its own registry, parseable exposition, values that move with requests."""
+
+from __future__ import annotations
+
+from fmgate.observability.metrics import GatewayMetrics
+from tests.observability.scrape import samples, value
+
+
+def test_fresh_metrics_parse_and_stay_out_of_the_global_registry() -> None:
+    first, second = GatewayMetrics(), GatewayMetrics()  # no "Duplicated timeseries" error
+    names = {s.name for s in samples(first)}
+    assert "fmgate_upstream_pool_connections" in names
+    first.retry("claude")
+    assert value(second, "fmgate_retries_total", bot="claude") is None
+
+
+def test_a_finished_request_moves_counters_histograms_and_tokens() -> None:
+    metrics = GatewayMetrics()
+    metrics.request_started("claude")
+    assert value(metrics, "fmgate_inflight_streams", bot="claude") == 1
+    metrics.request_finished("claude", "poe", "ok", 0.25, 1.5, 1000, 200, 606)
+    metrics.request_ended("claude")
+    metrics.request_finished("claude", "poe", "throttled", None, 0.01, 0, 0, 0)
+    metrics.error("claude", "throttled")
+    metrics.retry("claude")
+    metrics.retry("claude")
+    metrics.fallback("claude")
+
+    assert value(metrics, "fmgate_inflight_streams", bot="claude") == 0
+    assert value(metrics, "fmgate_requests_total", bot="claude", front="poe", outcome="ok") == 1
+    assert (
+        value(metrics, "fmgate_requests_total", bot="claude", front="poe", outcome="throttled") == 1
+    )
+    assert value(metrics, "fmgate_errors_total", bot="claude", code="throttled") == 1
+    assert value(metrics, "fmgate_retries_total", bot="claude") == 2
+    assert value(metrics, "fmgate_fallbacks_total", bot="claude") == 1
+    assert value(metrics, "fmgate_tokens_total", bot="claude", direction="input") == 1000
+    assert value(metrics, "fmgate_tokens_total", bot="claude", direction="output") == 200
+    assert value(metrics, "fmgate_cost_milli_cents_total", bot="claude") == 606
+    # TTFT is observed only when something was delivered; latency always.
+    assert value(metrics, "fmgate_ttft_seconds_count", bot="claude") == 1
+    assert value(metrics, "fmgate_ttft_seconds_sum", bot="claude") == 0.25
+    assert value(metrics, "fmgate_request_latency_seconds_count", bot="claude") == 2
+    assert value(metrics, "fmgate_request_latency_seconds_bucket", bot="claude", le="0.01") == 1
+    assert value(metrics, "fmgate_request_latency_seconds_bucket", bot="claude", le="2.5") == 2
+
+
+def test_histogram_buckets_span_a_millisecond_to_two_minutes() -> None:
+    metrics = GatewayMetrics()
+    metrics.request_finished("b", "poe", "ok", 0.0005, 119.0, 1, 1, 1)
+    bounds = [
+        float(s.labels["le"])
+        for s in samples(metrics)
+        if s.name == "fmgate_request_latency_seconds_bucket"
+    ]
+    assert bounds[0] <= 0.001
+    assert 120.0 in bounds
+    assert value(metrics, "fmgate_ttft_seconds_bucket", bot="b", le="0.001") == 1
+    assert value(metrics, "fmgate_request_latency_seconds_bucket", bot="b", le="60.0") == 0
+    assert value(metrics, "fmgate_request_latency_seconds_bucket", bot="b", le="120.0") == 1
+
+
+def test_upstream_pool_gauge_is_read_at_scrape_time() -> None:
+    in_use = [3]
+    metrics = GatewayMetrics(upstream_pool=lambda: in_use[0])
+    assert value(metrics, "fmgate_upstream_pool_connections") == 3
+    in_use[0] = 7
+    assert value(metrics, "fmgate_upstream_pool_connections") == 7
+    metrics.watch_upstream_pool(lambda: 11)
+    assert value(metrics, "fmgate_upstream_pool_connections") == 11
