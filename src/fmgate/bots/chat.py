@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
+from typing import Literal
 
 from fmgate import parameters as p
 from fmgate.bedrock.converse import converse, converse_stream
@@ -69,7 +70,7 @@ class ChatBot:
                 notices.extend(attached.notices)
             elif message.attachments:
                 content.append(TextBlock(_earlier_attachments(message)))
-            role = "user" if message.role == "user" else "assistant"
+            role: Literal["user", "assistant"] = "user" if message.role == "user" else "assistant"
             messages.append(ChatMessage(role, tuple(content)))
         turns = build_turns(system, messages, supports_system=config.supports_system_messages)
         if not turns.messages or turns.messages[-1].role != "user":

@@ -1,0 +1,324 @@
+"""Chat through Converse / ConverseStream: neutral request in, neutral events out.
+
+``build_*`` functions turn a :class:`~fmgate.model_request.ChatRequest` into the Converse
+request; ``convert_*`` functions turn Bedrock's answer into :mod:`fmgate.events`. The stream's
+order is always the same: deltas and tool calls as they come, then ``Usage``, then ``Done``
+(Bedrock sends ``metadata`` — usage and latency — *after* ``messageStop``, so ``Done`` is held
+back until the stream has ended).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+
+from fmgate.bedrock.client import BedrockRuntimeClient
+from fmgate.bedrock.errors import bedrock_errors
+from fmgate.bedrock.shapes import Shape, integer, items, mapping, optional_text, text
+from fmgate.bedrock.shapes import field as member
+from fmgate.errors import ContextTooLong, ModelStreamFailed
+from fmgate.events import Done, Event, ReasoningDelta, StopReason, TextDelta, ToolCall, Usage
+from fmgate.model_request import (
+    ChatMessage,
+    ChatRequest,
+    ContentBlock,
+    DocumentBlock,
+    ImageBlock,
+    TextBlock,
+    ToolSpec,
+)
+
+#: Bedrock stopReason -> neutral stop reason; anything else is "other".
+STOP_REASONS: Mapping[str, StopReason] = {
+    "end_turn": "end_turn",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "tool_use": "tool_use",
+    "content_filtered": "content_filtered",
+    "guardrail_intervened": "guardrail_intervened",
+}
+
+#: The stop reason by which Bedrock says the conversation did not fit the context window.
+CONTEXT_WINDOW_EXCEEDED = "model_context_window_exceeded"
+
+
+# ---------------------------------------------------------------------------------------------
+# Request
+
+
+def build_content_block(block: ContentBlock) -> dict[str, object]:
+    """One neutral content block -> a Converse ContentBlock (bytes stay bytes: botocore
+    base64-encodes them on the wire)."""
+    match block:
+        case TextBlock(text=value):
+            return {"text": value}
+        case ImageBlock(format=fmt, data=data):
+            return {"image": {"format": fmt, "source": {"bytes": data}}}
+        case DocumentBlock(format=fmt, name=name, data=data):
+            return {"document": {"format": fmt, "name": name, "source": {"bytes": data}}}
+
+
+def is_blank_text(block: ContentBlock) -> bool:
+    return isinstance(block, TextBlock) and not block.text.strip()
+
+
+def build_message(message: ChatMessage) -> dict[str, object]:
+    """A neutral message -> a Converse Message.
+
+    Bedrock rejects blank text blocks, so they are left out when the message has other content
+    (the usual case: an attachment sent without words).
+    """
+    blocks = [b for b in message.content if not is_blank_text(b)] or list(message.content)
+    return {"role": message.role, "content": [build_content_block(b) for b in blocks]}
+
+
+def build_inference_config(req: ChatRequest) -> dict[str, object]:
+    """``inferenceConfig``: only what the request sets. With extended thinking, Bedrock
+    (Anthropic) rejects ``topP`` and any temperature but 1, so both are left to the model."""
+    thinking = req.reasoning_budget is not None
+    config: dict[str, object] = {}
+    if req.max_tokens is not None:
+        config["maxTokens"] = req.max_tokens
+    if req.temperature is not None and not thinking:
+        config["temperature"] = req.temperature
+    if req.top_p is not None and not thinking:
+        config["topP"] = req.top_p
+    if req.stop_sequences:
+        config["stopSequences"] = list(req.stop_sequences)
+    return config
+
+
+def build_additional_fields(req: ChatRequest) -> dict[str, object]:
+    """``additionalModelRequestFields``: configured extras, plus ``thinking`` when requested."""
+    fields = dict(req.additional_fields)
+    if req.reasoning_budget is not None:
+        fields["thinking"] = {"type": "enabled", "budget_tokens": req.reasoning_budget}
+    return fields
+
+
+def build_tool_config(tools: tuple[ToolSpec, ...]) -> dict[str, object]:
+    return {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "inputSchema": {"json": tool.input_schema},
+                }
+            }
+            for tool in tools
+        ]
+    }
+
+
+def build_converse_request(req: ChatRequest) -> dict[str, object]:
+    """The keyword arguments of ``converse`` / ``converse_stream`` for ``req``."""
+    request: dict[str, object] = {
+        "modelId": req.model_id,
+        "messages": [build_message(m) for m in req.messages],
+    }
+    if req.system:
+        request["system"] = [{"text": s} for s in req.system]
+    inference = build_inference_config(req)
+    if inference:
+        request["inferenceConfig"] = inference
+    additional = build_additional_fields(req)
+    if additional:
+        request["additionalModelRequestFields"] = additional
+    if req.optimize_latency:
+        request["performanceConfig"] = {"latency": "optimized"}
+    if req.tools:
+        request["toolConfig"] = build_tool_config(req.tools)
+    return request
+
+
+# ---------------------------------------------------------------------------------------------
+# Answer
+
+
+def convert_stop_reason(reason: str) -> StopReason:
+    """Bedrock stopReason -> neutral; context overflow is an error, not a way to finish."""
+    if reason == CONTEXT_WINDOW_EXCEEDED:
+        raise ContextTooLong(f"bedrock stopReason {CONTEXT_WINDOW_EXCEEDED}")
+    return STOP_REASONS.get(reason, "other")
+
+
+def convert_usage(usage: Shape) -> Usage:
+    return Usage(
+        input_tokens=integer(usage, "inputTokens"),
+        output_tokens=integer(usage, "outputTokens"),
+        cache_read_tokens=integer(usage, "cacheReadInputTokens"),
+        cache_write_tokens=integer(usage, "cacheWriteInputTokens"),
+    )
+
+
+def convert_latency(metrics: Shape) -> int | None:
+    return integer(metrics, "latencyMs") if "latencyMs" in metrics else None
+
+
+@dataclass(slots=True)
+class ToolUseInProgress:
+    """A tool call being streamed: its input JSON arrives in fragments."""
+
+    id: str
+    name: str
+    fragments: list[str] = field(default_factory=list)
+
+    def finish(self) -> ToolCall:
+        return ToolCall(id=self.id, name=self.name, input_json="".join(self.fragments) or "{}")
+
+
+@dataclass(slots=True)
+class StreamState:
+    """What :func:`convert_stream_event` remembers between events of one ConverseStream."""
+
+    tool_uses: dict[int, ToolUseInProgress] = field(default_factory=dict)
+    stop_reason: StopReason | None = None
+    latency_ms: int | None = None
+
+
+def convert_block_start(event: Shape, state: StreamState) -> list[Event]:
+    tool_use = member(member(event, "start"), "toolUse")
+    if tool_use:
+        index = integer(event, "contentBlockIndex")
+        state.tool_uses[index] = ToolUseInProgress(
+            id=text(tool_use, "toolUseId"), name=text(tool_use, "name")
+        )
+    return []
+
+
+def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
+    delta = member(event, "delta")
+    if "text" in delta:
+        piece = text(delta, "text")
+        return [TextDelta(piece)] if piece else []
+    if "reasoningContent" in delta:
+        # Only readable reasoning is shown; the signature and redacted reasoning matter only
+        # when replaying reasoning to the model, which the gateway does not do.
+        reasoning = optional_text(member(delta, "reasoningContent"), "text")
+        return [ReasoningDelta(reasoning)] if reasoning else []
+    if "toolUse" in delta:
+        index = integer(event, "contentBlockIndex")
+        pending = state.tool_uses.get(index)
+        if pending is None:
+            raise ModelStreamFailed(f"toolUse delta for unopened content block {index}")
+        pending.fragments.append(text(member(delta, "toolUse"), "input", default=""))
+    return []
+
+
+def convert_block_stop(event: Shape, state: StreamState) -> list[Event]:
+    pending = state.tool_uses.pop(integer(event, "contentBlockIndex"), None)
+    return [pending.finish()] if pending is not None else []
+
+
+def convert_message_stop(event: Shape, state: StreamState) -> list[Event]:
+    state.stop_reason = convert_stop_reason(text(event, "stopReason", default="end_turn"))
+    return []
+
+
+def convert_metadata(event: Shape, state: StreamState) -> list[Event]:
+    state.latency_ms = convert_latency(member(event, "metrics"))
+    usage = member(event, "usage")
+    return [convert_usage(usage)] if usage else []
+
+
+def ignore_event(event: Shape, state: StreamState) -> list[Event]:
+    return []
+
+
+StreamConverter = Callable[[Shape, StreamState], list[Event]]
+
+#: ConverseStream member name -> its converter (unknown members are ignored: new AWS features).
+STREAM_CONVERTERS: Mapping[str, StreamConverter] = {
+    "messageStart": ignore_event,
+    "contentBlockStart": convert_block_start,
+    "contentBlockDelta": convert_block_delta,
+    "contentBlockStop": convert_block_stop,
+    "messageStop": convert_message_stop,
+    "metadata": convert_metadata,
+}
+
+
+def convert_stream_event(event: Mapping[str, object], state: StreamState) -> list[Event]:
+    """One ConverseStream event (``{member: payload}``) -> the neutral events it completes."""
+    produced: list[Event] = []
+    for name, payload in event.items():
+        converter = STREAM_CONVERTERS.get(name, ignore_event)
+        produced.extend(converter(mapping(payload), state))
+    return produced
+
+
+def finish_stream(state: StreamState) -> list[Event]:
+    """The closing ``Done`` once the stream has ended; a stream without ``messageStop`` was cut
+    off."""
+    if state.stop_reason is None:
+        raise ModelStreamFailed("ConverseStream ended without messageStop")
+    return [Done(stop_reason=state.stop_reason, latency_ms=state.latency_ms)]
+
+
+def convert_output_block(block: Shape) -> list[Event]:
+    """One content block of a (non-streaming) Converse answer."""
+    if "text" in block:
+        value = text(block, "text")
+        return [TextDelta(value)] if value else []
+    if "reasoningContent" in block:
+        reasoning = member(member(block, "reasoningContent"), "reasoningText")
+        thought = optional_text(reasoning, "text")
+        return [ReasoningDelta(thought)] if thought else []
+    if "toolUse" in block:
+        tool_use = member(block, "toolUse")
+        return [
+            ToolCall(
+                id=text(tool_use, "toolUseId"),
+                name=text(tool_use, "name"),
+                input_json=json.dumps(tool_use.get("input", {}), separators=(",", ":")),
+            )
+        ]
+    return []
+
+
+def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
+    """A Converse answer -> reasoning/text/tool calls in order, then ``Usage``, then ``Done``."""
+    stop_reason = convert_stop_reason(text(response, "stopReason", default="end_turn"))
+    events: list[Event] = []
+    for block in items(member(member(response, "output"), "message"), "content"):
+        events.extend(convert_output_block(mapping(block)))
+    usage = member(response, "usage")
+    if usage:
+        events.append(convert_usage(usage))
+    events.append(
+        Done(stop_reason=stop_reason, latency_ms=convert_latency(member(response, "metrics")))
+    )
+    return events
+
+
+# ---------------------------------------------------------------------------------------------
+# Calls
+
+
+async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> AsyncIterator[Event]:
+    """Stream ``req``'s answer as neutral events; raises :class:`~fmgate.errors.GatewayError`.
+
+    The response body is closed however the iteration ends (finished, failed, or the consumer
+    stopped early), so a cancelled request does not hold a pooled connection.
+    """
+    state = StreamState()
+    with bedrock_errors():
+        response = await client.converse_stream(**build_converse_request(req))
+        stream = response["stream"]
+        try:
+            async for raw in stream:
+                for event in convert_stream_event(raw, state):
+                    yield event
+        finally:
+            stream.close()
+    for event in finish_stream(state):
+        yield event
+
+
+async def converse(client: BedrockRuntimeClient, req: ChatRequest) -> list[Event]:
+    """The whole answer at once (Converse), as the same events a stream would give."""
+    with bedrock_errors():
+        response = await client.converse(**build_converse_request(req))
+    return convert_converse_response(response)

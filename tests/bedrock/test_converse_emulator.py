@@ -1,0 +1,220 @@
+"""Converse / ConverseStream with the real aiobotocore client against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+
+import pytest
+
+from fmgate.bedrock.client import BedrockClients
+from fmgate.bedrock.converse import converse, converse_stream
+from fmgate.emulator import EmulatorClient
+from fmgate.errors import (
+    AccessDenied,
+    InvalidRequest,
+    ModelStreamFailed,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from fmgate.events import Done, Event, ReasoningDelta, TextDelta, Usage, accumulate
+from fmgate.model_request import ChatMessage, ChatRequest, ImageBlock, TextBlock
+from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+
+NOVA = "amazon.nova-lite-v1:0"
+CLAUDE_PROFILE = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+)
+REGION = "us-east-1"
+
+
+def ask(text: str, model_id: str = NOVA, **options: object) -> ChatRequest:
+    return ChatRequest(
+        model_id=model_id,
+        messages=(ChatMessage("user", (TextBlock(text),)),),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def collect(stream: AsyncIterator[Event], into: list[Event] | None = None) -> list[Event]:
+    seen = into if into is not None else []
+    async for event in stream:
+        seen.append(event)
+    return seen
+
+
+async def test_stream_yields_text_then_usage_then_done(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    events = await collect(converse_stream(await clients.get(REGION), ask("Say hello")))
+
+    summary = accumulate(events)
+    assert summary.text
+    assert all(isinstance(e, TextDelta) for e in events[:-2])
+    assert isinstance(events[-2], Usage)
+    assert events[-2].input_tokens > 0
+    assert events[-2].output_tokens > 0
+    assert isinstance(events[-1], Done)
+    assert events[-1].stop_reason == "end_turn"
+
+
+async def test_request_fields_reach_the_wire(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    req = ChatRequest(
+        model_id=NOVA,
+        messages=(ChatMessage("user", (TextBlock("what is this?"), ImageBlock("png", PNG))),),
+        system=("You are terse.",),
+        max_tokens=200,
+        temperature=0.5,
+        top_p=0.9,
+        stop_sequences=("STOP",),
+        optimize_latency=True,
+    )
+
+    await collect(converse_stream(await clients.get(REGION), req))
+
+    [recorded] = control.requests(model_id=NOVA)
+    body = recorded["body"]
+    assert body["system"] == [{"text": "You are terse."}]
+    assert body["inferenceConfig"] == {
+        "maxTokens": 200,
+        "temperature": 0.5,
+        "topP": 0.9,
+        "stopSequences": ["STOP"],
+    }
+    assert body["performanceConfig"] == {"latency": "optimized"}
+    image = body["messages"][0]["content"][1]["image"]
+    assert image == {"format": "png", "source": {"bytes": base64.b64encode(PNG).decode()}}
+
+
+async def test_thinking_streams_reasoning_and_sends_no_top_p(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    req = ask("Think about it", CLAUDE_PROFILE, max_tokens=4096, top_p=0.5, reasoning_budget=2048)
+
+    events = await collect(converse_stream(await clients.get(REGION), req))
+
+    assert any(isinstance(e, ReasoningDelta) for e in events)
+    assert accumulate(events).text
+    [recorded] = control.requests(model_id=CLAUDE_PROFILE)
+    body = recorded["body"]
+    assert body["additionalModelRequestFields"]["thinking"] == {
+        "type": "enabled",
+        "budget_tokens": 2048,
+    }
+    assert "topP" not in body["inferenceConfig"]
+
+
+async def test_converse_gives_the_same_kind_of_events(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    events = await converse(await clients.get(REGION), ask("Say hello"))
+
+    assert isinstance(events[0], TextDelta)
+    assert isinstance(events[-2], Usage)
+    assert events[-1] == Done(stop_reason="end_turn", latency_ms=events[-1].latency_ms)
+    assert control.counters()["total"] == 1
+
+
+async def test_consumer_stopping_early_releases_the_pooled_connection(
+    emulator_url: str, control: EmulatorClient
+) -> None:
+    """With a pool of one connection, a stream left mid-way must not keep it."""
+    pool = BedrockClients(
+        endpoint_url=emulator_url,
+        access_key_id=TEST_ACCESS_KEY_ID,
+        secret_access_key=TEST_SECRET_ACCESS_KEY,
+        max_pool_connections=1,
+    )
+    try:
+        client = await pool.get(REGION)
+        for _ in range(3):
+            stream = converse_stream(client, ask("Tell me a long story"))
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    break
+            await stream.aclose()  # type: ignore[attr-defined]
+        async with asyncio.timeout(30):  # a leaked connection would block here forever
+            events = await collect(converse_stream(client, ask("Say hello")))
+    finally:
+        await pool.aclose()
+
+    assert isinstance(events[-1], Done)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("access_denied", AccessDenied), ("validation", InvalidRequest)],
+)
+async def test_http_errors_are_gateway_errors(
+    clients: BedrockClients, control: EmulatorClient, kind: str, expected: type[Exception]
+) -> None:
+    control.inject(kind, model_id=NOVA)
+
+    with pytest.raises(expected):
+        await collect(converse_stream(await clients.get(REGION), ask("hi")))
+
+
+async def test_unknown_model_id_is_an_invalid_request(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    """Bedrock answers an unknown model id with ValidationException, like any bad request."""
+    with pytest.raises(InvalidRequest):
+        await converse(await clients.get(REGION), ask("hi", "amazon.no-such-model-v9:0"))
+
+
+async def test_wrong_secret_is_access_denied(emulator_url: str, control: EmulatorClient) -> None:
+    pool = BedrockClients(
+        endpoint_url=emulator_url,
+        access_key_id=TEST_ACCESS_KEY_ID,
+        secret_access_key="not-the-secret",
+    )
+    try:
+        with pytest.raises(AccessDenied) as caught:
+            await converse(await pool.get(REGION), ask("hi"))
+    finally:
+        await pool.aclose()
+    assert "not-the-secret" not in caught.value.detail
+
+
+async def test_mid_stream_exception_after_text(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    control.inject(
+        "mid_stream_exception", model_id=NOVA, after_tokens=3, exception="modelStreamErrorException"
+    )
+    seen: list[Event] = []
+
+    with pytest.raises(ModelStreamFailed):
+        await collect(converse_stream(await clients.get(REGION), ask("Tell me a story")), seen)
+
+    assert accumulate(seen).text
+
+
+async def test_dropped_connection_is_upstream_unavailable(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    control.inject("drop_connection", model_id=NOVA, after_tokens=2)
+
+    with pytest.raises(UpstreamUnavailable):
+        await collect(converse_stream(await clients.get(REGION), ask("Tell me a story")))
+
+
+async def test_stalled_stream_is_upstream_timeout(
+    emulator_url: str, control: EmulatorClient
+) -> None:
+    control.inject("stall", model_id=NOVA, after_tokens=2)
+    pool = BedrockClients(
+        endpoint_url=emulator_url,
+        access_key_id=TEST_ACCESS_KEY_ID,
+        secret_access_key=TEST_SECRET_ACCESS_KEY,
+        read_timeout=0.5,
+    )
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await collect(converse_stream(await pool.get(REGION), ask("Tell me a story")))
+    finally:
+        await pool.aclose()

@@ -1,0 +1,119 @@
+"""build_converse_request: neutral ChatRequest -> Converse keyword arguments."""
+
+from __future__ import annotations
+
+from fmgate.bedrock.converse import build_converse_request
+from fmgate.model_request import (
+    ChatMessage,
+    ChatRequest,
+    DocumentBlock,
+    ImageBlock,
+    TextBlock,
+    ToolSpec,
+)
+
+PNG = b"\x89PNG\r\n\x1a\nfake"
+
+
+def user(*blocks: TextBlock | ImageBlock | DocumentBlock) -> ChatMessage:
+    return ChatMessage("user", blocks)
+
+
+def test_minimal_request_has_only_model_and_messages() -> None:
+    req = ChatRequest(model_id="amazon.nova-lite-v1:0", messages=(user(TextBlock("hi")),))
+
+    assert build_converse_request(req) == {
+        "modelId": "amazon.nova-lite-v1:0",
+        "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+    }
+
+
+def test_full_request_maps_every_field() -> None:
+    req = ChatRequest(
+        model_id="amazon.nova-pro-v1:0",
+        messages=(
+            user(
+                TextBlock("look"), ImageBlock("png", PNG), DocumentBlock("pdf", "report", b"%PDF")
+            ),
+            ChatMessage("assistant", (TextBlock("seen"),)),
+            user(TextBlock("and?")),
+        ),
+        system=("be brief", "be kind"),
+        max_tokens=300,
+        temperature=0.4,
+        top_p=0.9,
+        stop_sequences=("END",),
+        optimize_latency=True,
+        tools=(ToolSpec("clock", "tells the time", {"type": "object"}),),
+        additional_fields={"top_k": 50},
+    )
+
+    body = build_converse_request(req)
+
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"text": "look"},
+                {"image": {"format": "png", "source": {"bytes": PNG}}},
+                {"document": {"format": "pdf", "name": "report", "source": {"bytes": b"%PDF"}}},
+            ],
+        },
+        {"role": "assistant", "content": [{"text": "seen"}]},
+        {"role": "user", "content": [{"text": "and?"}]},
+    ]
+    assert body["system"] == [{"text": "be brief"}, {"text": "be kind"}]
+    assert body["inferenceConfig"] == {
+        "maxTokens": 300,
+        "temperature": 0.4,
+        "topP": 0.9,
+        "stopSequences": ["END"],
+    }
+    assert body["additionalModelRequestFields"] == {"top_k": 50}
+    assert body["performanceConfig"] == {"latency": "optimized"}
+    assert body["toolConfig"] == {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": "clock",
+                    "description": "tells the time",
+                    "inputSchema": {"json": {"type": "object"}},
+                }
+            }
+        ]
+    }
+
+
+def test_thinking_sets_budget_and_leaves_sampling_to_the_model() -> None:
+    req = ChatRequest(
+        model_id="us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        messages=(user(TextBlock("think")),),
+        max_tokens=4096,
+        temperature=0.3,
+        top_p=0.8,
+        reasoning_budget=2048,
+        additional_fields={"anthropic_beta": ["x"]},
+    )
+
+    body = build_converse_request(req)
+
+    assert body["additionalModelRequestFields"] == {
+        "anthropic_beta": ["x"],
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+    }
+    assert body["inferenceConfig"] == {"maxTokens": 4096}
+
+
+def test_blank_text_is_dropped_next_to_an_attachment_only() -> None:
+    with_image = ChatRequest(
+        model_id="amazon.nova-lite-v1:0",
+        messages=(user(TextBlock("  "), ImageBlock("jpeg", b"j")),),
+    )
+    text_only = ChatRequest(model_id="amazon.nova-lite-v1:0", messages=(user(TextBlock("")),))
+
+    assert build_converse_request(with_image)["messages"] == [
+        {"role": "user", "content": [{"image": {"format": "jpeg", "source": {"bytes": b"j"}}}]}
+    ]
+    assert build_converse_request(text_only)["messages"] == [
+        {"role": "user", "content": [{"text": ""}]}
+    ]
