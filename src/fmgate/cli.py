@@ -162,6 +162,7 @@ def run_serve(args: argparse.Namespace) -> int:
             port=args.port,
             log_level=args.log_level.lower(),
             access_log=False,
+            log_config=None,
             loop="uvloop",
             http="httptools",
             timeout_graceful_shutdown=30,

@@ -129,7 +129,7 @@ def test_bad_base64_is_an_unexpected_shape() -> None:
         ("4:3", 512, (512, 384)),
         ("1:1", 4096, (2048, 2048)),
         ("21:9", 1024, (1024, 448)),
-        ("10:1", 1024, (1024, 384)),
+        ("10:1", 1024, (1536, 384)),  # clamped to 4:1, grown so the short side stays >= 384
     ],
 )
 def test_size_for_aspect_examples(ratio: str, base: int, expected: tuple[int, int]) -> None:

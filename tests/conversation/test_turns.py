@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,7 +68,7 @@ def test_turns_always_valid_for_converse(chat: list[tuple[str, str]], supports: 
     roles = [m.role for m in turns.messages]
     if roles:
         assert roles[0] == "user"
-    assert all(a != b for a, b in zip(roles, roles[1:], strict=False))  # alternating
+    assert all(a != b for a, b in itertools.pairwise(roles))  # alternating
     for message in turns.messages:
         assert message.content
         assert all(isinstance(b, TextBlock) and b.text.strip() for b in message.content)

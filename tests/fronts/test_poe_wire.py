@@ -115,4 +115,5 @@ def test_image_bot_settings_offer_aspect_ratio_and_rate_card() -> None:
     ratio = controls[0]
     assert isinstance(ratio, fp.AspectRatio)
     assert [o.value for o in ratio.options] == ["1:1", "16:9"]
-    assert settings.rate_card is not None and "4000" in settings.rate_card
+    assert settings.rate_card is not None
+    assert "4000" in settings.rate_card

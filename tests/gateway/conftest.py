@@ -16,6 +16,7 @@ from fmgate.config.schema import Catalog
 from fmgate.emulator import AsyncEmulatorClient, Emulator, EmulatorConfig
 from fmgate.gateway import AwsAccess, Gateway, GatewayOptions
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.fakes.poe_api import FakePoeApi
 from tests.gateway.harness import TEST_POE_KEY
 
 VIDEO_BUCKET = "fmgate-test-video"
@@ -80,7 +81,10 @@ bots:
   - bot_name: nova-reel
     kind: video
     model_id: amazon.nova-reel-v1:1
-    video: {{family: nova-reel, output_s3_uri: "s3://{VIDEO_BUCKET}/out", poll_interval_seconds: 0.05}}
+    video:
+      family: nova-reel
+      output_s3_uri: "s3://{VIDEO_BUCKET}/out"
+      poll_interval_seconds: 0.05
     pricing: {{video_second: 8000}}
 """
 
@@ -117,9 +121,23 @@ async def emu(emulator: Emulator) -> AsyncIterator[AsyncEmulatorClient]:
 
 
 @pytest.fixture
-def catalog(monkeypatch: pytest.MonkeyPatch) -> Catalog:
+def poe_api() -> Iterator[FakePoeApi]:
+    """A local stand-in for Poe's cost and file-upload APIs (nothing may reach poe.com)."""
+    with FakePoeApi.running(access_key=TEST_POE_KEY) as api:
+        yield api
+
+
+def pointed_at(catalog: Catalog, api: FakePoeApi) -> Catalog:
+    poe = catalog.gateway.poe.model_copy(
+        update={"upload_base_url": api.url, "api_base_url": api.url}
+    )
+    return catalog.model_copy(update={"gateway": catalog.gateway.model_copy(update={"poe": poe})})
+
+
+@pytest.fixture
+def catalog(monkeypatch: pytest.MonkeyPatch, poe_api: FakePoeApi) -> Catalog:
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
-    return parse_catalog(CATALOG, "test-catalog.yaml")
+    return pointed_at(parse_catalog(CATALOG, "test-catalog.yaml"), poe_api)
 
 
 def aws_for(emulator: Emulator, moto_url: str) -> AwsAccess:

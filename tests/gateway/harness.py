@@ -24,9 +24,7 @@ class Reply:
         return [p.attachment for p in self.partials if p.attachment is not None]
 
 
-def query(
-    *messages: tuple[str, str] | fp.ProtocolMessage, **fields: object
-) -> fp.QueryRequest:
+def query(*messages: tuple[str, str] | fp.ProtocolMessage, **fields: object) -> fp.QueryRequest:
     """A Poe query; messages as (role, text) pairs or ProtocolMessages, oldest first."""
     protocol = [
         m if isinstance(m, fp.ProtocolMessage) else fp.ProtocolMessage(role=m[0], content=m[1])  # type: ignore[arg-type]
@@ -52,7 +50,7 @@ async def ask(
     *,
     key: str = TEST_POE_KEY,
 ) -> Reply:
-    """Stream a reply with fastapi_poe's client; a Poe ``error`` event ends up in ``Reply.error``."""
+    """Stream a reply with fastapi_poe's client; an ``error`` event lands in ``Reply.error``."""
     req = query(("user", request)) if isinstance(request, str) else request
     reply = Reply()
     try:

@@ -9,8 +9,8 @@ import pytest
 from fmgate.config.loader import parse_catalog
 from fmgate.emulator import AsyncEmulatorClient
 from fmgate.emulator.content import reply_text
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.gateway.conftest import CATALOG, GatewaySession
+from tests.fakes.poe_api import FakePoeApi
+from tests.gateway.conftest import CATALOG, GatewaySession, pointed_at
 from tests.gateway.harness import TEST_POE_KEY, ask, query, raw_events
 
 
@@ -31,7 +31,10 @@ async def test_multi_turn_conversation_reaches_bedrock_translated(
 ) -> None:
     request = query(
         ("system", "You are terse."),
-        ("bot", "Hi, I am Nova Lite."),  # the bot's introduction: dropped, Converse starts with user
+        (
+            "bot",
+            "Hi, I am Nova Lite.",
+        ),  # the bot's introduction: dropped, Converse starts with user
         ("user", "First question"),
         ("user", "and a follow-up"),  # consecutive user turns are merged
         ("bot", "An answer"),
@@ -63,7 +66,8 @@ async def test_system_prompt_folded_for_bot_without_system_support(
     assert "system" not in body or not body["system"]
     [message] = body["messages"]  # type: ignore[misc]
     text = message["content"][0]["text"]
-    assert "Answer in French." in text and text.endswith("Hello")
+    assert "Answer in French." in text
+    assert text.endswith("Hello")
 
 
 async def test_parameter_controls_override_defaults_within_limits(
@@ -118,7 +122,8 @@ async def test_settings_response(poe: httpx.AsyncClient) -> None:
     assert settings.allow_attachments is True
     assert settings.expand_text_attachments is True
     assert settings.enable_image_comprehension is False
-    assert settings.rate_card is not None and "usd_milli_cents" in settings.rate_card
+    assert settings.rate_card is not None
+    assert "usd_milli_cents" in settings.rate_card
     assert settings.parameter_controls is not None
     names = {
         control.parameter_name  # type: ignore[union-attr]
@@ -172,10 +177,10 @@ NEW_ENTRY = """
 
 
 async def test_new_catalog_entry_becomes_a_working_bot_without_code(
-    monkeypatch: pytest.MonkeyPatch, gateway_session: GatewaySession
+    monkeypatch: pytest.MonkeyPatch, gateway_session: GatewaySession, poe_api: FakePoeApi
 ) -> None:
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
-    catalog = parse_catalog(CATALOG + NEW_ENTRY, "catalog.yaml")
+    catalog = pointed_at(parse_catalog(CATALOG + NEW_ENTRY, "catalog.yaml"), poe_api)
     async with gateway_session(catalog) as session:
         reply = await ask(session, "my-new-llama", "Hello new bot")
     assert reply.error is None

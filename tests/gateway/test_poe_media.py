@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import fastapi_poe as fp
 import httpx
-import pytest
 from PIL import Image
 
 from fmgate.config.schema import Catalog
@@ -15,19 +13,6 @@ from fmgate.emulator import AsyncEmulatorClient
 from tests.fakes.poe_api import FakePoeApi
 from tests.gateway.conftest import GatewaySession
 from tests.gateway.harness import ask, query
-
-
-@pytest.fixture
-def poe_api() -> Iterator[FakePoeApi]:
-    with FakePoeApi.running() as api:
-        yield api
-
-
-def with_poe_api(catalog: Catalog, api: FakePoeApi) -> Catalog:
-    poe = catalog.gateway.poe.model_copy(
-        update={"upload_base_url": api.url, "api_base_url": api.url}
-    )
-    return catalog.model_copy(update={"gateway": catalog.gateway.model_copy(update={"poe": poe})})
 
 
 async def test_image_bot_returns_png_of_the_asked_aspect_ratio(
@@ -39,7 +24,7 @@ async def test_image_bot_returns_png_of_the_asked_aspect_ratio(
     message = fp.ProtocolMessage(
         role="user", content="a red fox in snow", parameters={"aspect_ratio": "16:9", "seed": 7}
     )
-    async with gateway_session(with_poe_api(catalog, poe_api)) as session:
+    async with gateway_session(catalog) as session:
         reply = await ask(session, "titan-image", query(message))
     assert reply.error is None
     [attachment] = reply.files
@@ -64,7 +49,7 @@ async def test_stability_bot_sends_aspect_ratio(
     message = fp.ProtocolMessage(
         role="user", content="a lighthouse", parameters={"aspect_ratio": "9:16"}
     )
-    async with gateway_session(with_poe_api(catalog, poe_api)) as session:
+    async with gateway_session(catalog) as session:
         reply = await ask(session, "sd35", query(message))
     assert reply.error is None
     [upload] = poe_api.uploads
@@ -77,11 +62,12 @@ async def test_stability_bot_sends_aspect_ratio(
 async def test_video_bot_streams_progress_then_attaches_mp4(
     catalog: Catalog, gateway_session: GatewaySession, poe_api: FakePoeApi
 ) -> None:
-    async with gateway_session(with_poe_api(catalog, poe_api)) as session:
+    async with gateway_session(catalog) as session:
         reply = await ask(session, "nova-reel", "waves on a beach at sunset")
     assert reply.error is None
     progress = [p for p in reply.partials if p.is_replace_response]
-    assert progress and "Generating your video" in progress[0].text
+    assert progress
+    assert "Generating your video" in progress[0].text
     [attachment] = reply.files
     [upload] = poe_api.uploads
     assert upload.data[4:8] == b"ftyp"  # an MP4
@@ -94,8 +80,9 @@ async def test_reasoning_bot_shows_thinking_then_answer(
     reply = await ask(poe, "claude-thinking", "Why is the sky blue?")
     assert reply.error is None
     assert reply.text.startswith("> **Thinking…**")
-    thinking, _, answer = reply.text.partition("\n\n")
-    assert answer and not answer.startswith(">")
+    _thinking, _, answer = reply.text.partition("\n\n")
+    assert answer
+    assert not answer.startswith(">")
     [record] = await emu.requests(model_id="us.anthropic.claude-3-7-sonnet-20250219-v1:0")
     body = record["body"]
     thinking_field = body["additionalModelRequestFields"]["thinking"]  # type: ignore[index]

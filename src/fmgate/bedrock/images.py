@@ -46,7 +46,8 @@ _EXTENSIONS: Mapping[ImageFileFormat, str] = {"png": "png", "jpeg": "jpg"}
 
 
 def size_for_aspect(ratio: str, base_size: int) -> tuple[int, int]:
-    """``(width, height)`` for ``ratio`` ("W:H") with the long side near ``base_size``.
+    """``(width, height)`` for ``ratio`` ("W:H") with the long side near ``base_size``
+    (longer when the short side would fall below the minimum).
 
     Both sides are multiples of 64 within Titan/Nova Canvas limits (384..4096 px, at most
     4,194,304 pixels); ratios beyond 4:1 are clamped to 4:1.
@@ -59,6 +60,9 @@ def size_for_aspect(ratio: str, base_size: int) -> tuple[int, int]:
     width, height = (
         (long_side, long_side / aspect) if aspect >= 1 else (long_side * aspect, long_side)
     )
+    if min(width, height) < MIN_SIDE:  # grow rather than distort the ratio
+        grow = MIN_SIDE / min(width, height)
+        width, height = min(width * grow, MAX_SIDE), min(height * grow, MAX_SIDE)
     if width * height > MAX_PIXELS:
         shrink = math.sqrt(MAX_PIXELS / (width * height))
         width, height = width * shrink, height * shrink
