@@ -1,0 +1,182 @@
+"""Clients for the control API (``/_emulator/...``): :class:`EmulatorClient` and its async twin.
+
+Each call opens a short-lived HTTP connection, so clients need no closing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+CONTROL_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ControlCall:
+    """One control API request: method, path, JSON body, query."""
+
+    method: str
+    path: str
+    json: dict[str, Any] | None = None
+    params: dict[str, str] | None = None
+
+
+def inject_call(
+    kind: str,
+    *,
+    model_id: str | None,
+    operation: str | None,
+    count: int,
+    after_tokens: int,
+    delay_seconds: float,
+    exception: str | None,
+) -> ControlCall:
+    spec: dict[str, Any] = {
+        "kind": kind,
+        "count": count,
+        "after_tokens": after_tokens,
+        "delay_seconds": delay_seconds,
+    }
+    optional = {"model_id": model_id, "operation": operation, "exception": exception}
+    spec.update({k: v for k, v in optional.items() if v is not None})
+    return ControlCall("POST", "/_emulator/faults", json=spec)
+
+
+def requests_call(model_id: str | None) -> ControlCall:
+    params = {"model_id": model_id} if model_id is not None else None
+    return ControlCall("GET", "/_emulator/requests", params=params)
+
+
+def timing_call(ttft_ms: float, tokens_per_second: float | None) -> ControlCall:
+    body = {"ttft_ms": ttft_ms, "tokens_per_second": tokens_per_second}
+    return ControlCall("PUT", "/_emulator/timing", json=body)
+
+
+CLEAR_FAULTS = ControlCall("DELETE", "/_emulator/faults")
+RESET = ControlCall("POST", "/_emulator/reset")
+COUNTERS = ControlCall("GET", "/_emulator/counters")
+FAULTS = ControlCall("GET", "/_emulator/faults")
+
+
+class EmulatorClient:
+    """Synchronous control API client (for test set-up and scripts)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _send(self, call: ControlCall) -> Any:
+        with httpx.Client(base_url=self.url, timeout=CONTROL_TIMEOUT_SECONDS) as http:
+            response = http.request(call.method, call.path, json=call.json, params=call.params)
+        response.raise_for_status()
+        return response.json()
+
+    def inject(
+        self,
+        kind: str,
+        *,
+        model_id: str | None = None,
+        operation: str | None = None,
+        count: int = 1,
+        after_tokens: int = 0,
+        delay_seconds: float = 0.0,
+        exception: str | None = None,
+    ) -> dict[str, Any]:
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared)."""
+        return dict(
+            self._send(
+                inject_call(
+                    kind,
+                    model_id=model_id,
+                    operation=operation,
+                    count=count,
+                    after_tokens=after_tokens,
+                    delay_seconds=delay_seconds,
+                    exception=exception,
+                )
+            )
+        )
+
+    def faults(self) -> list[dict[str, Any]]:
+        return list(self._send(FAULTS))
+
+    def clear_faults(self) -> None:
+        self._send(CLEAR_FAULTS)
+
+    def reset(self) -> None:
+        """Clear faults, counters and recorded requests; restore the configured timing."""
+        self._send(RESET)
+
+    def counters(self) -> dict[str, Any]:
+        return dict(self._send(COUNTERS))
+
+    def requests(self, model_id: str | None = None) -> list[dict[str, Any]]:
+        return list(self._send(requests_call(model_id)))
+
+    def set_timing(self, *, ttft_ms: float = 0.0, tokens_per_second: float | None = None) -> None:
+        """Set time to first token and token rate (``None`` = unlimited) until reset."""
+        self._send(timing_call(ttft_ms, tokens_per_second))
+
+
+class AsyncEmulatorClient:
+    """The same control API client for async code."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    async def _send(self, call: ControlCall) -> Any:
+        async with httpx.AsyncClient(base_url=self.url, timeout=CONTROL_TIMEOUT_SECONDS) as http:
+            response = await http.request(
+                call.method, call.path, json=call.json, params=call.params
+            )
+        response.raise_for_status()
+        return response.json()
+
+    async def inject(
+        self,
+        kind: str,
+        *,
+        model_id: str | None = None,
+        operation: str | None = None,
+        count: int = 1,
+        after_tokens: int = 0,
+        delay_seconds: float = 0.0,
+        exception: str | None = None,
+    ) -> dict[str, Any]:
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared)."""
+        return dict(
+            await self._send(
+                inject_call(
+                    kind,
+                    model_id=model_id,
+                    operation=operation,
+                    count=count,
+                    after_tokens=after_tokens,
+                    delay_seconds=delay_seconds,
+                    exception=exception,
+                )
+            )
+        )
+
+    async def faults(self) -> list[dict[str, Any]]:
+        return list(await self._send(FAULTS))
+
+    async def clear_faults(self) -> None:
+        await self._send(CLEAR_FAULTS)
+
+    async def reset(self) -> None:
+        """Clear faults, counters and recorded requests; restore the configured timing."""
+        await self._send(RESET)
+
+    async def counters(self) -> dict[str, Any]:
+        return dict(await self._send(COUNTERS))
+
+    async def requests(self, model_id: str | None = None) -> list[dict[str, Any]]:
+        return list(await self._send(requests_call(model_id)))
+
+    async def set_timing(
+        self, *, ttft_ms: float = 0.0, tokens_per_second: float | None = None
+    ) -> None:
+        """Set time to first token and token rate (``None`` = unlimited) until reset."""
+        await self._send(timing_call(ttft_ms, tokens_per_second))

@@ -1,0 +1,82 @@
+"""Deterministic model output and token counting.
+
+The emulator's answer is derived from the last user text, so tests anywhere in the project can
+predict it with :func:`reply_text`. Tokens are counted with one rule everywhere (Converse usage,
+ConverseStream metadata, CountTokens): every run of word characters and every other non-space
+character is one token; each image or document adds a fixed amount.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_TOKEN_WITH_SPACE = re.compile(r"\s*(?:\w+|[^\w\s])")
+
+#: Tokens an image block adds to the input count.
+IMAGE_TOKENS = 1600
+#: Tokens a document (or video) block adds to the input count.
+DOCUMENT_TOKENS = 2000
+
+REPLY_PREFIX = "Echo: "
+REPLY_SUFFIX = " (a deterministic reply from the fmgate Bedrock emulator)"
+
+
+def count_tokens(text: str) -> int:
+    """The emulator's token count of ``text``."""
+    return len(_TOKEN.findall(text))
+
+
+def split_tokens(text: str) -> list[str]:
+    """``text`` as streamable tokens, each with its leading whitespace; they join back to it."""
+    return _TOKEN_WITH_SPACE.findall(text)
+
+
+def full_reply(last_user_text: str) -> str:
+    """The whole answer before max-tokens and stop-sequence cuts."""
+    return f"{REPLY_PREFIX}{last_user_text.strip()}{REPLY_SUFFIX}"
+
+
+def reply_text(
+    last_user_text: str,
+    max_tokens: int | None,
+    stop_sequences: list[str] | None = None,
+) -> tuple[str, str]:
+    """The answer to ``last_user_text`` and its Converse stopReason.
+
+    The reply is ``"Echo: <text> (a deterministic reply from the fmgate Bedrock emulator)"``,
+    cut before the first stop sequence (``stop_sequence``) and then to ``max_tokens`` tokens
+    (``max_tokens``); otherwise the stop reason is ``end_turn``.
+    """
+    text = full_reply(last_user_text)
+    reason = "end_turn"
+    cuts = [text.find(seq) for seq in stop_sequences or [] if seq and seq in text]
+    if cuts:
+        text = text[: min(cuts)].rstrip()
+        reason = "stop_sequence"
+    tokens = split_tokens(text)
+    if max_tokens is not None and len(tokens) > max_tokens:
+        text = "".join(tokens[:max_tokens])
+        reason = "max_tokens"
+    return text, reason
+
+
+def reasoning_text(last_user_text: str) -> str:
+    """The visible "thinking" a reasoning model emits before its answer."""
+    return (
+        f"The user wrote {count_tokens(last_user_text)} tokens. "
+        "The emulator answers by echoing them back."
+    )
+
+
+def reasoning_signature(reasoning: str) -> str:
+    """A stable opaque signature for a reasoning text (as Anthropic models return one)."""
+    return base64.b64encode(hashlib.sha256(reasoning.encode()).digest()).decode()
+
+
+def stable_id(prefix: str, *parts: str, length: int = 22) -> str:
+    """A deterministic id such as ``tooluse_<22 chars>`` derived from ``parts``."""
+    digest = hashlib.sha256("\x00".join(parts).encode()).digest()
+    return prefix + base64.b32encode(digest).decode().lower()[:length]
