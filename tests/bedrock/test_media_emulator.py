@@ -69,15 +69,6 @@ async def test_image_throttling_is_a_gateway_error(
         )
 
 
-#: Real GetAsyncInvoke reports the job's own folder, ``<s3Uri>/<invocation id>`` (AWS's Nova Reel
-#: samples read ``<reported s3Uri>/output.mp4``); the emulator writes there but reports the
-#: submitted ``<s3Uri>``. Reported to the emulator's owner; not worked around here.
-EMULATOR_REPORTS_SUBMITTED_URI = pytest.mark.xfail(
-    reason="emulator GetAsyncInvoke s3Uri lacks the /<invocation id> folder", strict=False
-)
-
-
-@EMULATOR_REPORTS_SUBMITTED_URI
 @pytest.mark.parametrize(
     ("model_id", "family"), [("amazon.nova-reel-v1:1", "nova-reel"), ("luma.ray-v2:0", "luma-ray")]
 )
