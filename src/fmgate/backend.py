@@ -56,6 +56,8 @@ def embedded_backend(catalog: Catalog) -> Iterator[Backend]:
     secret = secrets.token_urlsafe(24)
     with ExitStack() as stack:
         s3_url = stack.enter_context(embedded_s3())
+        if s3_url is not None:
+            create_video_buckets(catalog, s3_url)
         config = EmulatorConfig(
             access_key_id=EMULATOR_ACCESS_KEY_ID,
             secret_access_key=secret,
@@ -95,3 +97,23 @@ def embedded_s3() -> Iterator[str | None]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def create_video_buckets(catalog: Catalog, s3_url: str) -> None:
+    """Create the buckets the catalog's video bots write to, in the embedded S3."""
+    import boto3  # present whenever moto is (moto depends on it)
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id="embedded",
+        aws_secret_access_key="embedded",
+    )
+    buckets = {
+        bot.video.output_s3_uri.removeprefix("s3://").split("/", 1)[0]
+        for bot in catalog.bots
+        if bot.video is not None
+    }
+    for bucket in sorted(buckets):
+        s3.create_bucket(Bucket=bucket)

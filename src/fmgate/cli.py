@@ -154,6 +154,7 @@ def run_serve(args: argparse.Namespace) -> int:
             ledger_path=args.ledger,
             dev_access_key=dev_key,
             allow_without_key=args.allow_without_key,
+            local_media_url=f"http://{args.host}:{args.port}" if backend.embedded else None,
         )
         app = create_app(catalog, options)
         config = uvicorn.Config(

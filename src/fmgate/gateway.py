@@ -25,6 +25,7 @@ from fmgate.config.schema import Catalog, GatewaySettings
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.conversation.attachments import AttachmentFetcher
 from fmgate.errors import BotMisconfigured, GatewayError
+from fmgate.fronts.poe.media import LocalMediaStore
 from fmgate.fronts.poe.settings import settings_response
 from fmgate.observability.logging import bind_request_context, register_secret
 from fmgate.observability.metrics import GatewayMetrics
@@ -59,6 +60,9 @@ class GatewayOptions:
     dev_access_key: str | None = None
     allow_without_key: bool = False
     max_request_bytes: int = 4 * 1024 * 1024
+    #: DEV ONLY: serve generated media from this gateway at ``<url>/media/`` instead of
+    #: uploading it to Poe (there is no Poe to upload to on the embedded emulator).
+    local_media_url: str | None = None
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Gateway:
     ledger: UsageLedger | None
     finisher: RequestFinisher
     options: GatewayOptions
+    local_media: LocalMediaStore | None = None
     _settings_cache: dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -139,6 +144,11 @@ class Gateway:
                 ledger=ledger,
                 finisher=finisher,
                 options=options,
+                local_media=(
+                    LocalMediaStore(options.local_media_url.rstrip("/") + "/media/")
+                    if options.local_media_url
+                    else None
+                ),
             )
 
     def settings_json(self, deployed: DeployedBot) -> bytes:

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from fmgate.fronts.poe.auth import bearer_token, key_matches
-from fmgate.fronts.poe.media import PoeMediaUploader
+from fmgate.fronts.poe.media import MediaUploader, PoeMediaUploader
 from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
 from fmgate.fronts.poe.stream import poe_event_stream
 from fmgate.observability.logging import new_request_id
@@ -73,11 +73,9 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
             conversation_id=query.conversation_id,
             bot_query_id=query.bot_query_id,
         )
-        uploader = (
-            PoeMediaUploader(gateway.settings.poe.upload_base_url, deployed.access_key)
-            if deployed.access_key
-            else None
-        )
+        uploader: MediaUploader | None = gateway.local_media
+        if uploader is None and deployed.access_key:
+            uploader = PoeMediaUploader(gateway.settings.poe.upload_base_url, deployed.access_key)
         stream = poe_event_stream(
             deployed.bot,
             to_bot_request(query, request_id),
@@ -96,9 +94,17 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
             return _json_error(404, "Unknown bot")
         return JSONResponse({"bot": name, "protocol": "poe", "method": "POST"})
 
+    async def local_media(request: Request) -> Response:
+        store = current().local_media
+        media = store.get(request.path_params["token"]) if store is not None else None
+        if media is None:
+            return _json_error(404, "No such file")
+        return Response(media.data, media_type=media.content_type)
+
     return [
         Route("/bot/{bot_name}", bot_endpoint, methods=["POST"]),
         Route("/bot/{bot_name}", bot_info, methods=["GET"]),
+        Route("/media/{token}", local_media, methods=["GET"]),
     ]
 
 

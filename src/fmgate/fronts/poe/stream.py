@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Callable
 
 from fmgate.bot_request import BotRequest
 from fmgate.bots.base import Bot
-from fmgate.errors import GatewayError
+from fmgate.errors import BotMisconfigured, GatewayError
 from fmgate.events import Media, Notice, Progress, ReasoningDelta, TextDelta, ToolCall
 from fmgate.fronts.poe import sse
-from fmgate.fronts.poe.media import PoeMediaUploader
+from fmgate.fronts.poe.media import MediaUploader
 from fmgate.fronts.poe.reasoning import ReasoningQuote
 from fmgate.tracking import RequestTracker
 
@@ -28,7 +28,7 @@ async def poe_event_stream(
     bot: Bot,
     request: BotRequest,
     tracker: RequestTracker,
-    uploader: PoeMediaUploader | None,
+    uploader: MediaUploader | None,
     on_end: Callable[[RequestTracker], None],
 ) -> AsyncIterator[bytes]:
     """Yield the Poe SSE response for one query; ``on_end`` runs exactly once, however it ends."""
@@ -70,10 +70,10 @@ async def poe_event_stream(
     yield sse.DONE
 
 
-async def media_events(media: Media, uploader: PoeMediaUploader | None) -> bytes:
+async def media_events(media: Media, uploader: MediaUploader | None) -> bytes:
     """Upload a generated file to Poe and show it inline."""
     if uploader is None:
-        raise GatewayError("bot has no access key, so it cannot upload files to Poe")
+        raise BotMisconfigured("bot has no access key, so it cannot upload files to Poe")
     uploaded = await uploader.upload(media)
     return sse.file(
         uploaded.url, uploaded.content_type, uploaded.name, uploaded.inline_ref
