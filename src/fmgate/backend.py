@@ -17,6 +17,8 @@ from fmgate.config.schema import Catalog
 from fmgate.gateway import AwsAccess
 
 EMULATOR_ACCESS_KEY_ID = "AKIDEMULATOR"
+#: The embedded moto S3 accepts any credentials; these are not secrets.
+EMBEDDED_S3_KEY = "embedded"
 
 
 def aws_credentials_available() -> bool:
@@ -63,8 +65,8 @@ def embedded_backend(catalog: Catalog) -> Iterator[Backend]:
             secret_access_key=secret,
             profile=catalog.gateway.emulator.profile,
             s3_endpoint_url=s3_url,
-            s3_access_key_id="embedded" if s3_url else None,
-            s3_secret_access_key="embedded" if s3_url else None,
+            s3_access_key_id=EMBEDDED_S3_KEY if s3_url else None,
+            s3_secret_access_key=EMBEDDED_S3_KEY if s3_url else None,
         )
         emulator = stack.enter_context(Emulator.running(config))
         yield Backend(
@@ -73,8 +75,8 @@ def embedded_backend(catalog: Catalog) -> Iterator[Backend]:
                 access_key_id=EMULATOR_ACCESS_KEY_ID,
                 secret_access_key=secret,
                 s3_endpoint_url=s3_url,
-                s3_access_key_id="embedded" if s3_url else None,
-                s3_secret_access_key="embedded" if s3_url else None,
+                s3_access_key_id=EMBEDDED_S3_KEY if s3_url else None,
+                s3_secret_access_key=EMBEDDED_S3_KEY if s3_url else None,
             ),
             embedded=True,
             description=f"embedded Bedrock emulator at {emulator.url}"
@@ -107,8 +109,8 @@ def create_video_buckets(catalog: Catalog, s3_url: str) -> None:
         "s3",
         endpoint_url=s3_url,
         region_name="us-east-1",
-        aws_access_key_id="embedded",
-        aws_secret_access_key="embedded",
+        aws_access_key_id=EMBEDDED_S3_KEY,
+        aws_secret_access_key=EMBEDDED_S3_KEY,
     )
     buckets = {
         bot.video.output_s3_uri.removeprefix("s3://").split("/", 1)[0]
