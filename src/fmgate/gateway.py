@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from fmgate.accounting.authorization import expected_cost
 from fmgate.accounting.ledger import UsageLedger
 from fmgate.accounting.poe_cost import PoeCostClient
 from fmgate.accounting.sqlite_ledger import SqliteLedger
@@ -74,6 +76,7 @@ class Gateway:
     ledger: UsageLedger | None
     finisher: RequestFinisher
     options: GatewayOptions
+    cost: PoeCostClient | None = None
     local_media: LocalMediaStore | None = None
     _settings_cache: dict[str, bytes] = field(default_factory=dict)
 
@@ -144,6 +147,7 @@ class Gateway:
                 ledger=ledger,
                 finisher=finisher,
                 options=options,
+                cost=cost,
                 local_media=(
                     LocalMediaStore(options.local_media_url.rstrip("/") + "/media/")
                     if options.local_media_url
@@ -158,6 +162,18 @@ class Gateway:
             cached = settings_response(deployed.config).model_dump_json().encode()
             self._settings_cache[name] = cached
         return cached
+
+    def cost_authorization(
+        self, deployed: DeployedBot, bot_query_id: str, parameters: Mapping[str, object]
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Poe cost authorization to run before calling the model, when the bot asks for it."""
+        cost = expected_cost(deployed.config, parameters)
+        key = deployed.access_key
+        if cost is None or cost.total_rounded <= 0 or not bot_query_id or key is None:
+            return None
+        if self.cost is None:
+            return None
+        return partial(self.cost.authorize, bot_query_id, key, cost)
 
     def finish_request(self, tracker: RequestTracker) -> None:
         """Hand a finished request to accounting (runs in the background, off the stream)."""

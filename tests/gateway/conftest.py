@@ -72,7 +72,7 @@ bots:
     kind: image
     model_id: amazon.titan-image-generator-v2:0
     image: {{family: titan-image, base_size: 512}}
-    pricing: {{image_output: 800}}
+    pricing: {{image_output: 800, authorize: true}}
   - bot_name: sd35
     kind: image
     model_id: stability.sd3-5-large-v1:0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import fastapi_poe as fp
@@ -95,3 +96,34 @@ async def test_built_in_reasoning_model_shows_thinking(poe: httpx.AsyncClient) -
     reply = await ask(poe, "deepseek-r1", "Is 17 prime?")
     assert reply.error is None
     assert reply.text.startswith("> **Thinking…**")
+
+
+async def test_image_cost_is_authorized_before_and_captured_after(
+    catalog: Catalog, gateway_session: GatewaySession, poe_api: FakePoeApi
+) -> None:
+    async with gateway_session(catalog) as session:
+        reply = await ask(session, "titan-image", "a small boat")
+    assert reply.error is None
+    [authorization] = poe_api.authorizations
+    assert authorization.total == 800  # one image at the catalog's price
+    for _ in range(100):  # capture runs after the stream, in the background
+        if poe_api.captures:
+            break
+        await asyncio.sleep(0.01)
+    [capture] = poe_api.captures
+    assert capture.total == 800
+
+
+async def test_insufficient_funds_stops_before_the_model_is_called(
+    catalog: Catalog,
+    gateway_session: GatewaySession,
+    poe_api: FakePoeApi,
+    emu: AsyncEmulatorClient,
+) -> None:
+    poe_api.insufficient_funds = True
+    async with gateway_session(catalog) as session:
+        reply = await ask(session, "titan-image", "a small boat")
+    assert reply.error is not None
+    assert reply.error["error_type"] == "insufficient_fund"
+    assert await emu.requests(model_id="amazon.titan-image-generator-v2:0") == []
+    assert poe_api.captures == []

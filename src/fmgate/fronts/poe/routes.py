@@ -76,12 +76,14 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
         uploader: MediaUploader | None = gateway.local_media
         if uploader is None and deployed.access_key:
             uploader = PoeMediaUploader(gateway.settings.poe.upload_base_url, deployed.access_key)
+        bot_request = to_bot_request(query, request_id)
         stream = poe_event_stream(
             deployed.bot,
-            to_bot_request(query, request_id),
+            bot_request,
             tracker,
             uploader,
             gateway.finish_request,
+            gateway.cost_authorization(deployed, query.bot_query_id, bot_request.parameters),
         )
         headers = {**SSE_HEADERS, "X-Request-Id": request_id}
         return StreamingResponse(

@@ -8,7 +8,7 @@ away cancels the bot's stream (and with it the Bedrock call) at the next await.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fmgate.bot_request import BotRequest
 from fmgate.bots.base import Bot
@@ -30,11 +30,18 @@ async def poe_event_stream(
     tracker: RequestTracker,
     uploader: MediaUploader | None,
     on_end: Callable[[RequestTracker], None],
+    authorize: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
-    """Yield the Poe SSE response for one query; ``on_end`` runs exactly once, however it ends."""
+    """Yield the Poe SSE response for one query; ``on_end`` runs exactly once, however it ends.
+
+    ``authorize`` (Poe's cost authorization for expensive bots) runs before the model is called;
+    an ``InsufficientFunds`` from it becomes Poe's ``insufficient_fund`` error.
+    """
     yield sse.META
     quote = ReasoningQuote()
     try:
+        if authorize is not None:
+            await authorize()
         async for event in bot.stream(request):
             tracker.observe(event)
             match event:
