@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.accounting.ledger import UsageLedger, UsageRecord
 from fmgate.accounting.poe_cost import PoeCostClient
 from fmgate.accounting.pricing import Cost, price
@@ -22,19 +23,19 @@ from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate.requests")
 
-#: Rough characters per token, used only when Bedrock never reported usage (stream cut early).
-CHARS_PER_TOKEN = 4
-
 
 def delivered_usage(tracker: RequestTracker) -> Usage | None:
-    """Bedrock's usage, or an estimate of what was delivered when the stream ended without it."""
+    """Bedrock's usage (or the bot's estimate), else an estimate of the text delivered.
+
+    The last case is a stream cut by the caller going away: no bot code runs after that.
+    """
     summary = tracker.summary
     if summary.usage is not None:
         return summary.usage
-    delivered = len(summary.text) + len(summary.reasoning)
-    if delivered == 0:
+    output_tokens = estimate_output_tokens(summary.reasoning + summary.text)
+    if output_tokens == 0:
         return None
-    return Usage(output_tokens=max(1, delivered // CHARS_PER_TOKEN), estimated=True)
+    return Usage(output_tokens=output_tokens, estimated=True)
 
 
 def media_units(tracker: RequestTracker) -> tuple[int, float]:

@@ -102,6 +102,9 @@ async def test_mid_stream_failure_is_charged_once_for_what_was_delivered(
     assert row.outcome == "throttled"  # the in-stream exception the emulator sends by default
     assert row.estimated
     assert row.output_tokens > 0
+    [count] = [r for r in await emu.requests() if r["operation"] == "CountTokens"]
+    assert count["model_id"] == "amazon.nova-lite-v1:0"
+    assert row.input_tokens > 0  # Bedrock's CountTokens for the input
     [capture] = poe_api.captures
     assert capture.total == row.cost_milli_cents > 0
 

@@ -38,7 +38,9 @@ def the_error(events: Events) -> dict[str, object]:
 
 
 async def calls(emu: AsyncEmulatorClient) -> int:
-    return int((await emu.counters())["total"])
+    """Model calls the emulator saw (CountTokens, used for usage estimates, not included)."""
+    by_operation = (await emu.counters())["by_operation"]
+    return int(by_operation.get("ConverseStream", 0)) + int(by_operation.get("Converse", 0))
 
 
 async def test_throttle_then_success_is_retried_invisibly(

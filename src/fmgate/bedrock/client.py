@@ -62,6 +62,8 @@ class BedrockRuntimeClient(Protocol):
 
     async def get_async_invoke(self, **kwargs: object) -> Response: ...
 
+    async def count_tokens(self, **kwargs: object) -> Response: ...
+
 
 class GetObjectResponse(TypedDict):
     Body: StreamingBody

@@ -322,3 +322,14 @@ async def converse(client: BedrockRuntimeClient, req: ChatRequest) -> list[Event
     with bedrock_errors():
         response = await client.converse(**build_converse_request(req))
     return convert_converse_response(response)
+
+
+async def count_input_tokens(client: BedrockRuntimeClient, req: ChatRequest) -> int:
+    """Bedrock's CountTokens for the request's input (messages + system), as Converse counts it."""
+    body = build_converse_request(req)
+    converse_input = {key: body[key] for key in ("messages", "system") if key in body}
+    with bedrock_errors():
+        response = await client.count_tokens(
+            modelId=req.model_id, input={"converse": converse_input}
+        )
+    return integer(response, "inputTokens")

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Literal
 
 from fmgate import parameters as p
-from fmgate.bedrock.converse import converse, converse_stream
+from fmgate.accounting.estimates import estimate_output_tokens
+from fmgate.bedrock.client import BedrockRuntimeClient
+from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
 from fmgate.bedrock.retry import retry_before_first_output
 from fmgate.bot_request import BotRequest, InputMessage
 from fmgate.bots.services import BotServices
@@ -14,7 +16,7 @@ from fmgate.config.schema import BotConfig
 from fmgate.conversation.attachments import build_attachment_content
 from fmgate.conversation.turns import build_turns, split_system
 from fmgate.errors import GatewayError, InvalidRequest
-from fmgate.events import Event, Notice
+from fmgate.events import Event, Notice, ReasoningDelta, TextDelta, Usage
 from fmgate.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
 
 
@@ -43,10 +45,21 @@ class ChatBot:
         def on_retry(error: GatewayError, attempt: int, delay: float) -> None:
             self._services.on_retry(self._config.bot_name, error, attempt, delay)
 
-        async for event in retry_before_first_output(
-            open_stream, self._services.retry, on_retry=on_retry
-        ):
-            yield event
+        delivered: list[str] = []
+        reported_usage = False
+        try:
+            async for event in retry_before_first_output(
+                open_stream, self._services.retry, on_retry=on_retry
+            ):
+                if isinstance(event, TextDelta | ReasoningDelta):
+                    delivered.append(event.text)
+                reported_usage = reported_usage or isinstance(event, Usage)
+                yield event
+        except GatewayError:
+            if delivered and not reported_usage:
+                # The stream broke before Bedrock's usage arrived: estimate what was delivered.
+                yield await estimated_usage(client, chat, "".join(delivered))
+            raise
 
     async def build_request(self, request: BotRequest) -> tuple[ChatRequest, list[str]]:
         """The Converse request for this turn, and notices for the user (skipped files...)."""
@@ -135,3 +148,16 @@ async def _replay(pending: Awaitable[list[Event]]) -> AsyncIterator[Event]:
     """Turn an awaitable list of events (non-streaming Converse) into an event stream."""
     for event in await pending:
         yield event
+
+
+async def estimated_usage(client: BedrockRuntimeClient, chat: ChatRequest, delivered: str) -> Usage:
+    """Input tokens from Bedrock's CountTokens, output from the text delivered; marked estimated."""
+    try:
+        input_tokens = await count_input_tokens(client, chat)
+    except GatewayError:
+        input_tokens = 0  # the estimate stays marked as such; never fail the request over it
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=estimate_output_tokens(delivered),
+        estimated=True,
+    )
