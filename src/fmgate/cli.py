@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--ledger", type=Path, default=Path("var/usage.sqlite3"))
     usage.add_argument("--days", type=float, help="only the last N days")
     usage.set_defaults(run=run_usage)
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark fmgate against direct Bedrock calls and LiteLLM (see docs/performance.md)",
+        add_help=False,
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=run_bench_command)
     return parser
 
 
@@ -237,6 +245,12 @@ def run_usage(args: argparse.Namespace) -> int:
 
     print(asyncio.run(totals()))
     return 0
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    from fmgate.bench_cli import run_bench
+
+    return run_bench(list(args.bench_args))
 
 
 if __name__ == "__main__":

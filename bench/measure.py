@@ -1,0 +1,157 @@
+"""The phases every path goes through, against one emulator whose timing is switched per phase.
+
+1. warm-up (not recorded);
+2. zero-latency emulator ("fast"): latency at concurrency 1, then throughput at each level of
+   ``plan.concurrency_levels``; the server's CPU seconds over these phases give CPU per 1,000;
+3. realistic emulator (TTFT and token rate of a real model): latency at
+   ``plan.realistic_concurrency``;
+4. hold: ``plan.hold_streams`` streams opened at once against a slow first token; the server's
+   RSS with all of them open minus its RSS just before, scaled to 1,000 streams; none may drop;
+5. the server's peak RSS over the whole run (VmHWM).
+
+Server figures need a server process; the direct path has none, so it has no server figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bench.loadgen import HoldResult, hold_open, run_load
+from bench.procstat import ProcessSample, sample
+from bench.stats import PhaseFigures, phase_figures
+from bench.streams import StreamClient
+
+MB = 1024 * 1024
+
+
+class EmulatorTiming(Protocol):
+    """Switches the emulator's latency profile between phases."""
+
+    async def set_timing(self, ttft_ms: float, tokens_per_second: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPlan:
+    """How much load each phase applies, and its bounds (requests and seconds)."""
+
+    concurrency_levels: tuple[int, ...] = (1, 16, 64, 256)
+    requests_per_level: int = 3000
+    seconds_per_phase: float = 10.0
+    warmup_requests: int = 50
+    #: Tokens per reply (the bot's and the direct request's maxTokens).
+    max_tokens: int = 32
+    #: The zero-latency profile: pure overhead.
+    fast_ttft_ms: float = 0.0
+    fast_tokens_per_second: float = 0.0  # 0 = as fast as possible
+    realistic_ttft_ms: float = 300.0
+    realistic_tokens_per_second: float = 75.0
+    realistic_concurrency: int = 64
+    realistic_requests: int = 320
+    realistic_seconds: float = 20.0
+    hold_streams: int = 1000
+    #: Hold phase: a slow first token and slow tokens keep every stream open for seconds.
+    hold_ttft_ms: float = 3000.0
+    hold_tokens_per_second: float = 8.0
+    hold_open_timeout: float = 30.0
+
+
+@dataclass(slots=True)
+class ServerFigures:
+    """Resource figures of the server process (tree) of a path."""
+
+    peak_rss_mb: float = 0.0
+    idle_rss_mb: float = 0.0
+    rss_per_1000_open_streams_mb: float = 0.0
+    cpu_seconds_per_1000_requests: float = 0.0
+    hold: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PathFigures:
+    """Everything measured on one path."""
+
+    name: str
+    levels: dict[int, PhaseFigures] = field(default_factory=dict)
+    realistic: PhaseFigures | None = None
+    server: ServerFigures | None = None
+
+    @property
+    def latency(self) -> PhaseFigures:
+        """Latency of the zero-latency profile at concurrency 1 (pure overhead)."""
+        return self.levels[min(self.levels)]
+
+
+async def measure_path(
+    client: StreamClient, server_pid: int | None, emulator: EmulatorTiming, plan: BenchPlan
+) -> PathFigures:
+    """Run every phase of ``plan`` against ``client``; server figures when ``server_pid``."""
+    figures = PathFigures(name=client.name)
+    await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
+    await run_load(client, concurrency=8, max_requests=plan.warmup_requests, max_seconds=30.0)
+
+    before = sample(server_pid) if server_pid else None
+    requests = 0
+    for level in plan.concurrency_levels:
+        result = await run_load(
+            client,
+            concurrency=level,
+            max_requests=max(plan.requests_per_level, level),
+            max_seconds=plan.seconds_per_phase,
+        )
+        requests += len(result.timings)
+        figures.levels[level] = phase_figures(result)
+    after = sample(server_pid) if server_pid else None
+
+    await emulator.set_timing(plan.realistic_ttft_ms, plan.realistic_tokens_per_second)
+    realistic = await run_load(
+        client,
+        concurrency=plan.realistic_concurrency,
+        max_requests=max(plan.realistic_requests, plan.realistic_concurrency),
+        max_seconds=plan.realistic_seconds,
+        ramp_seconds=plan.realistic_ttft_ms / 1000
+        + plan.max_tokens / max(plan.realistic_tokens_per_second, 1.0),
+    )
+    figures.realistic = phase_figures(realistic)
+
+    if server_pid and before and after:
+        figures.server = ServerFigures(
+            cpu_seconds_per_1000_requests=(after.cpu_seconds - before.cpu_seconds)
+            / max(requests, 1)
+            * 1000
+        )
+        await emulator.set_timing(plan.hold_ttft_ms, plan.hold_tokens_per_second)
+        await hold_streams(client, server_pid, plan, figures.server)
+        figures.server.peak_rss_mb = sample(server_pid).peak_rss_bytes / MB
+    await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
+    return figures
+
+
+async def hold_streams(
+    client: StreamClient, server_pid: int, plan: BenchPlan, server: ServerFigures
+) -> None:
+    """Hold ``plan.hold_streams`` streams open; RSS delta per 1,000 streams; count drops."""
+    await asyncio.sleep(0.5)  # let the previous phase's connections and buffers settle
+    idle = sample(server_pid)
+    readings: list[ProcessSample] = []
+    result: HoldResult = await hold_open(
+        client,
+        plan.hold_streams,
+        on_all_open=lambda: readings.append(sample(server_pid)),
+        open_timeout=plan.hold_open_timeout,
+    )
+    loaded = readings[0]
+    server.idle_rss_mb = idle.rss_bytes / MB
+    server.rss_per_1000_open_streams_mb = (
+        (loaded.rss_bytes - idle.rss_bytes) / MB / max(result.opened, 1) * 1000
+    )
+    server.hold = {
+        "requested": result.requested,
+        "open_at_reading": result.opened,
+        "completed": result.completed,
+        "dropped": result.requested - result.completed,
+        "failures": result.failures,
+        "rss_idle_mb": idle.rss_bytes / MB,
+        "rss_loaded_mb": loaded.rss_bytes / MB,
+    }

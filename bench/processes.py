@@ -1,0 +1,128 @@
+"""Server processes of a benchmark run: start, wait until they answer, and always stop them.
+
+Each server runs in its own session (process group), so the whole group is stopped together,
+also when the benchmark is interrupted (Ctrl-C cancels the main task; the ``finally`` of
+:func:`running_server` still runs). Output goes to a log file, shown when start-up fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+STOP_GRACE_SECONDS = 10.0
+#: Servers start in the repository root, so ``python -m bench.*`` and relative paths work.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServerStartError(RuntimeError):
+    """A server process exited or did not answer in time; the message has its log tail."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerProcess:
+    """A running server: its name, process id, base URL and log file."""
+
+    name: str
+    pid: int
+    url: str
+    log_path: Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pin_to_cpus(pid: int, cpus: frozenset[int] | None) -> None:
+    """Restrict ``pid`` (and the threads and children it creates later) to ``cpus``."""
+    if cpus:
+        os.sched_setaffinity(pid, cpus)
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    name: str,
+    argv: Sequence[str],
+    *,
+    url: str,
+    ready_path: str,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    cpus: frozenset[int] | None = None,
+    start_timeout: float = 120.0,
+) -> AsyncIterator[ServerProcess]:
+    """Start ``argv``, wait until ``GET url+ready_path`` answers, yield it, then stop it."""
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
+    try:
+        pin_to_cpus(process.pid, cpus)
+        await wait_until_ready(process, url + ready_path, log_path, start_timeout)
+        yield ServerProcess(name=name, pid=process.pid, url=url, log_path=log_path)
+    finally:
+        await stop(process)
+
+
+async def wait_until_ready(
+    process: asyncio.subprocess.Process, ready_url: str, log_path: Path, limit_seconds: float
+) -> None:
+    """Poll ``ready_url`` until any HTTP answer; fail if the process exits or time runs out."""
+    deadline = asyncio.get_running_loop().time() + limit_seconds
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
+        while True:
+            if process.returncode is not None:
+                raise ServerStartError(f"exited with {process.returncode}\n{log_tail(log_path)}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(ready_url) as response:
+                    await response.read()
+                    return
+            if asyncio.get_running_loop().time() > deadline:
+                raise ServerStartError(
+                    f"no answer within {limit_seconds:.0f} s\n{log_tail(log_path)}"
+                )
+            await asyncio.sleep(0.1)
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM the process group, then SIGKILL it if it is still there after a grace period."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.shield(asyncio.wait_for(process.wait(), STOP_GRACE_SECONDS))
+    except (TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await asyncio.shield(process.wait())
+    # A member of the group that outlived its leader (a worker, a helper) goes too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a server's log, for error messages."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,91 @@
+"""The benchmark machinery end to end at tiny scale: real emulator and gateway processes.
+
+No timing thresholds: the test checks that a run produces every figure with the right shape and
+plausible (positive, finite) values, and that every server it started is gone afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from bench.measure import BenchPlan
+from bench.report import comparison, render_table, report_json, write_json
+from bench.run import RunOptions, run_benchmark
+
+TINY_PLAN = BenchPlan(
+    concurrency_levels=(1, 4),
+    requests_per_level=8,
+    seconds_per_phase=10.0,
+    warmup_requests=4,
+    max_tokens=8,
+    realistic_ttft_ms=20.0,
+    realistic_tokens_per_second=400.0,
+    realistic_concurrency=4,
+    realistic_requests=8,
+    realistic_seconds=10.0,
+    hold_streams=8,
+    hold_ttft_ms=300.0,
+    hold_tokens_per_second=100.0,
+    hold_open_timeout=10.0,
+)
+
+
+def positive(value: object) -> bool:
+    return isinstance(value, float | int) and math.isfinite(value) and value > 0
+
+
+def logs_without(secret: str, folder: Path) -> bool:
+    """Whether no server log in ``folder`` contains ``secret``."""
+    return all(secret not in log.read_text(errors="replace") for log in folder.glob("*.log"))
+
+
+async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
+    options = RunOptions(plan=TINY_PLAN, paths=("direct", "fmgate"), litellm=None)
+
+    report = await run_benchmark(options, tmp_path)
+
+    assert report.load_generator is not None
+    assert report.load_generator.completed > 0
+    assert positive(report.load_generator.throughput_per_s)
+    assert set(report.paths) == {"direct", "fmgate"}
+    for name in ("direct", "fmgate"):
+        outcome = report.paths[name]
+        assert outcome.status == "ok", outcome.reason
+        figures = outcome.figures
+        assert figures is not None
+        assert set(figures.levels) == {1, 4}
+        phases = [*figures.levels.values(), figures.realistic]
+        for phase in phases:
+            assert phase is not None
+            assert phase.failed == 0, phase.failures
+            assert phase.completed > 0
+            for value in (phase.ttft_p50_ms, phase.ttft_p99_ms, phase.total_p50_ms):
+                assert positive(value)
+            assert phase.ttft_p50_ms <= phase.total_p50_ms
+            assert positive(phase.throughput_per_s)
+    direct = report.paths["direct"].figures
+    assert direct is not None
+    assert direct.server is None  # the floor has no server process
+    fmgate = report.paths["fmgate"].figures
+    assert fmgate is not None
+    assert fmgate.server is not None
+    assert positive(fmgate.server.peak_rss_mb)
+    assert positive(fmgate.server.cpu_seconds_per_1000_requests)
+    assert fmgate.server.hold["requested"] == 8
+    assert fmgate.server.hold["dropped"] == 0
+    assert math.isfinite(fmgate.server.rss_per_1000_open_streams_mb)
+
+    table = comparison(report)
+    assert table["throughput_c4"]["fmgate"] is not None
+    assert table["throughput_c4"]["litellm"] is None  # not run: no figure, none invented
+    assert table["added_ttft_p50_ms_fast_c1"]["fmgate"] is not None
+    assert table["added_ttft_p50_ms_fast_c1"]["direct"] == 0
+    assert "load generator ceiling" in render_table(report)
+
+    written = write_json(report, tmp_path / "out" / "latest.json", tmp_path / "history")
+    assert [p.exists() for p in written] == [True, True]
+    data = report_json(report)
+    assert set(data) >= {"machine", "plan", "load_generator", "paths", "comparison"}
+
+    assert logs_without(options.credentials.secret_access_key, tmp_path)
