@@ -20,8 +20,13 @@ DEV_KEY_FILE = Path("var/dev-access-key")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["bench"]:  # the benchmark has its own options (python -m bench.run)
+        from fmgate.bench_cli import run_bench
+
+        return run_bench(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.run is None:  # no sub-command given
         parser.print_help()
         return 2
@@ -93,8 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="benchmark fmgate against direct Bedrock calls and LiteLLM (see docs/performance.md)",
         add_help=False,
     )
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
-    bench.set_defaults(run=run_bench_command)
+    bench.set_defaults(run=None)
     return parser
 
 
@@ -245,12 +249,6 @@ def run_usage(args: argparse.Namespace) -> int:
 
     print(asyncio.run(totals()))
     return 0
-
-
-def run_bench_command(args: argparse.Namespace) -> int:
-    from fmgate.bench_cli import run_bench
-
-    return run_bench(list(args.bench_args))
 
 
 if __name__ == "__main__":
