@@ -16,8 +16,15 @@ from fmgate.config.schema import BotConfig
 from fmgate.conversation.attachments import build_attachment_content
 from fmgate.conversation.turns import build_turns, split_system
 from fmgate.errors import GatewayError, InvalidRequest
-from fmgate.events import Event, Notice, ReasoningDelta, TextDelta, Usage
+from fmgate.events import Done, Event, Notice, ReasoningDelta, StopReason, TextDelta, Usage
 from fmgate.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
+
+#: What the user is told when the model stopped for a reason other than finishing its answer.
+STOP_NOTICES: dict[StopReason, str] = {
+    "max_tokens": "The answer reached this bot's length limit and was cut off.",
+    "content_filtered": "The model's content filters stopped this answer.",
+    "guardrail_intervened": "A guardrail stopped this answer.",
+}
 
 
 class ChatBot:
@@ -54,6 +61,8 @@ class ChatBot:
                 if isinstance(event, TextDelta | ReasoningDelta):
                     delivered.append(event.text)
                 reported_usage = reported_usage or isinstance(event, Usage)
+                if isinstance(event, Done) and event.stop_reason in STOP_NOTICES:
+                    yield Notice(STOP_NOTICES[event.stop_reason])
                 yield event
         except GatewayError:
             if delivered and not reported_usage:

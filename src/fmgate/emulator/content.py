@@ -80,3 +80,12 @@ def stable_id(prefix: str, *parts: str, length: int = 22) -> str:
     """A deterministic id such as ``tooluse_<22 chars>`` derived from ``parts``."""
     digest = hashlib.sha256("\x00".join(parts).encode()).digest()
     return prefix + base64.b32encode(digest).decode().lower()[:length]
+
+
+#: A prompt containing this marker is treated as one the model's content filters block:
+#: Converse stops with ``content_filtered``, image models report a filtered result.
+FILTER_MARKER = "[filtered]"
+
+
+def is_filtered(prompt: str) -> bool:
+    return FILTER_MARKER in prompt

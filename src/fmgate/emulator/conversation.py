@@ -17,6 +17,7 @@ from fmgate.emulator.content import (
     DOCUMENT_TOKENS,
     IMAGE_TOKENS,
     count_tokens,
+    is_filtered,
     reasoning_signature,
     reasoning_text,
     reply_text,
@@ -306,6 +307,9 @@ def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
         tool_id = stable_id("tooluse_", tool, user_text, str(len(call.messages)))
         blocks.append(ToolUseBlock(tool_id, tool, {"request": user_text}))
         stop_reason = "tool_use"
+    elif is_filtered(user_text):
+        blocks.append(TextBlock("I can"))
+        stop_reason = "content_filtered"
     else:
         text, stop_reason = reply_text(user_text, call.max_tokens, call.stop_sequences)
         blocks.append(TextBlock(text))

@@ -17,6 +17,7 @@ from aiohttp import web
 from PIL import Image, ImageDraw, ImageOps
 
 from fmgate.emulator.call import Call
+from fmgate.emulator.content import is_filtered
 from fmgate.emulator.errors import validation
 from fmgate.emulator.models import BodyFamily, ResolvedModel
 
@@ -76,6 +77,8 @@ async def titan_image(body: dict[str, Any]) -> dict[str, Any]:
     prompt = (body.get("textToImageParams") or {}).get("text")
     if not isinstance(prompt, str) or not prompt.strip():
         raise validation("textToImageParams.text must be a non-empty string.")
+    if is_filtered(prompt):
+        return {"images": [], "error": "This request has been blocked by our content filters."}
     config = body.get("imageGenerationConfig") or {}
     width = as_int(config.get("width"), "width", TITAN_DEFAULT_SIZE, MIN_SIDE, MAX_SIDE)
     height = as_int(config.get("height"), "height", TITAN_DEFAULT_SIZE, MIN_SIDE, MAX_SIDE)
@@ -101,6 +104,8 @@ async def stability_image(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("mode", "text-to-image") != "text-to-image":
         raise validation("The emulator supports mode text-to-image only.")
     seed = as_int(body.get("seed"), "seed", 0, 0, 4_294_967_294)
+    if is_filtered(prompt):
+        return {"images": [], "seeds": [seed], "finish_reasons": ["Filter reason: prompt"]}
     width, height = STABILITY_SIZES[aspect_ratio]
     data = await asyncio.to_thread(
         render_image, prompt, seed, width, height, STABILITY_FORMATS[output_format]

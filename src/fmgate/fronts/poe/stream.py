@@ -50,7 +50,8 @@ async def poe_event_stream(
                 case ReasoningDelta(text=text):
                     yield sse.text(quote.reasoning(text))
                 case Notice(text=text):
-                    yield sse.text(f"_{text}_\n\n")
+                    note = f"\n\n_{text}_" if tracker.delivered else f"_{text}_\n\n"
+                    yield sse.text(note)
                 case Progress(text=text):
                     yield sse.replace_response(text)
                 case Media():
