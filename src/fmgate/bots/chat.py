@@ -18,6 +18,7 @@ from fmgate.conversation.turns import build_turns, split_system
 from fmgate.errors import GatewayError, InvalidRequest
 from fmgate.events import Done, Event, Notice, ReasoningDelta, StopReason, TextDelta, Usage
 from fmgate.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
+from fmgate.observability.tracing import upstream_span
 
 #: What the user is told when the model stopped for a reason other than finishing its answer.
 STOP_NOTICES: dict[StopReason, str] = {
@@ -54,16 +55,18 @@ class ChatBot:
 
         delivered: list[str] = []
         reported_usage = False
+        operation = "ConverseStream" if self._config.streaming else "Converse"
         try:
-            async for event in retry_before_first_output(
-                open_stream, self._services.retry, on_retry=on_retry
-            ):
-                if isinstance(event, TextDelta | ReasoningDelta):
-                    delivered.append(event.text)
-                reported_usage = reported_usage or isinstance(event, Usage)
-                if isinstance(event, Done) and event.stop_reason in STOP_NOTICES:
-                    yield Notice(STOP_NOTICES[event.stop_reason])
-                yield event
+            with upstream_span(operation, bot=self._config.bot_name, model_id=chat.model_id):
+                async for event in retry_before_first_output(
+                    open_stream, self._services.retry, on_retry=on_retry
+                ):
+                    if isinstance(event, TextDelta | ReasoningDelta):
+                        delivered.append(event.text)
+                    reported_usage = reported_usage or isinstance(event, Usage)
+                    if isinstance(event, Done) and event.stop_reason in STOP_NOTICES:
+                        yield Notice(STOP_NOTICES[event.stop_reason])
+                    yield event
         except GatewayError:
             if delivered and not reported_usage:
                 # The stream broke before Bedrock's usage arrived: estimate what was delivered.

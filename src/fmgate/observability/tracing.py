@@ -23,8 +23,10 @@ def upstream_span(operation: str, *, bot: str, model_id: str) -> Iterator[None]:
     Gateway errors are recorded by their stable ``code`` (never their text, which stays in our
     own logs), other exceptions by type.
     """
+    # Not made "current": the span may wrap an async generator, which can be closed from another
+    # context, where detaching a current-span token would fail.
     tracer = trace.get_tracer(TRACER_NAME)
-    with tracer.start_as_current_span(
+    with tracer.start_span(
         f"bedrock.{operation}",
         kind=trace.SpanKind.CLIENT,
         attributes={"fmgate.bot": bot, "gen_ai.request.model": model_id},
