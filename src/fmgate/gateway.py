@@ -27,12 +27,14 @@ from fmgate.config.schema import Catalog, GatewaySettings
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.conversation.attachments import AttachmentFetcher
 from fmgate.errors import BotMisconfigured, GatewayError
+from fmgate.fronts.api_keys import ApiKeys, resolve_api_keys
 from fmgate.fronts.poe.media import LocalMediaStore
 from fmgate.fronts.poe.settings import settings_response
 from fmgate.observability.logging import bind_request_context, register_secret
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.registry import DeployedBot, Registry, build_bot
 from fmgate.request_finisher import RequestFinisher
+from fmgate.security.rate_limits import UserLimiter
 from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate")
@@ -61,7 +63,8 @@ class GatewayOptions:
     #: DEV ONLY: use this key for every bot whose key reference cannot be resolved.
     dev_access_key: str | None = None
     allow_without_key: bool = False
-    max_request_bytes: int = 4 * 1024 * 1024
+    #: Overrides the catalog's ``gateway.limits.max_request_bytes`` when set.
+    max_request_bytes: int | None = None
     #: DEV ONLY: serve generated media from this gateway at ``<url>/media/`` instead of
     #: uploading it to Poe (there is no Poe to upload to on the embedded emulator).
     local_media_url: str | None = None
@@ -78,11 +81,25 @@ class Gateway:
     options: GatewayOptions
     cost: PoeCostClient | None = None
     local_media: LocalMediaStore | None = None
+    #: Virtual API keys of the OpenAI- and Anthropic-compatible fronts.
+    api_keys: ApiKeys = field(default_factory=ApiKeys)
     _settings_cache: dict[str, bytes] = field(default_factory=dict)
+    #: Per-user concurrency and rate limits (``gateway.limits``), shared by all fronts.
+    limiter: UserLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = user_limiter(self.catalog.gateway)
 
     @property
     def settings(self) -> GatewaySettings:
         return self.catalog.gateway
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Largest request body accepted (the option, else ``gateway.limits``)."""
+        if self.options.max_request_bytes is not None:
+            return self.options.max_request_bytes
+        return self.settings.limits.max_request_bytes
 
     @classmethod
     @asynccontextmanager
@@ -139,9 +156,16 @@ class Gateway:
                 on_retry=on_retry,
             )
             registry = await build_registry(catalog, services, secrets, options)
+            api_keys = await resolve_api_keys(
+                settings.api_keys,
+                secrets,
+                dev_access_key=options.dev_access_key,
+                allow_without_key=options.allow_without_key,
+            )
             yield cls(
                 catalog=catalog,
                 registry=registry,
+                api_keys=api_keys,
                 services=services,
                 metrics=metrics,
                 ledger=ledger,
@@ -192,6 +216,16 @@ class Gateway:
                 yield chunk
         finally:
             self.metrics.request_ended(tracker.bot.bot_name)
+
+
+def user_limiter(settings: GatewaySettings) -> UserLimiter:
+    """The per-user limiter configured by ``gateway.limits``."""
+    limits = settings.limits
+    return UserLimiter(
+        max_concurrent=limits.max_concurrent_per_user,
+        per_minute=limits.requests_per_minute_per_user,
+        burst=limits.burst_per_user,
+    )
 
 
 async def build_registry(

@@ -279,6 +279,53 @@ class EmulatorSettings(StrictModel):
     )
 
 
+class RequestLimits(StrictModel):
+    """Caps on what one caller may send and how often (hostile or runaway clients).
+
+    Size caps answer 413, shape caps 400, and the per-user limits (keyed by the caller's user
+    id and the bot) answer with a retryable error event. Defaults are generous: no real Poe
+    conversation comes near them.
+    """
+
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest request body (413 above it)."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="Time to receive a whole request body (408 after it)."
+    )
+    max_messages: int = Field(
+        2000, ge=1, description="Messages in one query, the whole conversation (413 above it)."
+    )
+    max_message_chars: int = Field(
+        1_000_000, ge=1000, description="Characters in one message (413 above it)."
+    )
+    max_attachments: int = Field(
+        200, ge=0, description="Attachments across all messages of one query (413 above it)."
+    )
+    max_parameter_depth: int = Field(
+        8, ge=1, description="Nesting depth of a message's `parameters` (400 above it)."
+    )
+    max_concurrent_per_user: int = Field(
+        8, ge=1, description="Requests one user may have running on one bot at once."
+    )
+    requests_per_minute_per_user: float = Field(
+        120.0, gt=0, description="Sustained requests per minute per user and bot."
+    )
+    burst_per_user: int = Field(
+        30, ge=1, description="Requests a user may send at once before the per-minute rate applies."
+    )
+
+
+class ApiKeyRef(StrictModel):
+    """One caller's virtual API key for the OpenAI- and Anthropic-compatible fronts."""
+
+    caller: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$",
+        description="Who uses this key; recorded as the user in the usage ledger.",
+    )
+    key: SecretRef = Field(description="Reference to the key (never a literal).")
+
+
 class GatewaySettings(StrictModel):
     """Gateway-wide settings (the catalog's ``gateway`` section)."""
 
@@ -300,6 +347,14 @@ class GatewaySettings(StrictModel):
     poe: PoeSettings = Field(PoeSettings(), description="Poe's own APIs (see below).")
     emulator: EmulatorSettings = Field(
         EmulatorSettings(), description="The embedded Bedrock emulator (see below)."
+    )
+    api_keys: tuple[ApiKeyRef, ...] = Field(
+        (),
+        description="Virtual API keys for /v1/* (OpenAI and Anthropic shapes); separate from "
+        "Poe access keys.",
+    )
+    limits: RequestLimits = Field(
+        RequestLimits(), description="Request size, shape and per-user rate limits (see below)."
     )
 
 

@@ -38,6 +38,11 @@ AWS_SECRET_PATTERN: Final = re.compile(
 
 HANDLER_NAME: Final = "fmgate"
 
+#: Loggers that write whole request/response bodies at DEBUG (botocore, and aiobotocore through
+#: it): a Secrets Manager answer holds the secret itself (and its JSON siblings) before anything
+#: could register it for redaction, and Bedrock bodies hold users' conversations. Never below INFO.
+WIRE_BODY_LOGGERS: Final = ("botocore.parsers", "botocore.endpoint")
+
 
 # -- request context ---------------------------------------------------------------------------
 
@@ -239,3 +244,6 @@ def configure_logging(*, json: bool = False, level: str = "INFO") -> None:
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in WIRE_BODY_LOGGERS:
+        wire = logging.getLogger(name)
+        wire.setLevel(max(logging.INFO, wire.getEffectiveLevel()))

@@ -9,6 +9,7 @@ import orjson
 from pydantic import ValidationError
 
 from fmgate.bot_request import Attachment, BotRequest, InputMessage, Role
+from fmgate.config.schema import RequestLimits
 
 RequestType = Literal["query", "settings", "report_feedback", "report_reaction", "report_error"]
 REQUEST_TYPES: frozenset[str] = frozenset(
@@ -48,12 +49,57 @@ def parse_body(body: bytes) -> tuple[RequestType, dict[str, object]]:
     return kind, data  # type: ignore[return-value]
 
 
-def parse_query(data: dict[str, object]) -> fp.QueryRequest:
+def parse_query(data: dict[str, object], limits: RequestLimits | None = None) -> fp.QueryRequest:
+    """Validate a query; with ``limits``, also refuse oversized or over-nested ones."""
+    messages = data.get("query")
+    if limits is not None and isinstance(messages, list) and len(messages) > limits.max_messages:
+        # Checked before validation: validating a flood of messages is the costly part.
+        raise BadPoeRequest(f"Too many messages (at most {limits.max_messages})", status=413)
     try:
-        return fp.QueryRequest.model_validate(data)
+        query = fp.QueryRequest.model_validate(data)
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
         raise BadPoeRequest("Invalid query request: " + ", ".join(fields[:10])) from exc
+    if limits is not None:
+        check_query_limits(query, limits)
+    return query
+
+
+def check_query_limits(query: fp.QueryRequest, limits: RequestLimits) -> None:
+    """Refuse a query over the size/shape limits: 413 for sizes and counts, 400 for nesting."""
+    if len(query.query) > limits.max_messages:
+        raise BadPoeRequest(f"Too many messages (at most {limits.max_messages})", status=413)
+    attachments = 0
+    for message in query.query:
+        if len(message.content) > limits.max_message_chars:
+            raise BadPoeRequest(
+                f"Message too long (at most {limits.max_message_chars} characters)", status=413
+            )
+        attachments += len(message.attachments)
+        if nesting_depth(message.parameters) > limits.max_parameter_depth:
+            raise BadPoeRequest(
+                f"Message parameters nested too deeply (at most {limits.max_parameter_depth})"
+            )
+    if attachments > limits.max_attachments:
+        raise BadPoeRequest(f"Too many attachments (at most {limits.max_attachments})", status=413)
+
+
+def nesting_depth(value: object) -> int:
+    """Depth of nested JSON containers (a scalar is 0, ``{}`` is 1), without recursion."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def to_bot_request(query: fp.QueryRequest, request_id: str) -> BotRequest:

@@ -7,21 +7,24 @@ the SSE hot path is encoded directly. Request and response bodies follow fastapi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.auth import bearer_token, key_matches
 from fmgate.fronts.poe.media import MediaUploader, PoeMediaUploader
 from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
-from fmgate.fronts.poe.stream import poe_event_stream
+from fmgate.fronts.poe.stream import SseResponse, poe_event_stream
 from fmgate.observability.logging import new_request_id
 from fmgate.registry import DeployedBot
+from fmgate.security.rate_limits import LimitExceeded, LimitKey, admitted_stream
 from fmgate.tracking import RequestTracker
 
 if TYPE_CHECKING:
@@ -47,11 +50,15 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
             return _json_error(404, "Unknown bot")
         if not _authorized(deployed, request):
             return _json_error(401, "Invalid access key", {"WWW-Authenticate": "Bearer"})
+        limits = gateway.settings.limits
         try:
-            body = await _read_body(request, gateway.options.max_request_bytes)
+            async with asyncio.timeout(limits.body_timeout_seconds):
+                body = await _read_body(request, gateway.max_request_bytes)
             kind, data = parse_body(body)
         except BodyTooLarge:
             return _json_error(413, "Request body too large")
+        except TimeoutError:
+            return _json_error(408, "Request body not received in time")
         except ClientDisconnect:
             return Response(status_code=400)
         except BadPoeRequest as exc:
@@ -61,7 +68,7 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
         if kind != "query":
             return JSONResponse({})
         try:
-            query = parse_query(data)
+            query = parse_query(data, limits)
         except BadPoeRequest as exc:
             return _json_error(exc.status, str(exc))
         request_id = new_request_id()
@@ -85,10 +92,9 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
             gateway.finish_request,
             gateway.cost_authorization(deployed, query.bot_query_id, bot_request.parameters),
         )
+        stream = admitted_stream(gateway.limiter, LimitKey(query.user_id, name), stream, _refused)
         headers = {**SSE_HEADERS, "X-Request-Id": request_id}
-        return StreamingResponse(
-            gateway.bound_stream(tracker, stream), media_type="text/event-stream", headers=headers
-        )
+        return SseResponse(gateway.bound_stream(tracker, stream), headers)
 
     async def bot_info(request: Request) -> Response:
         name = request.path_params["bot_name"]
@@ -128,6 +134,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _refused(exceeded: LimitExceeded) -> bytes:
+    """The whole Poe response for a request over the user's limits: retryable, clear."""
+    return sse.META + sse.error(exceeded.user_message, allow_retry=True) + sse.DONE
 
 
 def _json_error(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:

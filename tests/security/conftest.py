@@ -1,0 +1,47 @@
+"""Security tests run against the real gateway app (emulator-backed), as the gateway tests do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from fmgate.config.schema import Catalog, RequestLimits
+from tests.conversation.conftest import file_server
+from tests.gateway.conftest import (
+    catalog,
+    emu,
+    emulator,
+    gateway,
+    gateway_session,
+    poe,
+    poe_api,
+)
+
+__all__ = [
+    "catalog",
+    "emu",
+    "emulator",
+    "file_server",
+    "gateway",
+    "gateway_session",
+    "poe",
+    "poe_api",
+]
+
+
+def with_limits(catalog: Catalog, **changes: object) -> Catalog:
+    """The catalog with some ``gateway.limits`` changed."""
+    limits = RequestLimits.model_validate({**catalog.gateway.limits.model_dump(), **changes})
+    settings = catalog.gateway.model_copy(update={"limits": limits})
+    return catalog.model_copy(update={"gateway": settings})
+
+
+@pytest.fixture
+def limited(catalog: Catalog) -> Callable[..., Catalog]:
+    """Make a copy of the test catalog with other limits: ``limited(max_messages=5)``."""
+
+    def make(**changes: object) -> Catalog:
+        return with_limits(catalog, **changes)
+
+    return make

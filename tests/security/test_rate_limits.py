@@ -1,0 +1,188 @@
+"""Per-user concurrency and rate limits: the limiter itself, then through the Poe endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+
+from fmgate.config.schema import Catalog
+from fmgate.emulator import AsyncEmulatorClient
+from fmgate.security.rate_limits import (
+    SWEEP_THRESHOLD,
+    Lease,
+    LimitExceeded,
+    LimitKey,
+    UserLimiter,
+    admitted_stream,
+)
+from tests.gateway.conftest import GatewaySession
+from tests.gateway.harness import query, raw_events
+
+ALICE = LimitKey("alice", "nova-lite")
+BOB = LimitKey("bob", "nova-lite")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limiter(
+    clock: FakeClock, *, concurrent: int = 10, per_minute: float = 60, burst: int = 3
+) -> UserLimiter:
+    return UserLimiter(max_concurrent=concurrent, per_minute=per_minute, burst=burst, clock=clock)
+
+
+def test_burst_then_the_sustained_rate() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, per_minute=60, burst=3)
+    leases = [limits.admit(ALICE) for _ in range(3)]
+    assert all(isinstance(lease, Lease) for lease in leases)
+    refused = limits.admit(ALICE)
+    assert isinstance(refused, LimitExceeded)
+    assert refused.limit == "rate"
+    assert refused.retry_after_seconds == 1.0  # one request a second
+    assert "1 seconds" in refused.user_message
+    clock.now += 1.0
+    assert isinstance(limits.admit(ALICE), Lease)
+    assert isinstance(limits.admit(ALICE), LimitExceeded)
+
+
+def test_users_and_bots_are_limited_separately() -> None:
+    limits = limiter(FakeClock(), burst=1)
+    assert isinstance(limits.admit(ALICE), Lease)
+    assert isinstance(limits.admit(ALICE), LimitExceeded)
+    assert isinstance(limits.admit(BOB), Lease)
+    assert isinstance(limits.admit(LimitKey("alice", "other-bot")), Lease)
+
+
+def test_concurrency_slots_come_back_on_release() -> None:
+    limits = limiter(FakeClock(), concurrent=2, burst=100)
+    first, second = limits.admit(ALICE), limits.admit(ALICE)
+    assert isinstance(first, Lease)
+    assert isinstance(second, Lease)
+    refused = limits.admit(ALICE)
+    assert isinstance(refused, LimitExceeded)
+    assert refused.limit == "concurrency"
+    assert "too many requests running" in refused.user_message
+    first.release()
+    first.release()  # idempotent: gives back one slot, not two
+    assert limits.running(ALICE) == 1
+    assert isinstance(limits.admit(ALICE), Lease)
+    assert isinstance(limits.admit(ALICE), LimitExceeded)
+
+
+def test_idle_users_are_forgotten() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, per_minute=60, burst=1)
+    running = limits.admit(ALICE)
+    assert isinstance(running, Lease)
+    for index in range(SWEEP_THRESHOLD):
+        lease = limits.admit(LimitKey(f"user-{index}", "bot"))
+        assert isinstance(lease, Lease)
+        lease.release()
+    assert limits.tracked_keys() == SWEEP_THRESHOLD + 1  # all used their burst: kept
+    clock.now += 60.0  # every bucket is full again
+    for index in range(2 * SWEEP_THRESHOLD):
+        limits.admit(LimitKey(f"late-{index}", "bot"))
+    # Alice and the late users (they just used their burst); the idle early users are gone.
+    assert limits.tracked_keys() == 1 + 2 * SWEEP_THRESHOLD
+    assert limits.running(ALICE) == 1  # a running request is never forgotten
+
+
+async def test_admitted_stream_releases_on_failure_and_on_cancel() -> None:
+    limits = limiter(FakeClock(), concurrent=1, burst=100)
+
+    async def failing() -> AsyncIterator[bytes]:
+        yield b"a"
+        raise RuntimeError("boom")
+
+    chunks: list[bytes] = []
+    try:
+        async for chunk in admitted_stream(limits, ALICE, failing(), lambda _: b"refused"):
+            chunks.append(chunk)
+    except RuntimeError:
+        pass
+    assert chunks == [b"a"]
+    assert limits.running(ALICE) == 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            yield b"x"
+            await asyncio.sleep(0)
+
+    stream = admitted_stream(limits, ALICE, endless(), lambda _: b"refused")
+    assert await anext(stream) == b"x"
+    assert limits.running(ALICE) == 1
+    refused = [
+        c async for c in admitted_stream(limits, ALICE, endless(), lambda e: e.limit.encode())
+    ]
+    assert refused == [b"concurrency"]
+    await stream.aclose()  # the caller went away
+    assert limits.running(ALICE) == 0
+
+
+def the_error(events: list[tuple[str, dict[str, object]]]) -> dict[str, object]:
+    assert events[0][0] == "meta"
+    assert events[-1][0] == "done"
+    [error] = [data for name, data in events if name == "error"]
+    return error
+
+
+async def test_over_the_rate_gets_a_retryable_error_event(
+    gateway_session: GatewaySession, limited: Callable[..., Catalog], emu: AsyncEmulatorClient
+) -> None:
+    catalog = limited(burst_per_user=2, requests_per_minute_per_user=0.001)
+    async with gateway_session(catalog) as session:
+        body = query(("user", "hello")).model_dump()
+        for _ in range(2):
+            events = await raw_events(session, "nova-lite", body)
+            assert not [e for e in events if e[0] == "error"]
+        error = the_error(await raw_events(session, "nova-lite", body))
+        assert error["allow_retry"] is True
+        assert "too quickly" in str(error["text"])
+        other_user = query(("user", "hello"), user_id="u-other").model_dump()
+        events = await raw_events(session, "nova-lite", other_user)
+        assert not [e for e in events if e[0] == "error"]
+    by_operation = (await emu.counters())["by_operation"]
+    assert by_operation.get("ConverseStream") == 3  # the refused request never reached Bedrock
+
+
+async def test_too_many_running_requests_get_a_retryable_error_event(
+    gateway_session: GatewaySession, limited: Callable[..., Catalog], emu: AsyncEmulatorClient
+) -> None:
+    await emu.inject("slow_first_token", delay_seconds=1.0)
+    catalog = limited(max_concurrent_per_user=1)
+    async with gateway_session(catalog) as session:
+        body = query(("user", "hello")).model_dump()
+        first = asyncio.create_task(raw_events(session, "nova-lite", body))
+        for _ in range(1000):  # wait until the first request is running (bounded)
+            if (await emu.counters())["by_operation"].get("ConverseStream"):
+                break
+            await asyncio.sleep(0.01)
+        error = the_error(await raw_events(session, "nova-lite", body))
+        assert error["allow_retry"] is True
+        assert "too many requests running" in str(error["text"])
+        events = await first
+        assert not [e for e in events if e[0] == "error"]
+        events = await raw_events(session, "nova-lite", body)  # its slot came back
+        assert not [e for e in events if e[0] == "error"]
+
+
+async def test_limits_do_not_touch_settings_and_reports(
+    gateway_session: GatewaySession, limited: Callable[..., Catalog]
+) -> None:
+    catalog = limited(burst_per_user=1, requests_per_minute_per_user=0.001)
+    auth = {"Authorization": "Bearer poe-test-access-key-0123456789ab"}
+    async with gateway_session(catalog) as session:
+        for _ in range(3):
+            response = await session.post(
+                "/bot/nova-lite", json={"version": "1.2", "type": "settings"}, headers=auth
+            )
+            assert response.status_code == 200
+        assert isinstance(response, httpx.Response)
