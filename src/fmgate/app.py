@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fmgate.config.schema import Catalog
+from fmgate.fronts.anthropic.routes import anthropic_routes
+from fmgate.fronts.openai.routes import openai_routes
 from fmgate.fronts.poe.routes import poe_routes
 from fmgate.gateway import Gateway, GatewayOptions
 
@@ -47,13 +49,23 @@ def operational_routes(current: Callable[[], Gateway]) -> list[Route]:
     ]
 
 
+def all_routes(current: Callable[[], Gateway]) -> list[Route]:
+    """Every front's routes (Poe, OpenAI, Anthropic) and the operational ones."""
+    return [
+        *poe_routes(current),
+        *openai_routes(current),
+        *anthropic_routes(current),
+        *operational_routes(current),
+    ]
+
+
 def build_app(gateway: Gateway) -> Starlette:
     """An app over an already-open gateway (tests, embedding)."""
 
     def current() -> Gateway:
         return gateway
 
-    return Starlette(routes=[*poe_routes(current), *operational_routes(current)])
+    return Starlette(routes=all_routes(current))
 
 
 def create_app(catalog: Catalog, options: GatewayOptions) -> Starlette:
@@ -72,4 +84,4 @@ def create_app(catalog: Catalog, options: GatewayOptions) -> Starlette:
             finally:
                 holder.clear()
 
-    return Starlette(routes=[*poe_routes(current), *operational_routes(current)], lifespan=lifespan)
+    return Starlette(routes=all_routes(current), lifespan=lifespan)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fmgate.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -35,6 +37,10 @@ class InputMessage:
     role: Role
     text: str
     attachments: tuple[Attachment, ...] = ()
+    #: Tool calls the model made in this (assistant) message, replayed to the model.
+    tool_uses: tuple[ToolUseBlock, ...] = ()
+    #: Results of earlier tool calls, sent back in this (user) message.
+    tool_results: tuple[ToolResultBlock, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +58,5 @@ class BotRequest:
     parameters: Mapping[str, object] = field(default_factory=dict)
     #: Caller-chosen output cap, if any (clamped by the bot).
     max_tokens: int | None = None
+    #: Tools the model may call (OpenAI / Anthropic callers); calls come back as ``ToolCall``.
+    tools: tuple[ToolSpec, ...] = ()

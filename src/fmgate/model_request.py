@@ -32,7 +32,26 @@ class DocumentBlock:
     data: bytes
 
 
-ContentBlock = TextBlock | ImageBlock | DocumentBlock
+@dataclass(frozen=True, slots=True)
+class ToolUseBlock:
+    """A tool call the model made earlier in the conversation (in an assistant turn)."""
+
+    tool_use_id: str
+    name: str
+    #: The call's arguments, a JSON object.
+    input: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultBlock:
+    """What the caller's tool returned (in a user turn), answering the call with that id."""
+
+    tool_use_id: str
+    text: str
+    is_error: bool = False
+
+
+ContentBlock = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock
 
 
 @dataclass(frozen=True, slots=True)

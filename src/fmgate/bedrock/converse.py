@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
+from fmgate.bedrock.eventstream import stream_events
 from fmgate.bedrock.shapes import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.shapes import field as member
 from fmgate.errors import ContextTooLong, ModelStreamFailed
@@ -26,7 +27,9 @@ from fmgate.model_request import (
     DocumentBlock,
     ImageBlock,
     TextBlock,
+    ToolResultBlock,
     ToolSpec,
+    ToolUseBlock,
 )
 
 #: Bedrock stopReason -> neutral stop reason; anything else is "other".
@@ -57,6 +60,16 @@ def build_content_block(block: ContentBlock) -> dict[str, object]:
             return {"image": {"format": fmt, "source": {"bytes": data}}}
         case DocumentBlock(format=fmt, name=name, data=data):
             return {"document": {"format": fmt, "name": name, "source": {"bytes": data}}}
+        case ToolUseBlock(tool_use_id=tool_use_id, name=name, input=arguments):
+            return {"toolUse": {"toolUseId": tool_use_id, "name": name, "input": arguments}}
+        case ToolResultBlock(tool_use_id=tool_use_id, text=output, is_error=is_error):
+            return {
+                "toolResult": {
+                    "toolUseId": tool_use_id,
+                    "content": [{"text": output}],
+                    "status": "error" if is_error else "success",
+                }
+            }
 
 
 def is_blank_text(block: ContentBlock) -> bool:
@@ -300,16 +313,19 @@ def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
 async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> AsyncIterator[Event]:
     """Stream ``req``'s answer as neutral events; raises :class:`~fmgate.errors.GatewayError`.
 
-    The response body is closed however the iteration ends (finished, failed, or the consumer
-    stopped early), so a cancelled request does not hold a pooled connection.
+    The request goes through aiobotocore (signing, sending); the answer's frames are decoded by
+    :mod:`fmgate.bedrock.eventstream`. The response body is closed however the iteration ends
+    (finished, failed, or the consumer stopped early), so a cancelled request does not hold a
+    pooled connection.
     """
     state = StreamState()
     with bedrock_errors():
         response = await client.converse_stream(**build_converse_request(req))
         stream = response["stream"]
         try:
-            async for raw in stream:
-                for event in convert_stream_event(raw, state):
+            async for name, payload in stream_events(stream):
+                converter = STREAM_CONVERTERS.get(name, ignore_event)
+                for event in converter(mapping(payload), state):
                     yield event
         finally:
             stream.close()

@@ -83,7 +83,8 @@ class ChatBot:
         notices: list[str] = []
         messages: list[ChatMessage] = []
         for index, message in enumerate(dialogue):
-            content: list[ContentBlock] = [TextBlock(message.text)]
+            # Tool results lead their turn (Anthropic models on Bedrock require it).
+            content: list[ContentBlock] = [*message.tool_results, TextBlock(message.text)]
             if message.attachments and index == last_user:
                 attached = await build_attachment_content(
                     message.attachments,
@@ -95,6 +96,7 @@ class ChatBot:
                 notices.extend(attached.notices)
             elif message.attachments:
                 content.append(TextBlock(_earlier_attachments(message)))
+            content.extend(message.tool_uses)
             role: Literal["user", "assistant"] = "user" if message.role == "user" else "assistant"
             messages.append(ChatMessage(role, tuple(content)))
         turns = build_turns(system, messages, supports_system=config.supports_system_messages)
@@ -147,6 +149,7 @@ class ChatBot:
             reasoning_budget=budget,
             optimize_latency=config.optimize_latency,
             additional_fields=dict(config.additional_model_request_fields),
+            tools=request.tools,
         )
 
 

@@ -1,0 +1,2 @@
+"""The Anthropic-compatible front: ``POST /v1/messages`` (Messages API, streamed or whole) over
+the same registry and neutral events as the other fronts."""

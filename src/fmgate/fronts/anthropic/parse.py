@@ -1,0 +1,129 @@
+"""Anthropic Messages requests -> the neutral :class:`BotRequest`.
+
+``system`` -> system messages; user content: text joined, ``image``/``document`` blocks become
+attachments (base64 inline, URLs for the safe downloader), ``tool_result`` blocks tool results;
+assistant content: text joined, ``tool_use`` blocks replayed as tool uses; ``thinking`` blocks
+are not replayed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+from collections.abc import Sequence
+from urllib.parse import unquote, urlsplit
+
+from pydantic import ValidationError
+
+from fmgate import parameters as p
+from fmgate.bot_request import Attachment, BotRequest, InputMessage
+from fmgate.fronts.anthropic.schema import (
+    Base64Source,
+    ContentIn,
+    DocumentIn,
+    ImageIn,
+    MessageIn,
+    MessagesRequest,
+    TextIn,
+    ToolIn,
+    ToolResultIn,
+    ToolUseIn,
+)
+from fmgate.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
+
+
+class BadRequest(Exception):
+    """The request cannot be read as a Messages request (answered with 400)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_messages_request(data: dict[str, object]) -> MessagesRequest:
+    try:
+        return MessagesRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BadRequest(f"{where}: {first['msg']}") from exc
+
+
+def texts(content: str | Sequence[object]) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(block.text for block in content if isinstance(block, TextIn))
+
+
+def attachment(block: ImageIn | DocumentIn, index: int) -> Attachment:
+    kind = "image" if isinstance(block, ImageIn) else "document"
+    source = block.source
+    if isinstance(source, Base64Source):
+        try:
+            data = base64.b64decode(source.data, validate=True)
+        except binascii.Error as exc:
+            raise BadRequest(f"{kind} source data is not valid base64") from exc
+        extension = mimetypes.guess_extension(source.media_type) or ""
+        title = block.title if isinstance(block, DocumentIn) and block.title else None
+        name = title or f"{kind}-{index}{extension}"
+        return Attachment(name=name, content_type=source.media_type, data=data)
+    parts = urlsplit(source.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadRequest(f"{kind} source url must be an http(s) URL")
+    name = unquote(parts.path.rsplit("/", 1)[-1]) or f"{kind}-{index}"
+    content_type = mimetypes.guess_type(name)[0] or (
+        "image/jpeg" if kind == "image" else "application/pdf"
+    )
+    return Attachment(name=name, content_type=content_type, url=source.url)
+
+
+def tool_result(block: ToolResultIn) -> ToolResultBlock:
+    return ToolResultBlock(block.tool_use_id, texts(block.content), is_error=block.is_error)
+
+
+def input_message(message: MessageIn) -> InputMessage:
+    if isinstance(message.content, str):
+        return InputMessage(message.role, message.content)
+    blocks: list[ContentIn] = list(message.content)
+    files = [b for b in blocks if isinstance(b, ImageIn | DocumentIn)]
+    if message.role == "assistant":
+        uses = tuple(
+            ToolUseBlock(b.id, b.name, dict(b.input)) for b in blocks if isinstance(b, ToolUseIn)
+        )
+        return InputMessage("assistant", texts(blocks), tool_uses=uses)
+    return InputMessage(
+        "user",
+        texts(blocks),
+        attachments=tuple(attachment(b, i + 1) for i, b in enumerate(files)),
+        tool_results=tuple(tool_result(b) for b in blocks if isinstance(b, ToolResultIn)),
+    )
+
+
+def tool_spec(tool: ToolIn) -> ToolSpec:
+    return ToolSpec(tool.name, tool.description or tool.name, tool.input_schema)
+
+
+def system_messages(system: str | list[TextIn] | None) -> list[InputMessage]:
+    if system is None:
+        return []
+    return [InputMessage("system", texts(system))]
+
+
+def to_bot_request(body: MessagesRequest, request_id: str, caller: str) -> BotRequest:
+    parameters: dict[str, object] = {}
+    if body.thinking is not None and body.thinking.budget_tokens is not None:
+        parameters[p.REASONING_BUDGET] = body.thinking.budget_tokens
+    return BotRequest(
+        request_id=request_id,
+        messages=(
+            *system_messages(body.system),
+            *(input_message(message) for message in body.messages),
+        ),
+        user_id=caller,
+        temperature=body.temperature,
+        stop_sequences=tuple(body.stop_sequences),
+        max_tokens=body.max_tokens,
+        parameters=parameters,
+        tools=tuple(tool_spec(tool) for tool in body.tools),
+    )

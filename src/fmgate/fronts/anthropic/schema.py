@@ -1,0 +1,105 @@
+"""Anthropic Messages request bodies, as far as the gateway reads them (unknown fields ignored)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AnthropicModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TextIn(AnthropicModel):
+    type: Literal["text"]
+    text: str
+
+
+class Base64Source(AnthropicModel):
+    type: Literal["base64"]
+    media_type: str = Field(min_length=1)
+    data: str
+
+
+class UrlSource(AnthropicModel):
+    type: Literal["url"]
+    #: Fetched by the safe downloader (its host rules apply).
+    url: str = Field(min_length=1)
+
+
+Source = Annotated[Base64Source | UrlSource, Field(discriminator="type")]
+
+
+class ImageIn(AnthropicModel):
+    type: Literal["image"]
+    source: Source
+
+
+class DocumentIn(AnthropicModel):
+    type: Literal["document"]
+    source: Source
+    title: str | None = None
+
+
+class ToolUseIn(AnthropicModel):
+    """A tool call the model made earlier, replayed in an assistant message."""
+
+    type: Literal["tool_use"]
+    id: str = Field(min_length=1)
+    name: str
+    input: dict[str, object] = Field(default_factory=dict)
+
+
+class ToolResultIn(AnthropicModel):
+    type: Literal["tool_result"]
+    tool_use_id: str = Field(min_length=1)
+    content: str | list[Annotated[TextIn | ImageIn, Field(discriminator="type")]] = ""
+    is_error: bool = False
+
+
+class ThinkingIn(AnthropicModel):
+    """Earlier reasoning sent back by the caller; not replayed to the model."""
+
+    type: Literal["thinking", "redacted_thinking"]
+
+
+ContentIn = Annotated[
+    TextIn | ImageIn | DocumentIn | ToolUseIn | ToolResultIn | ThinkingIn,
+    Field(discriminator="type"),
+]
+
+
+class MessageIn(AnthropicModel):
+    role: Literal["user", "assistant"]
+    content: str | list[ContentIn]
+
+
+def object_schema() -> dict[str, object]:
+    return {"type": "object"}
+
+
+class ToolIn(AnthropicModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str = ""
+    input_schema: dict[str, object] = Field(default_factory=object_schema)
+
+
+class ThinkingConfig(AnthropicModel):
+    type: Literal["enabled", "disabled", "adaptive"]
+    budget_tokens: int | None = Field(None, ge=1)
+
+
+class MessagesRequest(AnthropicModel):
+    """``POST /v1/messages``."""
+
+    #: The bot's name.
+    model: str = Field(min_length=1)
+    max_tokens: int = Field(ge=1)
+    messages: list[MessageIn] = Field(min_length=1)
+    system: str | list[TextIn] | None = None
+    stop_sequences: list[str] = Field(default_factory=list)
+    temperature: float | None = Field(None, ge=0, le=1)
+    stream: bool = False
+    tools: list[ToolIn] = Field(default_factory=list)
+    thinking: ThinkingConfig | None = None

@@ -1,0 +1,77 @@
+"""Virtual API keys for the OpenAI- and Anthropic-compatible fronts (separate from Poe keys).
+
+The catalog names each caller and a reference to its key (``gateway.api_keys``); the keys are
+resolved once at start-up. A presented key is compared with every known key in constant time,
+and the matching caller's name is what the usage ledger records as the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fmgate.config.schema import ApiKeyRef
+from fmgate.config.secrets import SecretError, SecretResolver
+from fmgate.observability.logging import register_secret
+
+logger = logging.getLogger("fmgate")
+
+#: The caller recorded for keyless (DEV ONLY) requests.
+ANONYMOUS_CALLER = "anonymous"
+#: The caller recorded for requests made with the DEV ONLY gateway-wide key.
+DEV_CALLER = "dev"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeys:
+    """Resolved keys: ``(caller, key)`` pairs. ``keyless`` (DEV ONLY) lets anyone in."""
+
+    keys: tuple[tuple[str, str], ...] = ()
+    keyless: bool = False
+
+    def caller(self, presented: str | None) -> str | None:
+        """The caller whose key was presented, or None. Every key is compared, in constant time."""
+        if self.keyless:
+            return ANONYMOUS_CALLER
+        if not presented:
+            return None
+        offered = presented.encode()
+        found: str | None = None
+        for caller, key in self.keys:
+            if hmac.compare_digest(offered, key.encode()) and found is None:
+                found = caller
+        return found
+
+
+async def resolve_api_keys(
+    refs: Sequence[ApiKeyRef],
+    secrets: SecretResolver,
+    *,
+    dev_access_key: str | None = None,
+    allow_without_key: bool = False,
+) -> ApiKeys:
+    """Resolve every configured key; fail start-up on an unresolvable one (unless DEV keys)."""
+
+    async def resolve(ref: ApiKeyRef) -> str:
+        try:
+            return await secrets.resolve(ref.key)
+        except SecretError:
+            if dev_access_key is None:
+                raise
+            return dev_access_key
+
+    resolved = await asyncio.gather(*(resolve(ref) for ref in refs))
+    pairs = tuple((ref.caller, key) for ref, key in zip(refs, resolved, strict=True))
+    if not pairs and dev_access_key is not None:
+        pairs = ((DEV_CALLER, dev_access_key),)
+    for _, key in pairs:
+        register_secret(key)
+    if not pairs and allow_without_key:
+        logger.warning("DEV MODE: the /v1 API fronts are served WITHOUT keys: anyone can call them")
+        return ApiKeys(keyless=True)
+    if not pairs:
+        logger.info("no gateway.api_keys configured: the /v1 API fronts refuse every caller")
+    return ApiKeys(pairs)

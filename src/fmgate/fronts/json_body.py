@@ -1,0 +1,41 @@
+"""Reading a JSON request body within a size cap (shared by the API fronts)."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+
+
+class BodyTooLarge(Exception):
+    """The body is larger than the gateway accepts (answered with 413)."""
+
+
+class BadJson(Exception):
+    """The body is not a JSON object (answered with 400)."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (before reading, when declared) anything over ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, object]:
+    """The body decoded as a JSON object."""
+    body = await read_body(request, limit)
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadJson("The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise BadJson("The request body must be a JSON object.")
+    return data

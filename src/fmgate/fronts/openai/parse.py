@@ -1,0 +1,192 @@
+"""OpenAI chat requests -> the neutral :class:`BotRequest`.
+
+Roles: ``system``/``developer`` -> system; ``user`` -> user (text parts joined, ``image_url``
+parts become attachments: ``data:`` URLs inline, http(s) URLs for the safe downloader);
+``assistant`` -> assistant (its ``tool_calls`` replayed as tool uses); ``tool`` -> a user turn
+carrying the tool result. ``response_format`` JSON asks for JSON in a system instruction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+from collections.abc import Sequence
+from urllib.parse import unquote, urlsplit
+
+import orjson
+from pydantic import ValidationError
+
+from fmgate.bot_request import Attachment, BotRequest, InputMessage
+from fmgate.fronts.openai.schema import (
+    AssistantMessage,
+    ChatCompletionRequest,
+    ImagePart,
+    Message,
+    ResponseFormat,
+    SystemMessage,
+    TextPart,
+    Tool,
+    ToolMessage,
+    UserMessage,
+)
+from fmgate.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
+
+#: The schema of a tool that declares no parameters.
+EMPTY_OBJECT_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
+JSON_OBJECT_INSTRUCTION = (
+    "Answer with a single valid JSON object and nothing else: no prose, no code fences."
+)
+
+
+class BadRequest(Exception):
+    """The request cannot be read as an OpenAI request (answered with 400)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+def validation_error(exc: ValidationError) -> BadRequest:
+    """A pydantic error -> a 400 naming the first offending field (no input echoed back)."""
+    first = exc.errors()[0]
+    param = ".".join(str(part) for part in first["loc"]) or None
+    return BadRequest(f"Invalid value for '{param}': {first['msg']}.", param=param)
+
+
+def parse_chat_request(data: dict[str, object]) -> ChatCompletionRequest:
+    try:
+        return ChatCompletionRequest.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def joined_text(content: str | Sequence[TextPart | ImagePart] | None) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "\n".join(part.text for part in content if isinstance(part, TextPart))
+
+
+def data_url_attachment(url: str, index: int) -> Attachment:
+    """``data:<type>;base64,<data>`` -> an inline attachment."""
+    header, comma, payload = url.partition(",")
+    media_type, _, encoding = header.removeprefix("data:").partition(";")
+    if not comma or encoding != "base64" or not media_type:
+        raise BadRequest("Image data URLs must look like data:<type>;base64,<data>.", "messages")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except binascii.Error as exc:
+        raise BadRequest("An image data URL is not valid base64.", "messages") from exc
+    extension = mimetypes.guess_extension(media_type) or ""
+    return Attachment(name=f"image-{index}{extension}", content_type=media_type, data=data)
+
+
+def url_attachment(url: str, index: int) -> Attachment:
+    """An http(s) image URL -> an attachment the safe downloader fetches (its host rules apply)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadRequest("Image URLs must be data: URLs or http(s) URLs.", "messages")
+    name = unquote(parts.path.rsplit("/", 1)[-1]) or f"image-{index}"
+    content_type = mimetypes.guess_type(name)[0] or "image/jpeg"
+    return Attachment(name=name, content_type=content_type, url=url)
+
+
+def image_attachment(part: ImagePart, index: int) -> Attachment:
+    url = part.image_url.url
+    if url.startswith("data:"):
+        return data_url_attachment(url, index)
+    return url_attachment(url, index)
+
+
+def user_message(message: UserMessage) -> InputMessage:
+    if isinstance(message.content, str):
+        return InputMessage("user", message.content)
+    images = [part for part in message.content if isinstance(part, ImagePart)]
+    return InputMessage(
+        "user",
+        joined_text(message.content),
+        attachments=tuple(image_attachment(part, i + 1) for i, part in enumerate(images)),
+    )
+
+
+def tool_arguments(arguments: str) -> dict[str, object]:
+    try:
+        value = orjson.loads(arguments or "{}")
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("Tool call arguments must be a JSON object.", "messages") from exc
+    if not isinstance(value, dict):
+        raise BadRequest("Tool call arguments must be a JSON object.", "messages")
+    return value
+
+
+def assistant_message(message: AssistantMessage) -> InputMessage:
+    uses = tuple(
+        ToolUseBlock(call.id, call.function.name, tool_arguments(call.function.arguments))
+        for call in message.tool_calls
+    )
+    return InputMessage("assistant", joined_text(message.content), tool_uses=uses)
+
+
+def tool_message(message: ToolMessage) -> InputMessage:
+    result = ToolResultBlock(message.tool_call_id, joined_text(message.content))
+    return InputMessage("user", "", tool_results=(result,))
+
+
+def input_message(message: Message) -> InputMessage:
+    match message:
+        case SystemMessage():
+            return InputMessage("system", joined_text(message.content))
+        case UserMessage():
+            return user_message(message)
+        case AssistantMessage():
+            return assistant_message(message)
+        case ToolMessage():
+            return tool_message(message)
+
+
+def tool_spec(tool: Tool) -> ToolSpec:
+    function = tool.function
+    return ToolSpec(
+        name=function.name,
+        description=function.description or function.name,
+        input_schema=function.parameters or EMPTY_OBJECT_SCHEMA,
+    )
+
+
+def format_instruction(response_format: ResponseFormat | None) -> str | None:
+    """A system instruction for JSON answers (``json_object``, ``json_schema``), or None."""
+    if response_format is None or response_format.type == "text":
+        return None
+    schema = response_format.json_schema.schema_ if response_format.json_schema else None
+    if response_format.type == "json_schema" and schema is not None:
+        return (
+            JSON_OBJECT_INSTRUCTION
+            + " It must validate against this JSON Schema:\n"
+            + orjson.dumps(schema).decode()
+        )
+    return JSON_OBJECT_INSTRUCTION
+
+
+def stop_sequences(stop: str | list[str] | None) -> tuple[str, ...]:
+    if stop is None:
+        return ()
+    return (stop,) if isinstance(stop, str) else tuple(stop)
+
+
+def to_bot_request(body: ChatCompletionRequest, request_id: str, caller: str) -> BotRequest:
+    messages = [input_message(message) for message in body.messages]
+    instruction = format_instruction(body.response_format)
+    if instruction is not None:
+        messages.insert(0, InputMessage("system", instruction))
+    return BotRequest(
+        request_id=request_id,
+        messages=tuple(messages),
+        user_id=caller,
+        temperature=body.temperature,
+        stop_sequences=stop_sequences(body.stop),
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        tools=tuple(tool_spec(tool) for tool in body.tools),
+    )

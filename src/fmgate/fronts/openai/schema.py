@@ -1,0 +1,137 @@
+"""OpenAI request bodies, as far as the gateway reads them (unknown fields are ignored).
+
+Only what the gateway can honour is declared; a field it cannot honour with a different value
+(``n`` > 1) is rejected rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OpenAIModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TextPart(OpenAIModel):
+    type: Literal["text"]
+    text: str
+
+
+class ImageUrl(OpenAIModel):
+    #: A ``data:`` URL (inline image) or an http(s) URL (fetched by the safe downloader).
+    url: str = Field(min_length=1)
+    detail: str | None = None
+
+
+class ImagePart(OpenAIModel):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class FunctionCall(OpenAIModel):
+    name: str
+    #: The call's arguments, a JSON object serialized as a string.
+    arguments: str = "{}"
+
+
+class ToolCallIn(OpenAIModel):
+    """A tool call made earlier by the model, replayed in an assistant message."""
+
+    id: str = Field(min_length=1)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class SystemMessage(OpenAIModel):
+    role: Literal["system", "developer"]
+    content: str | list[TextPart]
+
+
+class UserMessage(OpenAIModel):
+    role: Literal["user"]
+    content: str | list[ContentPart]
+
+
+class AssistantMessage(OpenAIModel):
+    role: Literal["assistant"]
+    content: str | list[TextPart] | None = None
+    tool_calls: list[ToolCallIn] = Field(default_factory=list)
+
+
+class ToolMessage(OpenAIModel):
+    role: Literal["tool"]
+    tool_call_id: str = Field(min_length=1)
+    content: str | list[TextPart]
+
+
+Message = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")
+]
+
+
+class FunctionDefinition(OpenAIModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str = ""
+    #: JSON Schema of the arguments (an object schema).
+    parameters: dict[str, object] | None = None
+
+
+class Tool(OpenAIModel):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class StreamOptions(OpenAIModel):
+    include_usage: bool = False
+
+
+class JsonSchemaFormat(OpenAIModel):
+    name: str = "response"
+    #: The JSON Schema the answer must follow.
+    schema_: dict[str, object] | None = Field(None, alias="schema")
+
+
+class ResponseFormat(OpenAIModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
+class ChatCompletionRequest(OpenAIModel):
+    """``POST /v1/chat/completions``."""
+
+    #: The bot's name (``GET /v1/models`` lists them).
+    model: str = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    stop: str | list[str] | None = None
+    #: Only one choice per request.
+    n: int = Field(1, ge=1, le=1)
+    tools: list[Tool] = Field(default_factory=list)
+    response_format: ResponseFormat | None = None
+    user: str | None = None
+
+    @property
+    def include_usage(self) -> bool:
+        return self.stream_options is not None and self.stream_options.include_usage
+
+
+class ImageGenerationRequest(OpenAIModel):
+    """``POST /v1/images/generations``."""
+
+    model: str = Field(min_length=1)
+    prompt: str = Field(min_length=1)
+    n: int = Field(1, ge=1, le=4)
+    #: "WxH"; the bot's closest configured aspect ratio is used.
+    size: str | None = Field(None, pattern=r"^\d{2,5}x\d{2,5}$")
+    response_format: Literal["b64_json", "url"] = "b64_json"
+    user: str | None = None

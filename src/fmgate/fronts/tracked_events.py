@@ -1,0 +1,89 @@
+"""A bot's event stream as the API fronts consume it: tracked, and opened before responding.
+
+:func:`tracked_events` records every event on the request's tracker and hands the tracker to
+accounting exactly once, however the stream ends. :func:`opened` waits until the stream has
+something to show, so that a failure before any output is answered with the API's own HTTP
+error status instead of a stream that starts and then breaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+
+from fmgate.bot_request import BotRequest
+from fmgate.bots.base import Bot
+from fmgate.errors import GatewayError
+from fmgate.events import Event, Notice, Progress
+from fmgate.observability.metrics import GatewayMetrics
+from fmgate.tracking import RequestTracker
+
+logger = logging.getLogger("fmgate.api")
+
+
+def unexpected_error() -> GatewayError:
+    return GatewayError("unexpected error in an API front stream")
+
+
+async def tracked_events(
+    bot: Bot,
+    request: BotRequest,
+    tracker: RequestTracker,
+    on_end: Callable[[RequestTracker], None],
+) -> AsyncGenerator[Event, None]:
+    """Forward ``bot``'s events; failures come out as :class:`GatewayError` only."""
+    try:
+        async for event in bot.stream(request):
+            tracker.observe(event)
+            if isinstance(event, Notice):
+                logger.info("notice for the caller: %s", event.text)
+            yield event
+        tracker.succeeded()
+    except GatewayError as error:
+        tracker.failed(error)
+        logger.warning("request failed: %s (%s)", error.code, error.detail or error.user_message)
+        raise
+    except Exception as exc:
+        logger.exception("unexpected error while answering")
+        unexpected = unexpected_error()
+        tracker.failed(unexpected)
+        raise unexpected from exc
+    finally:
+        tracker.cancelled()  # no-op unless nothing above ended the request
+        on_end(tracker)
+
+
+async def opened(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+    """Read ``events`` up to their first output (or end); raises what the stream raises by then.
+
+    Returns a stream that replays what was read, then continues; closing it closes ``events``.
+    """
+    buffered: list[Event] = []
+    async for event in events:
+        buffered.append(event)
+        if not isinstance(event, Notice | Progress):
+            break
+    return _replay(buffered, events)
+
+
+async def _replay(
+    buffered: list[Event], events: AsyncGenerator[Event, None]
+) -> AsyncGenerator[Event, None]:
+    try:
+        for event in buffered:
+            yield event
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def collected(
+    events: AsyncIterator[Event], metrics: GatewayMetrics, bot_name: str
+) -> list[Event]:
+    """Every event of a stream (non-streaming answers), counted as an in-flight request."""
+    metrics.request_started(bot_name)
+    try:
+        return [event async for event in events]
+    finally:
+        metrics.request_ended(bot_name)
