@@ -53,6 +53,18 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class AnsweredBy:
+    """The output that follows comes from a fallback, not the bot's own model (for accounting).
+
+    Sent once, just before the fallback's first event; fronts need not show it (the bot sends a
+    :class:`Notice` when users are to be told).
+    """
+
+    model_id: str
+    aws_region: str
+
+
+@dataclass(frozen=True, slots=True)
 class Media:
     """A generated file (image or video) to hand to the user."""
 
@@ -93,7 +105,9 @@ class Done:
     latency_ms: int | None = None
 
 
-Event = TextDelta | ReasoningDelta | ToolCall | Progress | Notice | Media | Usage | Done
+Event = (
+    TextDelta | ReasoningDelta | ToolCall | Progress | Notice | AnsweredBy | Media | Usage | Done
+)
 
 
 @dataclass(slots=True)
@@ -107,6 +121,8 @@ class Summary:
     usage: Usage | None = None
     stop_reason: StopReason | None = None
     upstream_latency_ms: int | None = None
+    #: The fallback model that answered; None when it was the bot's own model.
+    answering_model_id: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -137,5 +153,7 @@ def fold(summary: Summary, event: Event) -> None:
         case Done(stop_reason=reason, latency_ms=latency):
             summary.stop_reason = reason
             summary.upstream_latency_ms = latency
+        case AnsweredBy(model_id=model_id):
+            summary.answering_model_id = model_id
         case Progress() | Notice():
             pass

@@ -75,6 +75,8 @@ class RequestFinisher:
 
     async def _finish(self, tracker: RequestTracker, poe_access_key: str | None) -> None:
         bot = tracker.bot
+        # A fallback may have answered instead of the bot's own model.
+        model_id = tracker.summary.answering_model_id or bot.model_id
         bind_request_context(tracker.request_id, bot.bot_name, tracker.user_id)
         usage = delivered_usage(tracker)
         images, seconds = media_units(tracker)
@@ -100,7 +102,7 @@ class RequestFinisher:
         logger.info(
             request_summary_line(
                 bot=bot.bot_name,
-                model=bot.model_id,
+                model=model_id,
                 ttft_ms=tracker.ttft_ms,
                 usage=usage,
                 latency_ms=tracker.latency_ms,
@@ -115,7 +117,7 @@ class RequestFinisher:
                     UsageRecord(
                         request_id=tracker.request_id,
                         bot=bot.bot_name,
-                        model_id=bot.model_id,
+                        model_id=model_id,
                         user_id=tracker.user_id,
                         conversation_id=tracker.conversation_id,
                         started_at=tracker.started_at,

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import replace
+from functools import partial
 from typing import Literal
 
 from fmgate import parameters as p
 from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
-from fmgate.bedrock.retry import retry_before_first_output
 from fmgate.bot_request import BotRequest, InputMessage
 from fmgate.bots.services import BotServices
 from fmgate.config.schema import BotConfig
 from fmgate.conversation.attachments import build_attachment_content
 from fmgate.conversation.turns import build_turns, split_system
 from fmgate.errors import GatewayError, InvalidRequest
-from fmgate.events import Done, Event, Notice, ReasoningDelta, StopReason, TextDelta, Usage
+from fmgate.events import (
+    AnsweredBy,
+    Done,
+    Event,
+    Notice,
+    ReasoningDelta,
+    StopReason,
+    TextDelta,
+    Usage,
+)
 from fmgate.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
 from fmgate.observability.tracing import upstream_span
+from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
+from fmgate.resilience.timeouts import with_deadline, with_stream_timeouts
 
 #: What the user is told when the model stopped for a reason other than finishing its answer.
 STOP_NOTICES: dict[StopReason, str] = {
@@ -28,12 +42,20 @@ STOP_NOTICES: dict[StopReason, str] = {
 }
 
 
+#: Longest wait for CountTokens when estimating the usage of a broken stream (the request has
+#: already failed; an upstream in trouble must not keep it open).
+ESTIMATE_TIMEOUT_SECONDS = 5.0
+
+
 class ChatBot:
     """The ``chat`` kind."""
 
     def __init__(self, config: BotConfig, services: BotServices) -> None:
         self._config = config
         self._services = services
+        #: The bot's own model, then its fallbacks; and each by (model id, region).
+        self._targets = bot_targets(config)
+        self._by_place = {(t.model_id, t.aws_region): t for t in self._targets}
 
     @property
     def config(self) -> BotConfig:
@@ -43,35 +65,78 @@ class ChatBot:
         chat, notices = await self.build_request(request)
         for notice in notices:
             yield Notice(notice)
-        client = await self._services.bedrock.get(self._config.aws_region)
-
-        def open_stream() -> AsyncIterator[Event]:
-            if self._config.streaming:
-                return converse_stream(client, chat)
-            return _replay(converse(client, chat))
+        services = self._services
+        targets = self._targets
+        answering = targets[0]
 
         def on_retry(error: GatewayError, attempt: int, delay: float) -> None:
-            self._services.on_retry(self._config.bot_name, error, attempt, delay)
+            services.on_retry(self._config.bot_name, error, attempt, delay)
 
+        events = with_deadline(
+            stream_with_fallbacks(
+                targets,
+                partial(self._call, chat),
+                policy=services.retry,
+                breakers=services.breakers,
+                on_retry=on_retry,
+            ),
+            services.timeouts.chat_request_seconds,
+        )
         delivered: list[str] = []
         reported_usage = False
         operation = "ConverseStream" if self._config.streaming else "Converse"
         try:
             with upstream_span(operation, bot=self._config.bot_name, model_id=chat.model_id):
-                async for event in retry_before_first_output(
-                    open_stream, self._services.retry, on_retry=on_retry
-                ):
-                    if isinstance(event, TextDelta | ReasoningDelta):
-                        delivered.append(event.text)
-                    reported_usage = reported_usage or isinstance(event, Usage)
-                    if isinstance(event, Done) and event.stop_reason in STOP_NOTICES:
-                        yield Notice(STOP_NOTICES[event.stop_reason])
-                    yield event
+                async with aclosing(events):
+                    async for event in events:
+                        if isinstance(event, AnsweredBy):
+                            answering = self._by_place[event.model_id, event.aws_region]
+                            yield event
+                            announcement = self._fell_back(targets[0], answering)
+                            if announcement is not None:
+                                yield announcement
+                            continue
+                        if isinstance(event, TextDelta | ReasoningDelta):
+                            delivered.append(event.text)
+                        reported_usage = reported_usage or isinstance(event, Usage)
+                        if isinstance(event, Done) and event.stop_reason in STOP_NOTICES:
+                            yield Notice(STOP_NOTICES[event.stop_reason])
+                        yield event
         except GatewayError:
             if delivered and not reported_usage:
                 # The stream broke before Bedrock's usage arrived: estimate what was delivered.
-                yield await estimated_usage(client, chat, "".join(delivered))
+                client = await services.bedrock.get(answering.aws_region)
+                answered = replace(chat, model_id=answering.model_id)
+                yield await estimated_usage(client, answered, "".join(delivered))
             raise
+
+    async def _call(self, chat: ChatRequest, target: Target) -> AsyncIterator[Event]:
+        """One call to ``target`` (no retries): ConverseStream under the stream timeouts, or
+        Converse."""
+        client = await self._services.bedrock.get(target.aws_region)
+        request = (
+            chat if target.model_id == chat.model_id else replace(chat, model_id=target.model_id)
+        )
+        if self._config.streaming:
+            timeouts = self._services.timeouts
+            events = with_stream_timeouts(
+                converse_stream(client, request),
+                first_output_seconds=timeouts.first_token_seconds,
+                idle_seconds=timeouts.idle_seconds,
+            )
+            async with aclosing(events):
+                async for event in events:
+                    yield event
+        else:
+            for event in await converse(client, request):
+                yield event
+
+    def _fell_back(self, primary: Target, answering: Target) -> Notice | None:
+        """Count a fallback's answer; the notice for the user, when they are to be told."""
+        self._services.on_fallback(self._config.bot_name, answering.model_id)
+        if not self._config.announce_fallback:
+            return None
+        return Notice(fallback_notice(primary, answering))
 
     async def build_request(self, request: BotRequest) -> tuple[ChatRequest, list[str]]:
         """The Converse request for this turn, and notices for the user (skipped files...)."""
@@ -159,17 +224,17 @@ def _earlier_attachments(message: InputMessage) -> str:
     return f"[Files attached to this message earlier: {names}]"
 
 
-async def _replay(pending: Awaitable[list[Event]]) -> AsyncIterator[Event]:
-    """Turn an awaitable list of events (non-streaming Converse) into an event stream."""
-    for event in await pending:
-        yield event
+def fallback_notice(primary: Target, answering: Target) -> str:
+    """What users are told when a fallback answered."""
+    return f"Answered by {answering.label} because {primary.label} is busy."
 
 
 async def estimated_usage(client: BedrockRuntimeClient, chat: ChatRequest, delivered: str) -> Usage:
     """Input tokens from Bedrock's CountTokens, output from the text delivered; marked estimated."""
     try:
-        input_tokens = await count_input_tokens(client, chat)
-    except GatewayError:
+        async with asyncio.timeout(ESTIMATE_TIMEOUT_SECONDS):
+            input_tokens = await count_input_tokens(client, chat)
+    except (GatewayError, TimeoutError):
         input_tokens = 0  # the estimate stays marked as such; never fail the request over it
     return Usage(
         input_tokens=input_tokens,

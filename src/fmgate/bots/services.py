@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.retry import RetryPolicy
+from fmgate.config.schema import TimeoutSettings
 from fmgate.conversation.attachments import AttachmentFetcher
 from fmgate.errors import GatewayError
+from fmgate.resilience.breaker import BreakerRegistry
 
 #: Called before each retry: (bot name, the error, attempt number, delay in seconds).
 RetryListener = Callable[[str, GatewayError, int, float], None]
 
+#: Called when a fallback answers a bot's request: (bot name, the fallback's model id).
+FallbackListener = Callable[[str, str], None]
+
 
 def ignore_retry(bot: str, error: GatewayError, attempt: int, delay: float) -> None:
     """The default retry listener."""
+
+
+def ignore_fallback(bot: str, model_id: str) -> None:
+    """The default fallback listener."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +33,8 @@ class BotServices:
     attachments: AttachmentFetcher
     retry: RetryPolicy
     on_retry: RetryListener = ignore_retry
+    #: Circuit breakers per (model, region), shared by every bot (and kept across reloads).
+    breakers: BreakerRegistry = field(default_factory=BreakerRegistry)
+    #: First-token, idle and whole-request limits (``gateway.timeouts``).
+    timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
+    on_fallback: FallbackListener = ignore_fallback

@@ -79,6 +79,12 @@ class GatewayMetrics:
         self._fallbacks = Counter(
             "fmgate_fallbacks", "Requests answered by a fallback model.", ("bot",), registry=r
         )
+        self._circuits_opened = Counter(
+            "fmgate_circuits_opened",
+            "Times a circuit breaker opened (a model in a region is skipped for a cool-down).",
+            ("model", "region"),
+            registry=r,
+        )
         self._ttft = Histogram(
             "fmgate_ttft_seconds",
             "Time from request arrival to the first output sent to the caller.",
@@ -119,6 +125,7 @@ class GatewayMetrics:
         self._error_children = _Children(self._errors.labels)
         self._retry_children = _Children(self._retries.labels)
         self._fallback_children = _Children(self._fallbacks.labels)
+        self._circuit_children = _Children(self._circuits_opened.labels)
         self._ttft_children = _Children(self._ttft.labels)
         self._latency_children = _Children(self._latency.labels)
         self._token_children = _Children(self._tokens.labels)
@@ -168,6 +175,9 @@ class GatewayMetrics:
 
     def fallback(self, bot: str) -> None:
         self._fallback_children[bot].inc()
+
+    def circuit_opened(self, model_id: str, region: str) -> None:
+        self._circuit_children[model_id, region].inc()
 
     def render(self) -> tuple[bytes, str]:
         """The text exposition and its content type, for ``GET /metrics``."""

@@ -1,0 +1,148 @@
+"""Fallbacks: the bot's own model first, then its configured fallbacks, in order.
+
+For each target (a model id in a region) the call goes through that target's circuit breaker
+and the gateway's retry policy (:func:`fmgate.bedrock.retry.retry_before_first_output`). The
+next target is tried when the current one
+
+* failed with a retryable upstream error (throttled, 5xx, not ready, timed out, its stream
+  failed) and its retries are used up, or
+* is being skipped because its circuit is open,
+
+and only while nothing has reached the user: once a target produced output, its failure is the
+request's failure. Non-retryable errors (a rejected request, an operator error) end the request
+at once: another model would reject it too, or the operator must act.
+
+When a fallback answers, an :class:`~fmgate.events.AnsweredBy` event comes just before its
+first event, so accounting records the model that actually answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from fmgate.bedrock.retry import (
+    OUTPUT_EVENTS,
+    RetryListener,
+    RetryPolicy,
+    is_retryable,
+    retry_before_first_output,
+)
+from fmgate.config.schema import BotConfig
+from fmgate.errors import GatewayError, UpstreamUnavailable
+from fmgate.events import AnsweredBy, Event
+from fmgate.resilience.breaker import BreakerRegistry, CircuitBreaker, CircuitOpen
+
+logger = logging.getLogger("fmgate.resilience")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one call goes: a model id in a region, and the name users are shown for it."""
+
+    model_id: str
+    aws_region: str
+    label: str
+
+
+#: Opens one call's event stream to a target (no retries: those are applied here).
+TargetCall = Callable[[Target], AsyncIterator[Event]]
+
+
+def bot_targets(config: BotConfig) -> tuple[Target, ...]:
+    """The bot's own model, then its fallbacks (a fallback without a region uses the bot's)."""
+    own = Target(config.model_id, config.aws_region, config.model_id)
+    return (
+        own,
+        *(
+            Target(
+                fallback.model_id,
+                fallback.aws_region or config.aws_region,
+                fallback.label or fallback.model_id,
+            )
+            for fallback in config.fallbacks
+        ),
+    )
+
+
+async def close_stream(stream: AsyncIterator[Event]) -> None:
+    """Close an async generator (it holds its connection until closed); others own nothing."""
+    if isinstance(stream, AsyncGenerator):
+        await stream.aclose()
+
+
+async def guarded_call(
+    breaker: CircuitBreaker, call: TargetCall, target: Target
+) -> AsyncGenerator[Event, None]:
+    """One call through ``breaker``: raises :class:`CircuitOpen` when the target is skipped,
+    and tells the breaker how the call went, however it ends."""
+    permit = breaker.acquire()
+    failed: bool | None = None
+    stream = call(target)
+    try:
+        async for event in stream:
+            yield event
+        failed = False
+    except GatewayError as error:
+        failed = is_retryable(error)
+        raise
+    finally:
+        if failed is None:
+            breaker.abandoned(permit)
+        elif failed:
+            breaker.failed(permit)
+        else:
+            breaker.succeeded(permit)
+        await close_stream(stream)
+
+
+async def stream_with_fallbacks(
+    targets: Sequence[Target],
+    call: TargetCall,
+    *,
+    policy: RetryPolicy,
+    breakers: BreakerRegistry,
+    on_retry: RetryListener | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncGenerator[Event, None]:
+    """Answer from the first target that can; see the module docstring for the rules.
+
+    Raises the last target's error when none could answer (a retryable
+    :class:`~fmgate.errors.UpstreamUnavailable` when every circuit was open).
+    """
+    last_error: GatewayError | None = None
+    for index, target in enumerate(targets):
+        breaker = breakers.get(target.model_id, target.aws_region)
+        started = False
+        delivered = False
+        attempts = retry_before_first_output(
+            partial(guarded_call, breaker, call, target), policy, on_retry=on_retry, sleep=sleep
+        )
+        try:
+            async for event in attempts:
+                if not started and index > 0:
+                    yield AnsweredBy(target.model_id, target.aws_region)
+                started = True
+                delivered = delivered or isinstance(event, OUTPUT_EVENTS)
+                yield event
+            return
+        except CircuitOpen:
+            logger.info("skipping %s in %s: circuit open", target.model_id, target.aws_region)
+        except GatewayError as error:
+            if delivered or not is_retryable(error):
+                raise
+            last_error = error
+            logger.info(
+                "%s in %s failed (%s) before answering",
+                target.model_id,
+                target.aws_region,
+                error.code,
+            )
+        finally:
+            await close_stream(attempts)
+    if last_error is not None:
+        raise last_error
+    raise UpstreamUnavailable("every target's circuit is open")

@@ -1,0 +1,110 @@
+"""Fallback, breaker and timeout settings in the catalog: defaults, and mistakes named."""
+
+from __future__ import annotations
+
+import pytest
+
+from fmgate.config.errors import CatalogError
+from fmgate.config.loader import parse_catalog
+from fmgate.config.schema import BreakerSettings, TimeoutSettings
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(text, "catalog.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_defaults_need_no_configuration() -> None:
+    catalog = parse_catalog(
+        "version: 1\nbots:\n  - {bot_name: plain, model_id: amazon.nova-micro-v1:0}\n", "c.yaml"
+    )
+    bot = catalog.bot("plain")
+    assert bot.fallbacks == ()
+    assert bot.announce_fallback is True
+    assert catalog.gateway.breaker == BreakerSettings(failure_threshold=5, cooldown_seconds=30)
+    assert catalog.gateway.timeouts == TimeoutSettings(
+        first_token_seconds=60, idle_seconds=60, chat_request_seconds=120
+    )
+
+
+def test_settings_and_fallbacks_from_templates() -> None:
+    catalog = parse_catalog(
+        """
+version: 1
+gateway:
+  breaker: {failure_threshold: 2, cooldown_seconds: 5}
+  timeouts: {first_token_seconds: 10, idle_seconds: 20, chat_request_seconds: 100}
+templates:
+  nova:
+    fallbacks:
+      - {model_id: amazon.nova-lite-v1:0, label: Nova Lite}
+bots:
+  - {bot_name: a, template: nova, model_id: amazon.nova-pro-v1:0, announce_fallback: false}
+""",
+        "c.yaml",
+    )
+    assert catalog.gateway.breaker.failure_threshold == 2
+    assert catalog.gateway.timeouts.idle_seconds == 20
+    bot = catalog.bot("a")
+    assert [f.label for f in bot.fallbacks] == ["Nova Lite"]
+    assert bot.fallbacks[0].aws_region is None
+    assert not bot.announce_fallback
+
+
+def test_fallback_repeating_the_bot_model_is_named() -> None:
+    found = problems(
+        """
+version: 1
+bots:
+  - bot_name: loop
+    model_id: amazon.nova-pro-v1:0
+    aws_region: us-east-1
+    fallbacks: [{model_id: amazon.nova-pro-v1:0}]
+"""
+    )
+    assert len(found) == 1
+    assert 'bot "loop"' in found[0]
+    assert "fallbacks" in found[0]
+    assert "repeats" in found[0]
+
+
+def test_fallbacks_on_an_image_bot_are_refused() -> None:
+    found = problems(
+        """
+version: 1
+bots:
+  - bot_name: pictures
+    kind: image
+    model_id: amazon.titan-image-generator-v2:0
+    image: {family: titan-image}
+    fallbacks: [{model_id: amazon.nova-canvas-v1:0}]
+"""
+    )
+    assert any("chat bots only" in p for p in found)
+
+
+def test_bad_fallback_fields_are_named() -> None:
+    found = problems(
+        """
+version: 1
+bots:
+  - bot_name: typo
+    model_id: amazon.nova-pro-v1:0
+    fallbacks: [{model_id: not a model, aws_region: mars}]
+"""
+    )
+    assert found
+    assert all("fallbacks" in p for p in found)
+
+
+def test_zero_threshold_is_refused() -> None:
+    found = problems(
+        """
+version: 1
+gateway: {breaker: {failure_threshold: 0}}
+bots:
+  - {bot_name: a, model_id: amazon.nova-pro-v1:0}
+"""
+    )
+    assert any("failure_threshold" in p for p in found)
