@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from fmgate.config.schema import Catalog
@@ -15,6 +16,8 @@ from fmgate.fronts.anthropic.routes import anthropic_routes
 from fmgate.fronts.openai.routes import openai_routes
 from fmgate.fronts.poe.routes import poe_routes
 from fmgate.gateway import Gateway, GatewayOptions
+from fmgate.operations.reload import DEFAULT_POLL_SECONDS, CatalogReloader
+from fmgate.operations.status_page import bot_stats, render_status_page, status_rows
 
 
 def operational_routes(current: Callable[[], Gateway]) -> list[Route]:
@@ -25,27 +28,23 @@ def operational_routes(current: Callable[[], Gateway]) -> list[Route]:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "bots": len(current().registry)})
 
-    async def index(request: Request) -> Response:
+    async def status_page(request: Request) -> Response:
         gateway = current()
-        return JSONResponse(
-            {
-                "service": "fmgate",
-                "bots": [
-                    {
-                        "bot": d.config.bot_name,
-                        "kind": d.config.kind,
-                        "model_id": d.config.model_id,
-                        "path": f"/bot/{d.config.bot_name}",
-                    }
-                    for d in gateway.registry
-                ],
-            }
+        return HTMLResponse(
+            render_status_page(gateway.registry, gateway.metrics.registry),
+            headers={"Cache-Control": "no-store"},
         )
+
+    async def status_json(request: Request) -> Response:
+        gateway = current()
+        rows = status_rows(gateway.registry, bot_stats(gateway.metrics.registry))
+        return JSONResponse({"service": "fmgate", "bots": rows})
 
     return [
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
-        Route("/", index, methods=["GET"]),
+        Route("/", status_page, methods=["GET"]),
+        Route("/status.json", status_json, methods=["GET"]),
     ]
 
 
@@ -68,8 +67,18 @@ def build_app(gateway: Gateway) -> Starlette:
     return Starlette(routes=all_routes(current))
 
 
-def create_app(catalog: Catalog, options: GatewayOptions) -> Starlette:
-    """An app that opens its gateway in the ASGI lifespan and closes it at shutdown."""
+def create_app(
+    catalog: Catalog,
+    options: GatewayOptions,
+    *,
+    catalog_path: Path | None = None,
+    reload_interval: float = DEFAULT_POLL_SECONDS,
+) -> Starlette:
+    """An app that opens its gateway in the ASGI lifespan and closes it at shutdown.
+
+    With ``catalog_path`` (the file ``catalog`` was loaded from) the gateway follows the file:
+    it polls it every ``reload_interval`` seconds (0: never) and reloads on SIGHUP.
+    """
     holder: list[Gateway] = []
 
     def current() -> Gateway:
@@ -77,7 +86,11 @@ def create_app(catalog: Catalog, options: GatewayOptions) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with Gateway.open(catalog, options) as gateway:
+        async with AsyncExitStack() as stack:
+            gateway = await stack.enter_async_context(Gateway.open(catalog, options))
+            if catalog_path is not None:
+                reloader = CatalogReloader(gateway, catalog_path, poll_interval=reload_interval)
+                await stack.enter_async_context(reloader.watching())
             holder.append(gateway)
             try:
                 yield

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-json", action="store_true", help="JSON log lines")
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument(
+        "--reload-interval",
+        type=float,
+        default=2.0,
+        help="with --config: seconds between checks of the catalog file for changes "
+        "(0: only on SIGHUP)",
+    )
+    serve.add_argument(
         "--allow-without-key",
         action="store_true",
         help="DEV ONLY: serve bots whose access key cannot be resolved without any key",
@@ -80,9 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(chat)
     chat.set_defaults(run=run_chat)
 
-    models = sub.add_parser("models", help="list the catalog's bots")
+    models = sub.add_parser("models", help="list the catalog's bots; `models add` adds one")
     add_config_option(models)
     models.set_defaults(run=run_models)
+    models_sub = models.add_subparsers(title="models commands")
+    add = models_sub.add_parser(
+        "add",
+        help="add a bot for a Bedrock model to a catalog file (capabilities and prices from "
+        "fmgate's model table)",
+    )
+    add.add_argument("model_id", help="Bedrock model id, e.g. amazon.nova-pro-v1:0")
+    add.add_argument("--kind", choices=["chat", "image", "video"], help="check the model's kind")
+    add.add_argument("--name", help="bot name (default: the table's suggested name)")
+    add.add_argument("--region", help="AWS region (default: where the table prices the model)")
+    add.add_argument("--output-s3-uri", help="video models: s3://bucket/prefix for the results")
+    add_config_option(add)
+    add.set_defaults(run=run_models_add)
 
     validate = sub.add_parser("validate", help="check a catalog file without serving")
     validate.add_argument("catalog", type=Path)
@@ -168,7 +188,9 @@ def run_serve(args: argparse.Namespace) -> int:
             allow_without_key=args.allow_without_key,
             local_media_url=f"http://{args.host}:{args.port}" if backend.embedded else None,
         )
-        app = create_app(catalog, options)
+        app = create_app(
+            catalog, options, catalog_path=args.config, reload_interval=args.reload_interval
+        )
         config = uvicorn.Config(
             app,
             host=args.host,
@@ -218,6 +240,36 @@ def run_models(args: argparse.Namespace) -> int:
     from fmgate.listing import bots_table
 
     print(bots_table(load_or_exit(args.config).bots))
+    return 0
+
+
+def run_models_add(args: argparse.Namespace) -> int:
+    from fmgate.operations.add_model import AddModelError, add_model
+    from fmgate.operations.model_table import UnknownModel
+
+    if args.config is None:
+        print(
+            "fmgate: name the catalog file to add to with --config FILE (or FMGATE_CONFIG)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        added = add_model(
+            args.config,
+            args.model_id,
+            kind=args.kind,
+            name=args.name,
+            region=args.region,
+            output_s3_uri=args.output_s3_uri,
+        )
+    except (AddModelError, UnknownModel) as exc:
+        print(f"fmgate: {exc}", file=sys.stderr)
+        return 1
+    print(f"fmgate: added to {args.config}:\n{added.entry_text}", end="")
+    print(
+        f"fmgate: bot {added.config.bot_name} is live within seconds on a gateway serving "
+        f"--config {args.config} (or send it SIGHUP); no restart needed"
+    )
     return 0
 
 
