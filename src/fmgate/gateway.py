@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -27,13 +27,14 @@ from fmgate.config.schema import Catalog, GatewaySettings
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.conversation.attachments import AttachmentFetcher
 from fmgate.errors import BotMisconfigured, GatewayError
-from fmgate.fronts.api_keys import ApiKeys, resolve_api_keys
+from fmgate.fronts.api_keys import ApiKeys, resolve_api_keys, resolve_jwt_verifier
 from fmgate.fronts.poe.media import LocalMediaStore
 from fmgate.fronts.poe.settings import settings_response
 from fmgate.observability.logging import bind_request_context, register_secret
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.registry import DeployedBot, Registry, build_bot
 from fmgate.request_finisher import RequestFinisher
+from fmgate.resilience.breaker import BreakerKey, BreakerRegistry
 from fmgate.security.rate_limits import UserLimiter
 from fmgate.tracking import RequestTracker
 
@@ -84,8 +85,12 @@ class Gateway:
     #: Virtual API keys of the OpenAI- and Anthropic-compatible fronts.
     api_keys: ApiKeys = field(default_factory=ApiKeys)
     _settings_cache: dict[str, bytes] = field(default_factory=dict)
+    #: Resolves bots' access-key references; kept to build registries for new catalogs.
+    secrets: SecretResolver | None = None
     #: Per-user concurrency and rate limits (``gateway.limits``), shared by all fronts.
     limiter: UserLimiter = field(init=False)
+    #: The registry before the last swap: streams started on it still finish their accounting.
+    _previous_registry: Registry | None = None
 
     def __post_init__(self) -> None:
         self.limiter = user_limiter(self.catalog.gateway)
@@ -145,6 +150,13 @@ class Gateway:
                 metrics.retry(bot)
                 logger.info("retrying after %s (attempt %d, in %.2fs)", error.code, attempt, delay)
 
+            def on_fallback(bot: str, model_id: str) -> None:
+                metrics.fallback(bot)
+                logger.info("answered by fallback %s", model_id)
+
+            def on_circuit_open(key: BreakerKey) -> None:
+                metrics.circuit_opened(key.model_id, key.aws_region)
+
             services = BotServices(
                 bedrock=bedrock,
                 attachments=fetcher,
@@ -154,6 +166,9 @@ class Gateway:
                     max_delay=settings.retry_max_delay_seconds,
                 ),
                 on_retry=on_retry,
+                breakers=BreakerRegistry(settings.breaker, on_open=on_circuit_open),
+                timeouts=settings.timeouts,
+                on_fallback=on_fallback,
             )
             registry = await build_registry(catalog, services, secrets, options)
             api_keys = await resolve_api_keys(
@@ -162,6 +177,7 @@ class Gateway:
                 dev_access_key=options.dev_access_key,
                 allow_without_key=options.allow_without_key,
             )
+            api_keys = replace(api_keys, jwt=await resolve_jwt_verifier(settings.jwt, secrets))
             yield cls(
                 catalog=catalog,
                 registry=registry,
@@ -172,12 +188,31 @@ class Gateway:
                 finisher=finisher,
                 options=options,
                 cost=cost,
+                secrets=secrets,
                 local_media=(
                     LocalMediaStore(options.local_media_url.rstrip("/") + "/media/")
                     if options.local_media_url
                     else None
                 ),
             )
+
+    async def swap_catalog(self, catalog: Catalog) -> None:
+        """Serve ``catalog``'s bots from now on, without a restart.
+
+        The new registry is built first (access keys resolved, bots constructed); any failure
+        raises and leaves the running registry untouched. The swap itself is one assignment:
+        requests already streaming hold their ``DeployedBot`` and finish on the old bots; new
+        requests get the new ones. The gateway-wide services (clients, pools, limits) stay as
+        they are, so ``catalog.gateway`` must be the settings already in use (see
+        ``fmgate.operations.reload``, which reports the ones that need a restart).
+        """
+        if self.secrets is None:
+            raise BotMisconfigured("this gateway was not opened with a secret resolver")
+        registry = await build_registry(catalog, self.services, self.secrets, self.options)
+        self._previous_registry = self.registry
+        self.catalog = catalog
+        self.registry = registry
+        self._settings_cache = {}
 
     def settings_json(self, deployed: DeployedBot) -> bytes:
         name = deployed.config.bot_name
@@ -201,7 +236,10 @@ class Gateway:
 
     def finish_request(self, tracker: RequestTracker) -> None:
         """Hand a finished request to accounting (runs in the background, off the stream)."""
-        deployed = self.registry.get(tracker.bot.bot_name)
+        name = tracker.bot.bot_name
+        deployed = self.registry.get(name)
+        if deployed is None and self._previous_registry is not None:
+            deployed = self._previous_registry.get(name)  # removed by a swap while streaming
         access_key = deployed.access_key if deployed is not None else None
         self.finisher.finish(tracker, poe_access_key=access_key)
 

@@ -22,6 +22,7 @@ SECRET_REF_PATTERN = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:[
 SecretRef = Annotated[str, Field(pattern=SECRET_REF_PATTERN)]
 
 BOT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+AWS_REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 
 #: Bedrock model ids: ``provider.model-name-vN:M`` (optionally ``:context`` such as ``:18k``),
 #: the same behind a cross-region inference-profile prefix (``us.``, ``eu.``, ``apac.``,
@@ -158,6 +159,28 @@ class AttachmentLimits(StrictModel):
     download_timeout_seconds: float = Field(20.0, gt=0, description="Per attachment download.")
 
 
+class FallbackTarget(StrictModel):
+    """Another model (or the same model elsewhere) that may answer when the bot's own cannot.
+
+    List other regions or cross-region inference profiles of the same model first, then other
+    models. A fallback receives the very request the bot's model would have received, so it
+    must accept the bot's capabilities (images, documents, reasoning) as configured.
+    """
+
+    model_id: BedrockModelId = Field(
+        min_length=1, description="Bedrock model id, inference-profile id or ARN to call."
+    )
+    aws_region: str | None = Field(
+        None, pattern=AWS_REGION_PATTERN, description="Region to call; None = the bot's region."
+    )
+    label: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        description="Name users are shown when this fallback answers; None = the model id.",
+    )
+
+
 class BotConfig(StrictModel):
     """One bot: a Bedrock model deployed behind the gateway's fronts."""
 
@@ -169,7 +192,7 @@ class BotConfig(StrictModel):
     kind: BotKind = Field("chat", description="chat | image | video: picks the bot class.")
     aws_region: str = Field(
         "us-east-1",
-        pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+        pattern=AWS_REGION_PATTERN,
         description="AWS region whose Bedrock Runtime serves the model.",
     )
     access_key: SecretRef | None = Field(
@@ -227,6 +250,32 @@ class BotConfig(StrictModel):
     video: VideoDefaults | None = Field(None, description="Required for video bots.")
 
     pricing: Pricing = Field(Pricing(), description="What Poe users are charged (milli-cents).")
+
+    # Resilience
+    fallbacks: tuple[FallbackTarget, ...] = Field(
+        (),
+        description="Chat bots: where to send the request, in order, when the model is "
+        "throttled, unavailable, not ready or too slow before answering.",
+    )
+    announce_fallback: bool = Field(
+        True, description="Tell the user which fallback answered, and why."
+    )
+
+    @model_validator(mode="after")
+    def _fallbacks_are_distinct(self) -> Self:
+        if self.fallbacks and self.kind != "chat":
+            raise FieldConflict("fallbacks", "fallbacks are supported for chat bots only")
+        seen = {(self.model_id, self.aws_region)}
+        for target in self.fallbacks:
+            place = (target.model_id, target.aws_region or self.aws_region)
+            if place in seen:
+                raise FieldConflict(
+                    "fallbacks",
+                    f"fallback {target.model_id} in {place[1]} repeats the bot's model or an "
+                    "earlier fallback",
+                )
+            seen.add(place)
+        return self
 
     @model_validator(mode="after")
     def _kind_needs_its_section(self) -> Self:
@@ -326,6 +375,53 @@ class ApiKeyRef(StrictModel):
     key: SecretRef = Field(description="Reference to the key (never a literal).")
 
 
+class BreakerSettings(StrictModel):
+    """Circuit breaking per (model, region): stop calling a target that keeps failing."""
+
+    failure_threshold: int = Field(
+        5,
+        ge=1,
+        description="Consecutive failed calls (throttled, 5xx, not ready, timed out) that open "
+        "the circuit.",
+    )
+    cooldown_seconds: float = Field(
+        30.0, gt=0, description="How long an open circuit skips the target before one probe."
+    )
+
+
+class TimeoutSettings(StrictModel):
+    """How long the gateway waits for a model before giving up on it."""
+
+    first_token_seconds: float = Field(
+        60.0, gt=0, description="ConverseStream: from the call to the first output."
+    )
+    idle_seconds: float = Field(
+        60.0, gt=0, description="ConverseStream: longest silence between two events."
+    )
+    chat_request_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A chat bot's whole answer: every try and fallback (Poe allows 120 s).",
+    )
+
+
+class JwtSettings(StrictModel):
+    """JWT bearer tokens accepted on the /v1 fronts besides virtual API keys (``gateway.jwt``)."""
+
+    issuer: str = Field(min_length=1, description="Required `iss` claim.")
+    audience: str = Field(min_length=1, description="Required `aud` claim.")
+    algorithms: tuple[str, ...] = Field(
+        ("RS256",),
+        min_length=1,
+        description="Allowed algorithms (never `none`; HMAC and public-key ones not mixed).",
+    )
+    keys: dict[str, SecretRef] = Field(
+        min_length=1,
+        description="Key id (`kid`) -> reference to an HMAC secret or a PEM public key.",
+    )
+    leeway_seconds: float = Field(30.0, ge=0, le=300, description="Clock skew allowed.")
+
+
 class GatewaySettings(StrictModel):
     """Gateway-wide settings (the catalog's ``gateway`` section)."""
 
@@ -355,6 +451,15 @@ class GatewaySettings(StrictModel):
     )
     limits: RequestLimits = Field(
         RequestLimits(), description="Request size, shape and per-user rate limits (see below)."
+    )
+    breaker: BreakerSettings = Field(
+        BreakerSettings(), description="Circuit breaking per model and region (see below)."
+    )
+    timeouts: TimeoutSettings = Field(
+        TimeoutSettings(), description="First-token, idle and whole-request timeouts (see below)."
+    )
+    jwt: JwtSettings | None = Field(
+        None, description="Also accept JWT bearer tokens on the /v1 fronts (see below)."
     )
 
 

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fmgate.config.schema import ApiKeyRef
+from fmgate.config.schema import ApiKeyRef, JwtSettings
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.observability.logging import register_secret
+from fmgate.security.jwt_auth import JwtPolicy, JwtVerifier, TokenRejected
 
 logger = logging.getLogger("fmgate")
 
@@ -23,14 +24,21 @@ logger = logging.getLogger("fmgate")
 ANONYMOUS_CALLER = "anonymous"
 #: The caller recorded for requests made with the DEV ONLY gateway-wide key.
 DEV_CALLER = "dev"
+#: Callers authenticated by a JWT are recorded as this prefix + the token's subject.
+JWT_CALLER_PREFIX = "jwt:"
 
 
 @dataclass(frozen=True, slots=True)
 class ApiKeys:
-    """Resolved keys: ``(caller, key)`` pairs. ``keyless`` (DEV ONLY) lets anyone in."""
+    """Resolved keys: ``(caller, key)`` pairs. ``keyless`` (DEV ONLY) lets anyone in.
+
+    With a ``jwt`` verifier (``gateway.jwt``), a bearer token that is not a virtual key is tried
+    as a JWT; a valid one's caller is ``jwt:<subject>``.
+    """
 
     keys: tuple[tuple[str, str], ...] = ()
     keyless: bool = False
+    jwt: JwtVerifier | None = None
 
     def caller(self, presented: str | None) -> str | None:
         """The caller whose key was presented, or None. Every key is compared, in constant time."""
@@ -43,6 +51,13 @@ class ApiKeys:
         for caller, key in self.keys:
             if hmac.compare_digest(offered, key.encode()) and found is None:
                 found = caller
+        if found is None and self.jwt is not None:
+            try:
+                token = self.jwt.verify(presented)
+            except TokenRejected as rejected:
+                logger.info("bearer token rejected: %s", rejected.reason)
+                return None
+            return f"{JWT_CALLER_PREFIX}{token.subject or 'unknown'}"
         return found
 
 
@@ -75,3 +90,24 @@ async def resolve_api_keys(
     if not pairs:
         logger.info("no gateway.api_keys configured: the /v1 API fronts refuse every caller")
     return ApiKeys(pairs)
+
+
+async def resolve_jwt_verifier(
+    settings: JwtSettings | None, secrets: SecretResolver
+) -> JwtVerifier | None:
+    """The JWT verifier for ``gateway.jwt``, its keys resolved from their references."""
+    if settings is None:
+        return None
+    kids = list(settings.keys)
+    values = await asyncio.gather(*(secrets.resolve(settings.keys[kid]) for kid in kids))
+    for value in values:
+        register_secret(value)
+    return JwtVerifier(
+        JwtPolicy(
+            issuer=settings.issuer,
+            audience=settings.audience,
+            algorithms=settings.algorithms,
+            keys=dict(zip(kids, values, strict=True)),
+            leeway_seconds=settings.leeway_seconds,
+        )
+    )
