@@ -1,6 +1,8 @@
-"""Reading a JSON request body within a size cap (shared by the API fronts)."""
+"""Reading a request body within a size cap and a time limit (shared by every front)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import orjson
 from starlette.requests import Request
@@ -10,12 +12,25 @@ class BodyTooLarge(Exception):
     """The body is larger than the gateway accepts (answered with 413)."""
 
 
+class BodyTooSlow(Exception):
+    """The body did not arrive within the time limit (answered with 408; slowloris)."""
+
+
 class BadJson(Exception):
     """The body is not a JSON object (answered with 400)."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing (before reading, when declared) anything over ``limit`` bytes."""
+async def read_body(request: Request, limit: int, time_limit: float) -> bytes:
+    """The whole body, refusing (before reading, when declared) anything over ``limit`` bytes
+    and giving up after ``time_limit`` seconds."""
+    try:
+        async with asyncio.timeout(time_limit):
+            return await _read_capped(request, limit)
+    except TimeoutError:
+        raise BodyTooSlow from None
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
@@ -29,9 +44,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json_object(request: Request, limit: int) -> dict[str, object]:
+async def read_json_object(request: Request, limit: int, time_limit: float) -> dict[str, object]:
     """The body decoded as a JSON object."""
-    body = await read_body(request, limit)
+    body = await read_body(request, limit, time_limit)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -20,7 +20,7 @@ from fmgate.fronts.anthropic.errors import error_response, gateway_error_respons
 from fmgate.fronts.anthropic.message import whole_message_body
 from fmgate.fronts.anthropic.parse import BadRequest, parse_messages_request, to_bot_request
 from fmgate.fronts.anthropic.stream import MessageStreamWriter, message_events
-from fmgate.fronts.json_body import BadJson, BodyTooLarge, read_json_object
+from fmgate.fronts.json_body import BadJson, BodyTooLarge, BodyTooSlow, read_json_object
 from fmgate.fronts.poe.auth import bearer_token
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
@@ -46,11 +46,14 @@ def anthropic_routes(current: Callable[[], Gateway]) -> list[Route]:
         if caller is None:
             return error_response(401, "invalid x-api-key")
         try:
-            data = await read_json_object(request, gateway.max_request_bytes)
+            time_limit = gateway.settings.limits.body_timeout_seconds
+            data = await read_json_object(request, gateway.max_request_bytes, time_limit)
             body = parse_messages_request(data)
             bot_request = to_bot_request(body, new_request_id(), caller)
         except BodyTooLarge:
             return error_response(413, "The request body is too large.")
+        except BodyTooSlow:
+            return error_response(408, "The request body did not arrive in time.")
         except ClientDisconnect:
             return Response(status_code=400)
         except (BadJson, BadRequest) as exc:

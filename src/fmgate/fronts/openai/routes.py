@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from fmgate.bot_request import BotRequest
 from fmgate.errors import GatewayError
-from fmgate.fronts.json_body import BadJson, BodyTooLarge, read_json_object
+from fmgate.fronts.json_body import BadJson, BodyTooLarge, BodyTooSlow, read_json_object
 from fmgate.fronts.openai.chunks import ChunkWriter, completion_chunks
 from fmgate.fronts.openai.completion import completion_body
 from fmgate.fronts.openai.errors import (
@@ -72,10 +72,14 @@ async def read_request(gateway: Gateway, request: Request) -> tuple[str, dict[st
     if caller is None:
         raise Refused(invalid_api_key())
     try:
-        return caller, await read_json_object(request, gateway.max_request_bytes)
+        time_limit = gateway.settings.limits.body_timeout_seconds
+        return caller, await read_json_object(request, gateway.max_request_bytes, time_limit)
     except BodyTooLarge:
         too_large = error_response(413, "The request body is too large.", "request_too_large")
         raise Refused(too_large) from None
+    except BodyTooSlow:
+        too_slow = error_response(408, "The request body did not arrive in time.", "timeout")
+        raise Refused(too_slow) from None
     except ClientDisconnect:
         raise Refused(Response(status_code=400)) from None
     except BadJson as exc:

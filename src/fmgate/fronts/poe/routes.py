@@ -7,7 +7,6 @@ the SSE hot path is encoded directly. Request and response bodies follow fastapi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fmgate.fronts.json_body import BodyTooLarge, BodyTooSlow, read_body
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.auth import bearer_token, key_matches
 from fmgate.fronts.poe.media import MediaUploader, PoeMediaUploader
@@ -35,10 +35,6 @@ logger = logging.getLogger("fmgate.poe")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
     """Routes that serve whatever gateway ``current()`` returns (set up by the app's lifespan)."""
 
@@ -52,12 +48,11 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
             return _json_error(401, "Invalid access key", {"WWW-Authenticate": "Bearer"})
         limits = gateway.settings.limits
         try:
-            async with asyncio.timeout(limits.body_timeout_seconds):
-                body = await _read_body(request, gateway.max_request_bytes)
+            body = await read_body(request, gateway.max_request_bytes, limits.body_timeout_seconds)
             kind, data = parse_body(body)
         except BodyTooLarge:
             return _json_error(413, "Request body too large")
-        except TimeoutError:
+        except BodyTooSlow:
             return _json_error(408, "Request body not received in time")
         except ClientDisconnect:
             return Response(status_code=400)
@@ -120,20 +115,6 @@ def _authorized(deployed: DeployedBot, request: Request) -> bool:
     if deployed.access_key is None:
         return True  # served without a key: only with the explicit, loudly logged dev flag
     return key_matches(bearer_token(request.headers.get("authorization")), deployed.access_key)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _refused(exceeded: LimitExceeded) -> bytes:
