@@ -170,6 +170,8 @@ class Gateway:
                 timeouts=settings.timeouts,
                 on_fallback=on_fallback,
             )
+            upstream = services.upstream
+            metrics.watch_upstream_pool(lambda: float(upstream.count))
             registry = await build_registry(catalog, services, secrets, options)
             api_keys = await resolve_api_keys(
                 settings.api_keys,

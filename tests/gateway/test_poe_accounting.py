@@ -189,3 +189,22 @@ async def test_metrics_parse_and_move(poe: httpx.AsyncClient, gateway: Gateway) 
     assert sample(after, "fmgate_tokens_total", bot="nova-lite", direction="output") > 0
     assert sample(after, "fmgate_ttft_seconds_count", bot="nova-lite") >= 1
     assert json.loads((await poe.get("/healthz")).text)["status"] == "ok"
+
+
+async def test_upstream_connections_gauge_counts_calls_in_flight(
+    poe: httpx.AsyncClient, gateway: Gateway, emu: AsyncEmulatorClient
+) -> None:
+    await emu.set_timing(ttft_ms=0, tokens_per_second=20)
+    task = asyncio.create_task(post_query(poe, "nova-lite", "a slow answer with several words"))
+    seen = 0.0
+    for _ in range(200):  # sample while the slow stream runs
+        await asyncio.sleep(0.01)
+        seen = max(
+            seen, sample((await poe.get("/metrics")).text, "fmgate_upstream_pool_connections")
+        )
+        if seen:
+            break
+    await task
+    assert seen == 1.0
+    idle = sample((await poe.get("/metrics")).text, "fmgate_upstream_pool_connections")
+    assert idle == 0.0

@@ -86,7 +86,10 @@ class ChatBot:
         reported_usage = False
         operation = "ConverseStream" if self._config.streaming else "Converse"
         try:
-            with upstream_span(operation, bot=self._config.bot_name, model_id=chat.model_id):
+            with (
+                self._services.upstream.track(),
+                upstream_span(operation, bot=self._config.bot_name, model_id=chat.model_id),
+            ):
                 async with aclosing(events):
                     async for event in events:
                         if isinstance(event, AnsweredBy):

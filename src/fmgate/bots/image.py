@@ -65,8 +65,9 @@ class ImageBot:
         def on_retry(error: GatewayError, attempt: int, delay: float) -> None:
             self._services.on_retry(self._config.bot_name, error, attempt, delay)
 
-        async for event in retry_before_first_output(
-            generate, self._services.retry, on_retry=on_retry
-        ):
-            yield event
+        with self._services.upstream.track():
+            async for event in retry_before_first_output(
+                generate, self._services.retry, on_retry=on_retry
+            ):
+                yield event
         yield Done()

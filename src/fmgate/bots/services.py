@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fmgate.bedrock.client import BedrockClients
+from fmgate.bedrock.in_flight import InFlightCalls
 from fmgate.bedrock.retry import RetryPolicy
 from fmgate.config.schema import TimeoutSettings
 from fmgate.conversation.attachments import AttachmentFetcher
@@ -38,3 +39,5 @@ class BotServices:
     #: First-token, idle and whole-request limits (``gateway.timeouts``).
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
     on_fallback: FallbackListener = ignore_fallback
+    #: Bedrock calls running now (the upstream connections in use).
+    upstream: InFlightCalls = field(default_factory=InFlightCalls)

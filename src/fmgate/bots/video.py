@@ -55,9 +55,10 @@ class VideoBot:
         region = self._config.aws_region
         client = await self._services.bedrock.get(region)
         started = time.monotonic()
-        arn = await start_video(
-            client, generation, self._video.family, client_token=request.request_id
-        )
+        with self._services.upstream.track():
+            arn = await start_video(
+                client, generation, self._video.family, client_token=request.request_id
+            )
         yield Progress(progress_text(0))
         updates: asyncio.Queue[float] = asyncio.Queue()
 
@@ -85,7 +86,8 @@ class VideoBot:
         finally:
             waiter.cancel()
         s3 = await self._services.bedrock.s3(region)
-        data = await fetch_video(s3, output_uri)
+        with self._services.upstream.track():
+            data = await fetch_video(s3, output_uri)
         yield Progress(f"_Video generated in {time.monotonic() - started:.0f} s._\n\n")
         yield Media(
             data=data,

@@ -113,7 +113,7 @@ class GatewayMetrics:
         )
         self._pool = Gauge(
             "fmgate_upstream_pool_connections",
-            "Connections in the upstream (Bedrock) HTTP pools, read at scrape time.",
+            "Upstream (Bedrock) connections in use: calls running, read at scrape time.",
             registry=r,
         )
         self._pool_source: Callable[[], float] = lambda: 0.0
