@@ -1,17 +1,25 @@
-"""Real local servers for tests: a moto_server (S3, Secrets Manager) on loopback."""
+"""Real local servers for tests on loopback: moto_server (S3, Secrets Manager), and any ASGI
+app (the gateway) on a real uvicorn when a test needs real sockets."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Literal
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
+
+#: Longest a test waits for a loopback server to start or stop.
+SERVER_BOUND_SECONDS = 20.0
 
 
 def free_port() -> int:
@@ -54,3 +62,36 @@ def moto_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@asynccontextmanager
+async def uvicorn_serving(
+    app: ASGIApp,
+    *,
+    lifespan: Literal["on", "off"] = "off",
+    timeout_keep_alive: int = 5,
+) -> AsyncIterator[str]:
+    """Serve ``app`` on a real uvicorn at 127.0.0.1 in this event loop; yield its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan=lifespan,
+        log_config=None,
+        log_level="warning",
+        timeout_keep_alive=timeout_keep_alive,
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(SERVER_BOUND_SECONDS):
+            while not server.started:
+                if task.done():
+                    task.result()  # startup failed: raise its error
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, SERVER_BOUND_SECONDS)

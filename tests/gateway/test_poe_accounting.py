@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from aiobotocore.session import get_session
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,6 +20,7 @@ from fmgate.gateway import Gateway
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from tests.fakes.poe_api import FakePoeApi
 from tests.gateway.harness import BASE_URL, TEST_POE_KEY, query
+from tests.servers import uvicorn_serving
 
 
 async def post_query(
@@ -123,19 +123,8 @@ async def test_failure_before_any_output_is_not_charged(
 @pytest.fixture
 async def served(gateway: Gateway) -> AsyncIterator[str]:
     """The gateway on a real loopback HTTP server (client disconnects need a real socket)."""
-    config = uvicorn.Config(
-        build_app(gateway), host="127.0.0.1", port=0, log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):  # bounded wait for the socket to listen
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/bot/"
-    server.should_exit = True
-    await task
+    async with uvicorn_serving(build_app(gateway)) as url:
+        yield url + "/bot/"
 
 
 async def test_client_disconnect_cancels_and_is_charged_once(

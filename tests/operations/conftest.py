@@ -14,7 +14,6 @@ from pathlib import Path
 import fastapi_poe as fp
 import httpx
 import pytest
-import uvicorn
 
 from fmgate.app import build_app, create_app
 from fmgate.config.loader import load_catalog
@@ -24,7 +23,7 @@ from fmgate.operations.reload import CatalogReloader
 from tests.fakes.poe_api import FakePoeApi
 from tests.gateway.conftest import aws_for, emu, emulator, poe_api  # noqa: F401  (fixtures)
 from tests.gateway.harness import TEST_POE_KEY, query
-from tests.servers import free_port
+from tests.servers import uvicorn_serving
 
 #: Seconds before a wait fails the test instead of stalling CI (a bound, not a timing assertion).
 BOUND = 20.0
@@ -126,25 +125,8 @@ def serve_app(emulator: Emulator, moto_url: str) -> ServeApp:  # noqa: F811
     async def serve(path: Path) -> AsyncIterator[str]:
         options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=None)
         app = create_app(load_catalog(path), options, catalog_path=path, reload_interval=0.05)
-        port = free_port()
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            lifespan="on",
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        try:
-            async with asyncio.timeout(BOUND):
-                while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-                    await asyncio.sleep(0.01)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, BOUND)
+        async with uvicorn_serving(app, lifespan="on") as url:
+            yield url
 
     return serve
 

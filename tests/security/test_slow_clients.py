@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-import uvicorn
 
 from fmgate.app import build_app
 from fmgate.config.schema import Catalog
@@ -24,7 +23,7 @@ from fmgate.emulator import Emulator
 from fmgate.gateway import Gateway, GatewayOptions
 from tests.gateway.conftest import aws_for
 from tests.gateway.harness import TEST_POE_KEY, query
-from tests.servers import free_port
+from tests.servers import uvicorn_serving
 
 BOUND = 20.0  # seconds: a hang fails the test instead of stalling CI (not a timing assertion)
 
@@ -33,27 +32,11 @@ BOUND = 20.0  # seconds: a hang fails the test instead of stalling CI (not a tim
 async def serving(catalog: Catalog, emulator: Emulator, moto_url: str) -> AsyncIterator[str]:
     """The gateway app on a real uvicorn (loopback, free port), stopped afterwards."""
     options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=None)
-    async with Gateway.open(catalog, options) as gateway:
-        port = free_port()
-        config = uvicorn.Config(
-            build_app(gateway),
-            host="127.0.0.1",
-            port=port,
-            lifespan="off",
-            log_level="warning",
-            timeout_keep_alive=1,
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        try:
-            async with asyncio.timeout(BOUND):
-                while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-                    await asyncio.sleep(0.01)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, BOUND)
+    async with (
+        Gateway.open(catalog, options) as gateway,
+        uvicorn_serving(build_app(gateway), timeout_keep_alive=1) as url,
+    ):
+        yield url
 
 
 def head(length: int) -> bytes:
