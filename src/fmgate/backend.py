@@ -7,6 +7,7 @@ gateway at them, saying so on start-up. With credentials, the same code calls re
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -92,6 +93,7 @@ def embedded_s3() -> Iterator[str | None]:
     except ImportError:
         yield None
         return
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
