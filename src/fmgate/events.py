@@ -112,10 +112,14 @@ Event = (
 
 @dataclass(slots=True)
 class Summary:
-    """What a stream delivered, folded from its events."""
+    """What a stream delivered, folded from its events.
 
-    text: str = ""
-    reasoning: str = ""
+    Text arrives as many small deltas, so the pieces are kept in lists and joined when read:
+    ``str +=`` on an attribute copies the whole answer on every token (quadratic).
+    """
+
+    text_parts: list[str] = field(default_factory=list)
+    reasoning_parts: list[str] = field(default_factory=list)
     media: list[Media] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage | None = None
@@ -123,6 +127,14 @@ class Summary:
     upstream_latency_ms: int | None = None
     #: The fallback model that answered; None when it was the bot's own model.
     answering_model_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
 
     @property
     def finished(self) -> bool:
@@ -141,9 +153,9 @@ def fold(summary: Summary, event: Event) -> None:
     """Apply one event to a running summary."""
     match event:
         case TextDelta(text=text):
-            summary.text += text
+            summary.text_parts.append(text)
         case ReasoningDelta(text=text):
-            summary.reasoning += text
+            summary.reasoning_parts.append(text)
         case Media():
             summary.media.append(event)
         case ToolCall():
