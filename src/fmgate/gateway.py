@@ -52,7 +52,10 @@ class AwsAccess:
     s3_endpoint_url: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    #: Secrets Manager: its own endpoint and credentials (all None: AWS, default chain).
     secrets_endpoint_url: str | None = None
+    secrets_access_key_id: str | None = None
+    secrets_secret_access_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +115,18 @@ class Gateway:
         async with AsyncExitStack() as stack:
             settings = catalog.gateway
             aws = options.aws
-            for value in (aws.secret_access_key, aws.session_token, options.dev_access_key):
+            for value in (
+                aws.secret_access_key,
+                aws.session_token,
+                aws.secrets_secret_access_key,
+                options.dev_access_key,
+            ):
                 if value:
                     register_secret(value)
             secrets = SecretResolver(
                 endpoint_url=aws.secrets_endpoint_url,
-                access_key_id=aws.s3_access_key_id or aws.access_key_id,
-                secret_access_key=aws.s3_secret_access_key or aws.secret_access_key,
+                access_key_id=aws.secrets_access_key_id,
+                secret_access_key=aws.secrets_secret_access_key,
             )
             stack.push_async_callback(secrets.aclose)
             bedrock = BedrockClients(

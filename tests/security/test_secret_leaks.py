@@ -17,6 +17,7 @@ import json
 import logging
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -225,11 +226,13 @@ async def test_no_secret_in_anything_the_gateway_emits(
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
     out = Emitted()
     catalog = leak_catalog(tmp_path, poe_api, file_server=file_server)
-    aws = aws_for(emulator, moto_url)
-    options = GatewayOptions(
-        aws=type(aws)(**{**_fields(aws), "secrets_endpoint_url": moto_url}),
-        ledger_path=tmp_path / "usage.db",
+    aws = replace(
+        aws_for(emulator, moto_url),
+        secrets_endpoint_url=moto_url,
+        secrets_access_key_id="moto",
+        secrets_secret_access_key="moto",
     )
+    options = GatewayOptions(aws=aws, ledger_path=tmp_path / "usage.db")
     async with Gateway.open(catalog, options) as gateway:
         transport = httpx.ASGITransport(app=build_app(gateway))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as session:
@@ -280,10 +283,6 @@ async def test_no_secret_in_anything_the_gateway_emits(
         "unrequested Secrets Manager value": SM_SIBLING,
     }.items():
         assert secret not in emitted, f"{name} leaked:\n" + _around(emitted, secret)
-
-
-def _fields(aws: object) -> dict[str, object]:
-    return {name: getattr(aws, name) for name in aws.__slots__}  # type: ignore[attr-defined]
 
 
 def _around(text: str, secret: str) -> str:
