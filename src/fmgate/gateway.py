@@ -35,7 +35,7 @@ from fmgate.observability.metrics import GatewayMetrics
 from fmgate.registry import DeployedBot, Registry, build_bot
 from fmgate.request_finisher import RequestFinisher
 from fmgate.resilience.breaker import BreakerKey, BreakerRegistry
-from fmgate.security.rate_limits import UserLimiter
+from fmgate.security.rate_limits import Limiter, UserLimiter
 from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate")
@@ -91,7 +91,7 @@ class Gateway:
     #: Resolves bots' access-key references; kept to build registries for new catalogs.
     secrets: SecretResolver | None = None
     #: Per-user concurrency and rate limits (``gateway.limits``), shared by all fronts.
-    limiter: UserLimiter = field(init=False)
+    limiter: Limiter = field(init=False)
     #: The registry before the last swap: streams started on it still finish their accounting.
     _previous_registry: Registry | None = None
 

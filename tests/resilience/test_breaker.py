@@ -38,99 +38,99 @@ def state_of(b: CircuitBreaker) -> BreakerState:
     return b.state
 
 
-def fail(b: CircuitBreaker, times: int) -> None:
+async def fail(b: CircuitBreaker, times: int) -> None:
     for _ in range(times):
-        b.failed(b.acquire())
+        await b.failed(await b.acquire())
 
 
-def test_opens_after_threshold_consecutive_failures() -> None:
+async def test_opens_after_threshold_consecutive_failures() -> None:
     clock = Clock()
     opened: list[BreakerKey] = []
     b = breaker(clock, opened)
-    fail(b, 2)
+    await fail(b, 2)
     assert state_of(b) is BreakerState.CLOSED
-    fail(b, 1)
+    await fail(b, 1)
     assert state_of(b) is BreakerState.OPEN
     assert opened == [KEY]
     with pytest.raises(CircuitOpen) as refused:
-        b.acquire()
+        await b.acquire()
     assert refused.value.key == KEY
 
 
-def test_a_success_resets_the_failure_count() -> None:
+async def test_a_success_resets_the_failure_count() -> None:
     b = breaker(Clock())
-    fail(b, 2)
-    b.succeeded(b.acquire())
-    fail(b, 2)
+    await fail(b, 2)
+    await b.succeeded(await b.acquire())
+    await fail(b, 2)
     assert state_of(b) is BreakerState.CLOSED
     assert b.consecutive_failures == 2
 
 
-def test_after_cooldown_one_probe_then_closed_on_success() -> None:
+async def test_after_cooldown_one_probe_then_closed_on_success() -> None:
     clock = Clock()
     b = breaker(clock)
-    fail(b, 3)
+    await fail(b, 3)
     clock.now += 29.9
     with pytest.raises(CircuitOpen):
-        b.acquire()
+        await b.acquire()
     clock.now += 0.1
     assert state_of(b) is BreakerState.HALF_OPEN
-    probe = b.acquire()
+    probe = await b.acquire()
     assert probe.probe
     with pytest.raises(CircuitOpen):  # only one probe at a time
-        b.acquire()
-    b.succeeded(probe)
+        await b.acquire()
+    await b.succeeded(probe)
     assert state_of(b) is BreakerState.CLOSED
-    assert not b.acquire().probe
+    assert not (await b.acquire()).probe
 
 
-def test_failed_probe_opens_again_for_a_new_cooldown() -> None:
+async def test_failed_probe_opens_again_for_a_new_cooldown() -> None:
     clock = Clock()
     opened: list[BreakerKey] = []
     b = breaker(clock, opened)
-    fail(b, 3)
+    await fail(b, 3)
     clock.now += 30
-    b.failed(b.acquire())
+    await b.failed(await b.acquire())
     assert state_of(b) is BreakerState.OPEN
     assert len(opened) == 2
     clock.now += 29
     with pytest.raises(CircuitOpen):
-        b.acquire()
+        await b.acquire()
     clock.now += 1
-    assert b.acquire().probe
+    assert (await b.acquire()).probe
 
 
-def test_abandoned_probe_frees_the_probe_slot() -> None:
+async def test_abandoned_probe_frees_the_probe_slot() -> None:
     clock = Clock()
     b = breaker(clock)
-    fail(b, 3)
+    await fail(b, 3)
     clock.now += 30
-    b.abandoned(b.acquire())
-    assert b.acquire().probe
+    await b.abandoned(await b.acquire())
+    assert (await b.acquire()).probe
 
 
-def test_results_of_calls_permitted_before_the_circuit_opened_are_ignored() -> None:
+async def test_results_of_calls_permitted_before_the_circuit_opened_are_ignored() -> None:
     clock = Clock()
     b = breaker(clock)
-    early = [b.acquire() for _ in range(5)]
+    early = [await b.acquire() for _ in range(5)]
     for permit in early[:3]:
-        b.failed(permit)
+        await b.failed(permit)
     assert state_of(b) is BreakerState.OPEN
-    b.succeeded(early[3])  # a late success does not close it
-    b.failed(early[4])  # a late failure does not restart the cool-down
+    await b.succeeded(early[3])  # a late success does not close it
+    await b.failed(early[4])  # a late failure does not restart the cool-down
     assert state_of(b) is BreakerState.OPEN
     clock.now += 30
-    assert b.acquire().probe
+    assert (await b.acquire()).probe
 
 
-def test_registry_keeps_one_breaker_per_model_and_region() -> None:
+async def test_registry_keeps_one_breaker_per_model_and_region() -> None:
     registry = BreakerRegistry(BreakerSettings(failure_threshold=1))
     east = registry.get("amazon.nova-pro-v1:0", "us-east-1")
     assert registry.get("amazon.nova-pro-v1:0", "us-east-1") is east
     west = registry.get("amazon.nova-pro-v1:0", "us-west-2")
-    east.failed(east.acquire())
+    await east.failed(await east.acquire())
     assert west.state is BreakerState.CLOSED
-    assert [(s.key.aws_region, s.state) for s in registry.statuses()] == [
+    assert [(s.key.aws_region, s.state) for s in await registry.statuses()] == [
         ("us-east-1", BreakerState.OPEN),
         ("us-west-2", BreakerState.CLOSED),
     ]

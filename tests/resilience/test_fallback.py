@@ -136,7 +136,7 @@ async def test_every_circuit_open_is_a_retryable_unavailable() -> None:
     breakers = BreakerRegistry(BreakerSettings(failure_threshold=1, cooldown_seconds=60))
     for target in TARGETS:
         breaker = breakers.get(target.model_id, target.aws_region)
-        breaker.failed(breaker.acquire())
+        await breaker.failed(await breaker.acquire())
     upstream = Upstream()
     with pytest.raises(UpstreamUnavailable) as error:
         await run(upstream, breakers)
@@ -147,13 +147,13 @@ async def test_every_circuit_open_is_a_retryable_unavailable() -> None:
 async def test_a_consumer_that_stops_early_frees_the_half_open_probe() -> None:
     breakers = BreakerRegistry(BreakerSettings(failure_threshold=1, cooldown_seconds=1e-9))
     breaker = breakers.get(PRIMARY.model_id, PRIMARY.aws_region)
-    breaker.failed(breaker.acquire())
+    await breaker.failed(await breaker.acquire())
     stream = stream_with_fallbacks(
         TARGETS, Upstream().call, policy=POLICY, breakers=breakers, sleep=no_sleep
     )
     assert await anext(stream) == TextDelta(f"from {PRIMARY.label}")  # the probe is answering
     await stream.aclose()
-    assert breaker.acquire().probe  # abandoned, not stuck "in flight"
+    assert (await breaker.acquire()).probe  # abandoned, not stuck "in flight"
 
 
 def test_bot_targets_resolve_regions_and_labels() -> None:

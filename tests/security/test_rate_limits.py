@@ -11,9 +11,9 @@ from fmgate.config.schema import Catalog
 from fmgate.emulator import AsyncEmulatorClient
 from fmgate.security.rate_limits import (
     SWEEP_THRESHOLD,
-    Lease,
     LimitExceeded,
     LimitKey,
+    LocalLease,
     UserLimiter,
     admitted_stream,
 )
@@ -38,58 +38,58 @@ def limiter(
     return UserLimiter(max_concurrent=concurrent, per_minute=per_minute, burst=burst, clock=clock)
 
 
-def test_burst_then_the_sustained_rate() -> None:
+async def test_burst_then_the_sustained_rate() -> None:
     clock = FakeClock()
     limits = limiter(clock, per_minute=60, burst=3)
-    leases = [limits.admit(ALICE) for _ in range(3)]
-    assert all(isinstance(lease, Lease) for lease in leases)
-    refused = limits.admit(ALICE)
+    leases = [await limits.admit(ALICE) for _ in range(3)]
+    assert all(isinstance(lease, LocalLease) for lease in leases)
+    refused = await limits.admit(ALICE)
     assert isinstance(refused, LimitExceeded)
     assert refused.limit == "rate"
     assert refused.retry_after_seconds == 1.0  # one request a second
     assert "1 seconds" in refused.user_message
     clock.now += 1.0
-    assert isinstance(limits.admit(ALICE), Lease)
-    assert isinstance(limits.admit(ALICE), LimitExceeded)
+    assert isinstance(await limits.admit(ALICE), LocalLease)
+    assert isinstance(await limits.admit(ALICE), LimitExceeded)
 
 
-def test_users_and_bots_are_limited_separately() -> None:
+async def test_users_and_bots_are_limited_separately() -> None:
     limits = limiter(FakeClock(), burst=1)
-    assert isinstance(limits.admit(ALICE), Lease)
-    assert isinstance(limits.admit(ALICE), LimitExceeded)
-    assert isinstance(limits.admit(BOB), Lease)
-    assert isinstance(limits.admit(LimitKey("alice", "other-bot")), Lease)
+    assert isinstance(await limits.admit(ALICE), LocalLease)
+    assert isinstance(await limits.admit(ALICE), LimitExceeded)
+    assert isinstance(await limits.admit(BOB), LocalLease)
+    assert isinstance(await limits.admit(LimitKey("alice", "other-bot")), LocalLease)
 
 
-def test_concurrency_slots_come_back_on_release() -> None:
+async def test_concurrency_slots_come_back_on_release() -> None:
     limits = limiter(FakeClock(), concurrent=2, burst=100)
-    first, second = limits.admit(ALICE), limits.admit(ALICE)
-    assert isinstance(first, Lease)
-    assert isinstance(second, Lease)
-    refused = limits.admit(ALICE)
+    first, second = await limits.admit(ALICE), await limits.admit(ALICE)
+    assert isinstance(first, LocalLease)
+    assert isinstance(second, LocalLease)
+    refused = await limits.admit(ALICE)
     assert isinstance(refused, LimitExceeded)
     assert refused.limit == "concurrency"
     assert "too many requests running" in refused.user_message
-    first.release()
-    first.release()  # idempotent: gives back one slot, not two
+    await first.release()
+    await first.release()  # idempotent: gives back one slot, not two
     assert limits.running(ALICE) == 1
-    assert isinstance(limits.admit(ALICE), Lease)
-    assert isinstance(limits.admit(ALICE), LimitExceeded)
+    assert isinstance(await limits.admit(ALICE), LocalLease)
+    assert isinstance(await limits.admit(ALICE), LimitExceeded)
 
 
-def test_idle_users_are_forgotten() -> None:
+async def test_idle_users_are_forgotten() -> None:
     clock = FakeClock()
     limits = limiter(clock, per_minute=60, burst=1)
-    running = limits.admit(ALICE)
-    assert isinstance(running, Lease)
+    running = await limits.admit(ALICE)
+    assert isinstance(running, LocalLease)
     for index in range(SWEEP_THRESHOLD):
-        lease = limits.admit(LimitKey(f"user-{index}", "bot"))
-        assert isinstance(lease, Lease)
-        lease.release()
+        lease = await limits.admit(LimitKey(f"user-{index}", "bot"))
+        assert isinstance(lease, LocalLease)
+        await lease.release()
     assert limits.tracked_keys() == SWEEP_THRESHOLD + 1  # all used their burst: kept
     clock.now += 60.0  # every bucket is full again
     for index in range(2 * SWEEP_THRESHOLD):
-        limits.admit(LimitKey(f"late-{index}", "bot"))
+        await limits.admit(LimitKey(f"late-{index}", "bot"))
     # Alice and the late users (they just used their burst); the idle early users are gone.
     assert limits.tracked_keys() == 1 + 2 * SWEEP_THRESHOLD
     assert limits.running(ALICE) == 1  # a running request is never forgotten

@@ -15,7 +15,9 @@ went away). A failure is a retryable upstream error (throttled, 5xx, not ready, 
 other outcome shows the target is answering, so it counts as a success.
 
 Results of calls permitted before the circuit last opened are ignored: they say nothing new.
-State lives in memory, per gateway process; the clock is injectable for tests.
+This module keeps state in memory, per gateway process (the clock is injectable for tests);
+:mod:`fmgate.resilience.redis_breaker` shares it between replicas through Redis. Both satisfy
+:class:`Breakers`, which is all the fallback logic sees.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from fmgate.config.schema import BreakerSettings
 
@@ -70,6 +73,48 @@ class Permit:
     probe: bool
 
 
+@dataclass(frozen=True, slots=True)
+class BreakerStatus:
+    """One breaker's state, for status pages."""
+
+    key: BreakerKey
+    state: BreakerState
+    consecutive_failures: int
+
+
+class Breaker(Protocol):
+    """The breaker of one target, wherever its state lives."""
+
+    key: BreakerKey
+
+    async def acquire(self) -> Permit:
+        """Leave for one call, or :class:`CircuitOpen` while the target is being skipped."""
+        ...
+
+    async def succeeded(self, permit: Permit) -> None:
+        """The call got an answer (or a non-retryable error): the target is serving."""
+
+    async def failed(self, permit: Permit) -> None:
+        """The call failed with a retryable upstream error."""
+
+    async def abandoned(self, permit: Permit) -> None:
+        """The call ended without a verdict (cancelled); a probe slot is freed."""
+
+    async def status(self) -> BreakerStatus:
+        """The breaker's state now."""
+        ...
+
+
+class Breakers(Protocol):
+    """Every target's breaker (created on first use), wherever their state lives."""
+
+    def get(self, model_id: str, aws_region: str) -> Breaker: ...
+
+    async def statuses(self) -> list[BreakerStatus]:
+        """Every breaker this process has used, sorted by model and region."""
+        ...
+
+
 class CircuitBreaker:
     """The breaker of one target. Not thread-safe: use it from one event loop."""
 
@@ -104,7 +149,7 @@ class CircuitBreaker:
     def consecutive_failures(self) -> int:
         return self._failures
 
-    def acquire(self) -> Permit:
+    async def acquire(self) -> Permit:
         """Leave for one call, or :class:`CircuitOpen` while the target is being skipped."""
         if not self._open:
             return Permit(self._generation, probe=False)
@@ -113,7 +158,7 @@ class CircuitBreaker:
         self._probe_in_flight = True
         return Permit(self._generation, probe=True)
 
-    def succeeded(self, permit: Permit) -> None:
+    async def succeeded(self, permit: Permit) -> None:
         """The call got an answer (or a non-retryable error): the target is serving."""
         if permit.generation != self._generation:
             return
@@ -124,7 +169,7 @@ class CircuitBreaker:
         if not self._open:
             self._failures = 0
 
-    def failed(self, permit: Permit) -> None:
+    async def failed(self, permit: Permit) -> None:
         """The call failed with a retryable upstream error."""
         if permit.generation != self._generation:
             return
@@ -137,10 +182,13 @@ class CircuitBreaker:
         if self._failures >= self._threshold:
             self._trip()
 
-    def abandoned(self, permit: Permit) -> None:
+    async def abandoned(self, permit: Permit) -> None:
         """The call ended without a verdict (cancelled); a probe slot is freed."""
         if permit.generation == self._generation and permit.probe:
             self._probe_in_flight = False
+
+    async def status(self) -> BreakerStatus:
+        return BreakerStatus(self.key, self.state, self._failures)
 
     def _cooled_down(self) -> bool:
         return self._clock() - self._opened_at >= self._cooldown
@@ -159,15 +207,6 @@ class CircuitBreaker:
         )
         if self._on_open is not None:
             self._on_open(self.key)
-
-
-@dataclass(frozen=True, slots=True)
-class BreakerStatus:
-    """One breaker's state, for status pages."""
-
-    key: BreakerKey
-    state: BreakerState
-    consecutive_failures: int
 
 
 class BreakerRegistry:
@@ -194,11 +233,11 @@ class BreakerRegistry:
             )
         return breaker
 
-    def statuses(self) -> list[BreakerStatus]:
+    async def statuses(self) -> list[BreakerStatus]:
         """Every breaker used so far, sorted by model and region."""
         return [
-            BreakerStatus(key, breaker.state, breaker.consecutive_failures)
-            for key, breaker in sorted(
+            await breaker.status()
+            for _, breaker in sorted(
                 self._breakers.items(), key=lambda item: (item[0].model_id, item[0].aws_region)
             )
         ]

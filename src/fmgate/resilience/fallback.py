@@ -34,7 +34,7 @@ from fmgate.bedrock.retry import (
 from fmgate.config.schema import BotConfig
 from fmgate.errors import GatewayError, UpstreamUnavailable
 from fmgate.events import AnsweredBy, Event
-from fmgate.resilience.breaker import BreakerRegistry, CircuitBreaker, CircuitOpen
+from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
 
 logger = logging.getLogger("fmgate.resilience")
 
@@ -75,11 +75,11 @@ async def close_stream(stream: AsyncIterator[Event]) -> None:
 
 
 async def guarded_call(
-    breaker: CircuitBreaker, call: TargetCall, target: Target
+    breaker: Breaker, call: TargetCall, target: Target
 ) -> AsyncGenerator[Event, None]:
     """One call through ``breaker``: raises :class:`CircuitOpen` when the target is skipped,
     and tells the breaker how the call went, however it ends."""
-    permit = breaker.acquire()
+    permit = await breaker.acquire()
     failed: bool | None = None
     stream = call(target)
     try:
@@ -91,11 +91,11 @@ async def guarded_call(
         raise
     finally:
         if failed is None:
-            breaker.abandoned(permit)
+            await breaker.abandoned(permit)
         elif failed:
-            breaker.failed(permit)
+            await breaker.failed(permit)
         else:
-            breaker.succeeded(permit)
+            await breaker.succeeded(permit)
         await close_stream(stream)
 
 
@@ -104,7 +104,7 @@ async def stream_with_fallbacks(
     call: TargetCall,
     *,
     policy: RetryPolicy,
-    breakers: BreakerRegistry,
+    breakers: Breakers,
     on_retry: RetryListener | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncGenerator[Event, None]:

@@ -12,8 +12,9 @@ or returns a :class:`LimitExceeded` saying which limit and when to try again.
 and releases the lease however the stream ends (finished, failed, or cancelled by the caller
 going away), so a slot is never held by a request that is not running.
 
-State lives in one process (a gateway behind a load balancer limits per instance). Idle keys
-are swept, so memory follows the number of *active* users, not every user ever seen.
+:class:`UserLimiter` keeps state in one process (idle keys are swept, so memory follows the
+number of *active* users); :class:`fmgate.security.redis_limits.RedisUserLimiter` shares it
+between gateway replicas through Redis. Both satisfy :class:`Limiter`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 logger = logging.getLogger("fmgate.security")
 
@@ -66,8 +67,23 @@ class _UserState:
     updated_at: float
 
 
-class Lease:
-    """A granted request slot; :meth:`release` gives it back (idempotent)."""
+class Lease(Protocol):
+    """A granted request slot."""
+
+    async def release(self) -> None:
+        """Give the slot back (idempotent)."""
+
+
+class Limiter(Protocol):
+    """Per-user limits, wherever their state lives."""
+
+    async def admit(self, key: LimitKey) -> Lease | LimitExceeded:
+        """Take a slot and a token for ``key``, or say which limit refuses the request."""
+        ...
+
+
+class LocalLease:
+    """A slot granted by a :class:`UserLimiter`; :meth:`release` gives it back (idempotent)."""
 
     __slots__ = ("_key", "_limiter", "_released")
 
@@ -76,7 +92,10 @@ class Lease:
         self._key = key
         self._released = False
 
-    def release(self) -> None:
+    async def release(self) -> None:
+        self.release_now()
+
+    def release_now(self) -> None:
         if not self._released:
             self._released = True
             self._limiter._release(self._key)
@@ -105,7 +124,7 @@ class UserLimiter:
         self._states: dict[LimitKey, _UserState] = {}
         self._sweep_at = SWEEP_THRESHOLD
 
-    def admit(self, key: LimitKey) -> Lease | LimitExceeded:
+    async def admit(self, key: LimitKey) -> Lease | LimitExceeded:
         """Take a slot and a token for ``key``, or say which limit refuses the request."""
         now = self._clock()
         state = self._states.get(key)
@@ -121,7 +140,7 @@ class UserLimiter:
             return LimitExceeded(key, "rate", retry_after_seconds=wait)
         state.tokens -= 1.0
         state.running += 1
-        return Lease(self, key)
+        return LocalLease(self, key)
 
     def running(self, key: LimitKey) -> int:
         """Requests of ``key`` running now."""
@@ -154,7 +173,7 @@ class UserLimiter:
 
 
 async def admitted_stream(
-    limiter: UserLimiter,
+    limiter: Limiter,
     key: LimitKey,
     stream: AsyncIterator[bytes],
     refusal: Callable[[LimitExceeded], bytes],
@@ -164,7 +183,7 @@ async def admitted_stream(
     Admission happens when the first chunk is asked for, so a response that never starts
     never takes a slot; the lease is released however the stream ends.
     """
-    admission = limiter.admit(key)
+    admission = await limiter.admit(key)
     if isinstance(admission, LimitExceeded):
         logger.info(
             "request refused: %s limit (retry after %.1fs)",
@@ -177,4 +196,4 @@ async def admitted_stream(
         async for chunk in stream:
             yield chunk
     finally:
-        admission.release()
+        await admission.release()
