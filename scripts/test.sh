@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/system-packages.sh
 echo "== ruff"
 .venv/bin/ruff check
 .venv/bin/ruff format --check
