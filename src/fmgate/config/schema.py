@@ -315,6 +315,10 @@ class PoeSettings(StrictModel):
     allow_without_key: bool = Field(
         False, description="DEV ONLY: serve bots that have no access key."
     )
+    settings_base_url: str = Field(
+        "https://api.poe.com/bot/",
+        description="Where `fmgate poe sync` sends bot settings (fastapi_poe's sync endpoint).",
+    )
 
 
 class EmulatorSettings(StrictModel):
@@ -403,6 +407,71 @@ class TimeoutSettings(StrictModel):
         gt=0,
         description="A chat bot's whole answer: every try and fallback (Poe allows 120 s).",
     )
+    image_request_seconds: float = Field(
+        110.0,
+        gt=0,
+        description="An image bot's whole answer: generation, every try and the upload.",
+    )
+
+
+class ConcurrencySettings(StrictModel):
+    """Adaptive concurrency per (model, region): how many calls the gateway lets run at once.
+
+    The limit grows by one after each call that succeeds and halves when the model throttles
+    (AIMD), between ``min_limit`` and ``max_limit``. Calls over the limit wait in a queue; one
+    that waits longer than ``queue_timeout_seconds`` ends with a clear, retryable "busy" message
+    (or goes to the bot's next fallback).
+    """
+
+    enabled: bool = Field(True, description="Limit calls per model and region at all.")
+    initial_limit: int = Field(64, ge=1, description="Calls at once before any feedback.")
+    min_limit: int = Field(1, ge=1, description="Never fewer calls at once than this.")
+    max_limit: int = Field(512, ge=1, description="Never more calls at once than this.")
+    queue_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest wait for a free slot before answering 'busy'."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConcurrencySettings:
+        if not self.min_limit <= self.initial_limit <= self.max_limit:
+            raise ValueError("need min_limit <= initial_limit <= max_limit")
+        return self
+
+
+class SharedStateSettings(StrictModel):
+    """State shared by several gateway replicas (circuit breakers, per-user limits).
+
+    Without ``redis_url`` every replica keeps its own state in memory.
+    """
+
+    redis_url: SecretRef | None = Field(
+        None,
+        description="Reference to a Redis URL (redis://[:password@]host:port/db); it may "
+        "hold a password, so it is a reference (env:, file:, secretsmanager:), never a literal.",
+    )
+    key_prefix: str = Field(
+        "fmgate:", pattern=r"^[A-Za-z0-9:_.-]{1,32}$", description="Prefix of every Redis key."
+    )
+
+
+class LedgerSettings(StrictModel):
+    """Where usage records go: a local SQLite file (default) or PostgreSQL (shared by replicas)."""
+
+    kind: Literal["sqlite", "postgres"] = Field(
+        "sqlite", description="sqlite: one file per gateway; postgres: one database for all."
+    )
+    postgres_dsn: SecretRef | None = Field(
+        None,
+        description="Reference to a libpq connection string (it holds a password); required "
+        "for kind postgres.",
+    )
+    pool_size: int = Field(4, ge=1, le=64, description="PostgreSQL connections per gateway.")
+
+    @model_validator(mode="after")
+    def _dsn_for_postgres(self) -> LedgerSettings:
+        if self.kind == "postgres" and self.postgres_dsn is None:
+            raise ValueError("ledger kind postgres needs postgres_dsn (a reference)")
+        return self
 
 
 class JwtSettings(StrictModel):
@@ -460,6 +529,20 @@ class GatewaySettings(StrictModel):
     )
     jwt: JwtSettings | None = Field(
         None, description="Also accept JWT bearer tokens on the /v1 fronts (see below)."
+    )
+    concurrency: ConcurrencySettings = Field(
+        ConcurrencySettings(), description="Adaptive calls-at-once per model (see below)."
+    )
+    shared_state: SharedStateSettings = Field(
+        SharedStateSettings(), description="Redis for breaker and limit state (see below)."
+    )
+    ledger: LedgerSettings = Field(
+        LedgerSettings(), description="Usage ledger store: SQLite or PostgreSQL (see below)."
+    )
+    shutdown_grace_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM: how long in-flight streams may run on before being cut.",
     )
 
 
