@@ -10,6 +10,7 @@ httpx errors, pydantic validation) are translated exactly once, where they enter
     │   ├── ModelNotReady               429     yes       wait
     │   ├── UpstreamTimeout             504     yes       wait
     │   ├── UpstreamUnavailable         503     yes       wait (5xx, connection trouble)
+    │   ├── ModelBusy                   503     yes       wait (our own queue for it is full)
     │   └── ModelStreamFailed           502     yes       wait (model failed mid-answer)
     ├── RequestRejected                                  (the user can change the request)
     │   ├── InvalidRequest              400     no        user
@@ -84,6 +85,14 @@ class UpstreamUnavailable(UpstreamError):
     status = 503
     code = "unavailable"
     default_message = "The model service is temporarily unavailable. Please try again."
+
+
+class ModelBusy(UpstreamError):
+    """The gateway's own concurrency limit for the model had no free slot in time."""
+
+    status = 503
+    code = "busy"
+    default_message = "The model is busy right now. Please try again in a moment."
 
 
 class ModelStreamFailed(UpstreamError):

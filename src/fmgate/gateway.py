@@ -35,6 +35,7 @@ from fmgate.observability.metrics import GatewayMetrics
 from fmgate.registry import DeployedBot, Registry, build_bot
 from fmgate.request_finisher import RequestFinisher
 from fmgate.resilience.breaker import BreakerKey, BreakerRegistry
+from fmgate.resilience.concurrency import ConcurrencyLimits
 from fmgate.security.rate_limits import Limiter, UserLimiter
 from fmgate.tracking import RequestTracker
 
@@ -175,6 +176,7 @@ class Gateway:
                 ),
                 on_retry=on_retry,
                 breakers=BreakerRegistry(settings.breaker, on_open=on_circuit_open),
+                limits=ConcurrencyLimits(settings.concurrency),
                 timeouts=settings.timeouts,
                 on_fallback=on_fallback,
             )

@@ -40,6 +40,7 @@ gateway:
   retry_base_delay_seconds: 0.001
   retry_max_delay_seconds: 0.002
   breaker: {failure_threshold: $threshold, cooldown_seconds: 600}
+  concurrency: {initial_limit: $limit, max_limit: $max_limit, queue_timeout_seconds: $queue}
   timeouts:
     first_token_seconds: $first_token
     idle_seconds: $idle
@@ -75,8 +76,8 @@ def served(
     poe_api: FakePoeApi,
     tmp_path: Path,
 ) -> OpenServed:
-    """Open the gateway (timeouts in seconds, the breaker's failure threshold) and a Poe
-    session into it."""
+    """Open the gateway (timeouts in seconds, the breaker's failure threshold, the adaptive
+    concurrency limits) and a Poe session into it."""
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
 
     @asynccontextmanager
@@ -86,12 +87,18 @@ def served(
         idle: float = 30.0,
         deadline: float = 60.0,
         threshold: int = 3,
+        limit: int = 64,
+        max_limit: int = 512,
+        queue: float = 10.0,
     ) -> AsyncIterator[Served]:
         text = CATALOG.substitute(
             first_token=first_token,
             idle=idle,
             deadline=deadline,
             threshold=threshold,
+            limit=limit,
+            max_limit=max_limit,
+            queue=queue,
             primary=PRIMARY,
             west=WEST,
             lite=LITE,

@@ -78,6 +78,7 @@ class ChatBot:
                 partial(self._call, chat),
                 policy=services.retry,
                 breakers=services.breakers,
+                limits=services.limits,
                 on_retry=on_retry,
             ),
             services.timeouts.chat_request_seconds,

@@ -11,7 +11,8 @@ from fmgate.bedrock.retry import RetryPolicy
 from fmgate.config.schema import TimeoutSettings
 from fmgate.conversation.attachments import AttachmentFetcher
 from fmgate.errors import GatewayError
-from fmgate.resilience.breaker import BreakerRegistry
+from fmgate.resilience.breaker import BreakerRegistry, Breakers
+from fmgate.resilience.concurrency import ConcurrencyLimits
 
 #: Called before each retry: (bot name, the error, attempt number, delay in seconds).
 RetryListener = Callable[[str, GatewayError, int, float], None]
@@ -35,7 +36,9 @@ class BotServices:
     retry: RetryPolicy
     on_retry: RetryListener = ignore_retry
     #: Circuit breakers per (model, region), shared by every bot (and kept across reloads).
-    breakers: BreakerRegistry = field(default_factory=BreakerRegistry)
+    breakers: Breakers = field(default_factory=BreakerRegistry)
+    #: Adaptive calls-at-once per (model, region), shared by every bot (kept across reloads).
+    limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
     #: First-token, idle and whole-request limits (``gateway.timeouts``).
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
     on_fallback: FallbackListener = ignore_fallback

@@ -6,7 +6,9 @@ next target is tried when the current one
 
 * failed with a retryable upstream error (throttled, 5xx, not ready, timed out, its stream
   failed) and its retries are used up, or
-* is being skipped because its circuit is open,
+* is being skipped because its circuit is open, or
+* is busy: its adaptive concurrency limit (:mod:`fmgate.resilience.concurrency`) had no slot
+  free within the queue timeout,
 
 and only while nothing has reached the user: once a target produced output, its failure is the
 request's failure. Non-retryable errors (a rejected request, an operator error) end the request
@@ -32,9 +34,10 @@ from fmgate.bedrock.retry import (
     retry_before_first_output,
 )
 from fmgate.config.schema import BotConfig
-from fmgate.errors import GatewayError, UpstreamUnavailable
+from fmgate.errors import GatewayError, ModelBusy, Throttled, UpstreamUnavailable
 from fmgate.events import AnsweredBy, Event
 from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
+from fmgate.resilience.concurrency import ConcurrencyLimits, Slot, Verdict
 
 logger = logging.getLogger("fmgate.resilience")
 
@@ -75,10 +78,11 @@ async def close_stream(stream: AsyncIterator[Event]) -> None:
 
 
 async def guarded_call(
-    breaker: Breaker, call: TargetCall, target: Target
+    breaker: Breaker, slot: Slot | None, call: TargetCall, target: Target
 ) -> AsyncGenerator[Event, None]:
     """One call through ``breaker``: raises :class:`CircuitOpen` when the target is skipped,
-    and tells the breaker how the call went, however it ends."""
+    and tells the breaker (and the concurrency ``slot`` it runs in) how the call went, however
+    it ends."""
     permit = await breaker.acquire()
     failed: bool | None = None
     stream = call(target)
@@ -86,8 +90,12 @@ async def guarded_call(
         async for event in stream:
             yield event
         failed = False
+        if slot is not None:
+            slot.observe(Verdict.ANSWERED)
     except GatewayError as error:
         failed = is_retryable(error)
+        if slot is not None:
+            slot.observe(Verdict.THROTTLED if isinstance(error, Throttled) else Verdict.NEUTRAL)
         raise
     finally:
         if failed is None:
@@ -105,6 +113,7 @@ async def stream_with_fallbacks(
     *,
     policy: RetryPolicy,
     breakers: Breakers,
+    limits: ConcurrencyLimits | None = None,
     on_retry: RetryListener | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncGenerator[Event, None]:
@@ -116,10 +125,20 @@ async def stream_with_fallbacks(
     last_error: GatewayError | None = None
     for index, target in enumerate(targets):
         breaker = breakers.get(target.model_id, target.aws_region)
+        slot: Slot | None = None
+        if limits is not None and limits.enabled:
+            try:
+                slot = await limits.get(target.model_id, target.aws_region).acquire()
+            except ModelBusy as busy:
+                last_error = busy
+                continue
         started = False
         delivered = False
         attempts = retry_before_first_output(
-            partial(guarded_call, breaker, call, target), policy, on_retry=on_retry, sleep=sleep
+            partial(guarded_call, breaker, slot, call, target),
+            policy,
+            on_retry=on_retry,
+            sleep=sleep,
         )
         try:
             async for event in attempts:
@@ -143,6 +162,8 @@ async def stream_with_fallbacks(
             )
         finally:
             await close_stream(attempts)
+            if slot is not None:
+                slot.release()
     if last_error is not None:
         raise last_error
     raise UpstreamUnavailable("every target's circuit is open")
