@@ -127,3 +127,48 @@ async def test_insufficient_funds_stops_before_the_model_is_called(
     assert reply.error["error_type"] == "insufficient_fund"
     assert await emu.requests(model_id="amazon.titan-image-generator-v2:0") == []
     assert poe_api.captures == []
+
+
+def with_bot(catalog: Catalog, name: str, **update: object) -> Catalog:
+    """``catalog`` with one bot's settings changed."""
+    bots = tuple(
+        bot.model_copy(update=update) if bot.bot_name == name else bot for bot in catalog.bots
+    )
+    return catalog.model_copy(update={"bots": bots})
+
+
+async def test_image_bot_that_outlives_its_deadline_ends_with_a_clear_error(
+    catalog: Catalog,
+    gateway_session: GatewaySession,
+    poe_api: FakePoeApi,
+    emu: AsyncEmulatorClient,
+) -> None:
+    timeouts = catalog.gateway.timeouts.model_copy(update={"image_request_seconds": 0.3})
+    gateway = catalog.gateway.model_copy(update={"timeouts": timeouts})
+    await emu.inject(
+        "slow_first_token",
+        model_id="amazon.titan-image-generator-v2:0",
+        operation="InvokeModel",
+        count=-1,
+        delay_seconds=5.0,
+    )
+    async with gateway_session(catalog.model_copy(update={"gateway": gateway})) as session:
+        reply = await asyncio.wait_for(ask(session, "titan-image", "a red fox"), 4.0)
+    assert reply.error is not None
+    assert "too long" in reply.error["text"]
+    assert reply.error["allow_retry"] is True
+    assert poe_api.uploads == []
+
+
+async def test_video_not_ready_by_its_deadline_tells_the_user(
+    catalog: Catalog, gateway_session: GatewaySession, poe_api: FakePoeApi
+) -> None:
+    reel = next(bot for bot in catalog.bots if bot.bot_name == "nova-reel")
+    assert reel.video is not None
+    video = reel.video.model_copy(update={"timeout_seconds": 0.05, "poll_interval_seconds": 0.01})
+    async with gateway_session(with_bot(catalog, "nova-reel", video=video)) as session:
+        reply = await ask(session, "nova-reel", "waves on a beach")
+    assert reply.error is not None
+    assert "not ready after 0.05 seconds" in reply.error["text"]
+    assert reply.files == []
+    assert poe_api.uploads == []

@@ -166,7 +166,14 @@ async def wait_for_video(
         await on_progress(status, elapsed)
         remaining = timeout - elapsed
         if remaining <= 0:
-            raise UpstreamTimeout(f"video job not finished after {timeout:.0f} s")
+            waited = f"{timeout / 60:.0f} minutes" if timeout >= 120 else f"{timeout:g} seconds"
+            raise UpstreamTimeout(
+                f"video job not finished after {timeout:g} s",
+                user_message=(
+                    f"The video was not ready after {waited}, so the bot stopped waiting. "
+                    "Please try again, perhaps with a shorter video."
+                ),
+            )
         await sleep(min(delay, remaining))
         delay = next_poll_delay(delay, poll_interval)
 

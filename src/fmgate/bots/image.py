@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from fmgate import parameters as p
 from fmgate.bedrock.images import generate_images, size_for_aspect
@@ -14,6 +15,7 @@ from fmgate.config.schema import BotConfig, ImageDefaults
 from fmgate.errors import GatewayError
 from fmgate.events import Done, Event
 from fmgate.model_request import ImageRequest
+from fmgate.resilience.timeouts import with_deadline
 
 MAX_SEED = 2_147_483_646
 
@@ -65,9 +67,10 @@ class ImageBot:
         def on_retry(error: GatewayError, attempt: int, delay: float) -> None:
             self._services.on_retry(self._config.bot_name, error, attempt, delay)
 
+        attempts = retry_before_first_output(generate, self._services.retry, on_retry=on_retry)
+        events = with_deadline(attempts, self._services.timeouts.image_request_seconds)
         with self._services.upstream.track():
-            async for event in retry_before_first_output(
-                generate, self._services.retry, on_retry=on_retry
-            ):
-                yield event
+            async with aclosing(events):
+                async for event in events:
+                    yield event
         yield Done()
