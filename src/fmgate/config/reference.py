@@ -1,0 +1,127 @@
+"""The catalog's field reference (docs/configuration.md), rendered from the pydantic models.
+
+``python -m fmgate.config.reference`` prints it; a test keeps the copy in the docs identical, so
+a field added to :mod:`fmgate.config.schema` is documented by running one command.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from enum import Enum
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import annotated_types
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from fmgate.config import schema
+
+#: Where the generated reference sits in docs/configuration.md.
+START_MARKER = "<!-- field-reference:start (python -m fmgate.config.reference) -->"
+END_MARKER = "<!-- field-reference:end -->"
+
+#: (heading, model) for every section, in reading order.
+SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("Bot (`bots[]` entries, `defaults`, templates): BotConfig", schema.BotConfig),
+    ("`image` section: ImageDefaults", schema.ImageDefaults),
+    ("`video` section: VideoDefaults", schema.VideoDefaults),
+    ("`pricing` section: Pricing", schema.Pricing),
+    ("`attachments` section: AttachmentLimits", schema.AttachmentLimits),
+    ("`fallbacks[]` entries: FallbackTarget", schema.FallbackTarget),
+    ("`gateway` section: GatewaySettings", schema.GatewaySettings),
+    ("`gateway.limits`: RequestLimits", schema.RequestLimits),
+    ("`gateway.breaker`: BreakerSettings", schema.BreakerSettings),
+    ("`gateway.timeouts`: TimeoutSettings", schema.TimeoutSettings),
+    ("`gateway.concurrency`: ConcurrencySettings", schema.ConcurrencySettings),
+    ("`gateway.shared_state`: SharedStateSettings", schema.SharedStateSettings),
+    ("`gateway.ledger`: LedgerSettings", schema.LedgerSettings),
+    ("`gateway.jwt`: JwtSettings", schema.JwtSettings),
+    ("`gateway.api_keys[]`: ApiKeyRef", schema.ApiKeyRef),
+    ("`gateway.poe`: PoeSettings", schema.PoeSettings),
+    ("`gateway.emulator`: EmulatorSettings", schema.EmulatorSettings),
+)
+
+
+def type_name(annotation: Any) -> str:
+    """A short, readable name for a field's type."""
+    if annotation == schema.SecretRef:
+        return "SecretRef"
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return type_name(args[0])
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(arg) for arg in args)}]"
+    if origin in (Union, types.UnionType):
+        return " | ".join(type_name(arg) for arg in args)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return f"tuple[{type_name(args[0])}, ...]"
+    if origin is dict:
+        return f"dict[{type_name(args[0])}, {type_name(args[1])}]"
+    if annotation is type(None):
+        return "None"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation)
+
+
+def default_text(field: FieldInfo) -> str:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "(required)"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(see below)"
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, str):
+        return f"`{value}`" if value else '`""`'
+    return f"`{json.dumps(value)}`"
+
+
+def bounds_text(field: FieldInfo) -> str:
+    bounds = []
+    for item in field.metadata:
+        match item:
+            case annotated_types.Ge(ge=value):
+                bounds.append(f">= {value}")
+            case annotated_types.Gt(gt=value):
+                bounds.append(f"> {value}")
+            case annotated_types.Le(le=value):
+                bounds.append(f"<= {value}")
+            case annotated_types.Lt(lt=value):
+                bounds.append(f"< {value}")
+    return f" ({', '.join(bounds)})" if bounds else ""
+
+
+def escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def section(heading: str, model: type[BaseModel]) -> str:
+    lines = [
+        f"### {heading}",
+        "",
+        "| field | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in model.model_fields.items():
+        meaning = (field.description or "") + bounds_text(field)
+        lines.append(
+            f"| `{name}` | `{escape(type_name(field.annotation))}` | {escape(default_text(field))} "
+            f"| {escape(meaning)} |"
+        )
+    return "\n".join(lines)
+
+
+def render_reference() -> str:
+    """Every section's table, markers included."""
+    body = "\n\n".join(section(heading, model) for heading, model in SECTIONS)
+    return f"{START_MARKER}\n\n{body}\n\n{END_MARKER}"
+
+
+if __name__ == "__main__":
+    print(render_reference())
