@@ -25,6 +25,7 @@ WATCHED_SECRETS = (
     TEST_SECRET_ACCESS_KEY,
     "poe-test-access-key-0123456789ab",  # tests.gateway.harness.TEST_POE_KEY
     "sk-fmgate-test-0123456789abcdef",  # tests.fronts_openai.api_harness.TEST_API_KEY
+    "fmgate-pg-test-password-do-not-leak-4d9a",  # tests.postgres_server
 )
 
 

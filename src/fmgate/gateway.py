@@ -19,7 +19,7 @@ from pathlib import Path
 from fmgate.accounting.authorization import expected_cost
 from fmgate.accounting.ledger import UsageLedger
 from fmgate.accounting.poe_cost import PoeCostClient
-from fmgate.accounting.sqlite_ledger import SqliteLedger
+from fmgate.accounting.ledger_store import open_ledger
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.retry import RetryPolicy
 from fmgate.bots.services import BotServices
@@ -146,9 +146,8 @@ class Gateway:
             fetcher = AttachmentFetcher(allowed_hosts=settings.poe.attachment_hosts)
             stack.push_async_callback(fetcher.aclose)
             metrics = GatewayMetrics()
-            ledger: UsageLedger | None = None
-            if options.ledger_path is not None:
-                ledger = SqliteLedger(options.ledger_path)
+            ledger = await open_ledger(settings.ledger, options.ledger_path, secrets)
+            if ledger is not None:
                 stack.push_async_callback(ledger.aclose)
             cost = PoeCostClient(settings.poe.api_base_url)
             stack.push_async_callback(cost.aclose)
