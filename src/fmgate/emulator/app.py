@@ -1,5 +1,7 @@
 """The emulator's aiohttp application: Bedrock Runtime routes plus the ``/_emulator`` control API.
 
+Two control-plane listings of the ``bedrock`` service are served too (``control_plane.py``).
+
 Bedrock routes are matched on the raw, percent-encoded path (model ids and ARNs arrive encoded,
 and an encoded ``/`` must not split a path segment). Every call is recorded, authenticated,
 checked against pending faults, then handed to its operation's handler.
@@ -21,6 +23,7 @@ from aiohttp import web
 from fmgate.emulator import control
 from fmgate.emulator.call import Call
 from fmgate.emulator.config import EmulatorConfig
+from fmgate.emulator.control_plane import list_foundation_models, list_inference_profiles
 from fmgate.emulator.converse import converse, converse_stream, count_tokens_handler
 from fmgate.emulator.errors import BedrockError, error_response
 from fmgate.emulator.faults import Fault, FaultKind
@@ -68,6 +71,16 @@ ROUTES: tuple[Route, ...] = (
         re.compile(r"^/async-invoke/(?P<invocation_arn>[^/]+)$"),
         "GetAsyncInvoke",
         get_async_invoke,
+    ),
+    # Control plane (service ``bedrock``): model and inference-profile listings.
+    Route(
+        "GET", re.compile(r"^/foundation-models$"), "ListFoundationModels", list_foundation_models
+    ),
+    Route(
+        "GET",
+        re.compile(r"^/inference-profiles$"),
+        "ListInferenceProfiles",
+        list_inference_profiles,
     ),
 )
 

@@ -7,6 +7,9 @@ list as text, the whole result is validated exactly as ``fmgate serve`` would, a
 result replaces the file (atomically, through a temporary file in the same folder). A running
 gateway that follows the file (``fmgate serve --config``) then serves the new bot without a
 restart.
+
+A model that ``fmgate models refresh`` added from Bedrock's listing has no prices yet; it is
+refused (never written at price 0) until its prices are written into the model table file.
 """
 
 from __future__ import annotations
@@ -96,6 +99,19 @@ def catalog_entry(
     facts: ModelFacts, *, region: str, output_s3_uri: str | None = None
 ) -> dict[str, object]:
     """The bot's fields (everything but its name), from the table's facts for ``region``."""
+    if not facts.priced:
+        raise AddModelError(
+            f"{facts.model_id} has no prices in the model table (Bedrock's listing added it; "
+            "fmgate does not know what it costs). Write its list prices for "
+            f"{region} into the model's entry in the table file (prices: {{{region}: "
+            "{input_token: ..., output_token: ...}}, in milli-cents), then add it again"
+        )
+    family = facts.image_family if facts.kind == "image" else facts.video_family
+    if facts.kind != "chat" and family is None:
+        raise AddModelError(
+            f"{facts.model_id} is a {facts.kind} model whose request body family the model "
+            f"table does not declare: set {facts.kind}_family in its entry, then add it again"
+        )
     pricing = facts.prices.get(region)
     if pricing is None:
         known = ", ".join(facts.prices)
