@@ -26,6 +26,7 @@ WATCHED_SECRETS = (
     "poe-test-access-key-0123456789ab",  # tests.gateway.harness.TEST_POE_KEY
     "sk-fmgate-test-0123456789abcdef",  # tests.fronts_openai.api_harness.TEST_API_KEY
     "fmgate-pg-test-password-do-not-leak-4d9a",  # tests.postgres_server
+    "fmgate-redis-test-pass-5e2c9a71",  # tests.redis_server
 )
 
 

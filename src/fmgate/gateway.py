@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from fmgate.accounting.authorization import expected_cost
 from fmgate.accounting.ledger import UsageLedger
-from fmgate.accounting.poe_cost import PoeCostClient
 from fmgate.accounting.ledger_store import open_ledger
+from fmgate.accounting.poe_cost import PoeCostClient
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.retry import RetryPolicy
 from fmgate.bots.services import BotServices
@@ -34,9 +36,12 @@ from fmgate.observability.logging import bind_request_context, register_secret
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.registry import DeployedBot, Registry, build_bot
 from fmgate.request_finisher import RequestFinisher
-from fmgate.resilience.breaker import BreakerKey, BreakerRegistry
+from fmgate.resilience.breaker import BreakerKey, BreakerRegistry, Breakers, OpenListener
 from fmgate.resilience.concurrency import ConcurrencyLimits
+from fmgate.resilience.redis_breaker import RedisBreakers
 from fmgate.security.rate_limits import Limiter, UserLimiter
+from fmgate.security.redis_limits import RedisUserLimiter
+from fmgate.shared_state import open_redis
 from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate")
@@ -91,13 +96,11 @@ class Gateway:
     _settings_cache: dict[str, bytes] = field(default_factory=dict)
     #: Resolves bots' access-key references; kept to build registries for new catalogs.
     secrets: SecretResolver | None = None
-    #: Per-user concurrency and rate limits (``gateway.limits``), shared by all fronts.
-    limiter: Limiter = field(init=False)
+    #: Per-user concurrency and rate limits (``gateway.limits``), shared by all fronts
+    #: (in this process, or through Redis with ``gateway.shared_state``).
+    limiter: Limiter = field(default_factory=lambda: user_limiter(GatewaySettings()))
     #: The registry before the last swap: streams started on it still finish their accounting.
     _previous_registry: Registry | None = None
-
-    def __post_init__(self) -> None:
-        self.limiter = user_limiter(self.catalog.gateway)
 
     @property
     def settings(self) -> GatewaySettings:
@@ -146,6 +149,9 @@ class Gateway:
             fetcher = AttachmentFetcher(allowed_hosts=settings.poe.attachment_hosts)
             stack.push_async_callback(fetcher.aclose)
             metrics = GatewayMetrics()
+            redis = await open_redis(settings.shared_state, secrets)
+            if redis is not None:
+                stack.push_async_callback(redis.aclose)
             ledger = await open_ledger(settings.ledger, options.ledger_path, secrets)
             if ledger is not None:
                 stack.push_async_callback(ledger.aclose)
@@ -174,7 +180,7 @@ class Gateway:
                     max_delay=settings.retry_max_delay_seconds,
                 ),
                 on_retry=on_retry,
-                breakers=BreakerRegistry(settings.breaker, on_open=on_circuit_open),
+                breakers=circuit_breakers(catalog, redis, on_circuit_open),
                 limits=ConcurrencyLimits(settings.concurrency),
                 timeouts=settings.timeouts,
                 on_fallback=on_fallback,
@@ -197,6 +203,9 @@ class Gateway:
                 metrics=metrics,
                 ledger=ledger,
                 finisher=finisher,
+                limiter=user_limiter(
+                    settings, redis, lease_seconds=longest_request_seconds(catalog)
+                ),
                 options=options,
                 cost=cost,
                 secrets=secrets,
@@ -267,14 +276,48 @@ class Gateway:
             self.metrics.request_ended(tracker.bot.bot_name)
 
 
-def user_limiter(settings: GatewaySettings) -> UserLimiter:
-    """The per-user limiter configured by ``gateway.limits``."""
+def user_limiter(
+    settings: GatewaySettings, redis: Redis | None = None, *, lease_seconds: float = 300.0
+) -> Limiter:
+    """The per-user limiter configured by ``gateway.limits``: in memory, or shared through
+    Redis (a lease expires after ``lease_seconds``, so a dead replica cannot hold slots)."""
     limits = settings.limits
-    return UserLimiter(
+    if redis is None:
+        return UserLimiter(
+            max_concurrent=limits.max_concurrent_per_user,
+            per_minute=limits.requests_per_minute_per_user,
+            burst=limits.burst_per_user,
+        )
+    return RedisUserLimiter(
+        redis,
         max_concurrent=limits.max_concurrent_per_user,
         per_minute=limits.requests_per_minute_per_user,
         burst=limits.burst_per_user,
+        key_prefix=settings.shared_state.key_prefix,
+        lease_ttl_seconds=lease_seconds,
     )
+
+
+def circuit_breakers(catalog: Catalog, redis: Redis | None, on_open: OpenListener) -> Breakers:
+    """Breakers per (model, region): in memory, or shared through Redis (a half-open probe not
+    settled within the longest request is presumed lost with its replica)."""
+    settings = catalog.gateway
+    if redis is None:
+        return BreakerRegistry(settings.breaker, on_open=on_open)
+    return RedisBreakers(
+        redis,
+        settings.breaker,
+        key_prefix=settings.shared_state.key_prefix,
+        on_open=on_open,
+        probe_ttl_seconds=longest_request_seconds(catalog),
+    )
+
+
+def longest_request_seconds(catalog: Catalog) -> float:
+    """The longest one request may run: a chat or image deadline, or a video's wait (+ margin)."""
+    timeouts = catalog.gateway.timeouts
+    videos = [bot.video.timeout_seconds + 60.0 for bot in catalog.bots if bot.video is not None]
+    return max(300.0, timeouts.chat_request_seconds, timeouts.image_request_seconds, *videos)
 
 
 async def build_registry(

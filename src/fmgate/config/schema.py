@@ -447,7 +447,7 @@ class SharedStateSettings(StrictModel):
     redis_url: SecretRef | None = Field(
         None,
         description="Reference to a Redis URL (redis://[:password@]host:port/db); it may "
-        "hold a password, so it is a reference (env:, file:, secretsmanager:), never a literal.",
+        "hold a password, so a reference (env:, file:, aws-secretsmanager:), never a literal.",
     )
     key_prefix: str = Field(
         "fmgate:", pattern=r"^[A-Za-z0-9:_.-]{1,32}$", description="Prefix of every Redis key."
