@@ -18,15 +18,26 @@ from fmgate.fronts.poe.routes import poe_routes
 from fmgate.gateway import Gateway, GatewayOptions
 from fmgate.operations.reload import DEFAULT_POLL_SECONDS, CatalogReloader
 from fmgate.operations.status_page import bot_stats, render_status_page, status_rows
+from fmgate.shutdown import ShutdownSignal
 
 
-def operational_routes(current: Callable[[], Gateway]) -> list[Route]:
+def operational_routes(
+    current: Callable[[], Gateway], shutdown: ShutdownSignal | None = None
+) -> list[Route]:
+    """``/metrics``, ``/healthz`` (liveness: 200 while the process serves), ``/readyz``
+    (readiness: 503 while the server drains), the status page and its JSON."""
+
     async def metrics(request: Request) -> Response:
         body, content_type = current().metrics.render()
         return Response(body, media_type=content_type)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "bots": len(current().registry)})
+
+    async def ready(request: Request) -> Response:
+        if shutdown is not None and shutdown.draining:
+            return JSONResponse({"status": "draining"}, status_code=503)
+        return JSONResponse({"status": "ready", "bots": len(current().registry)})
 
     async def status_page(request: Request) -> Response:
         gateway = current()
@@ -43,28 +54,35 @@ def operational_routes(current: Callable[[], Gateway]) -> list[Route]:
     return [
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
         Route("/", status_page, methods=["GET"]),
         Route("/status.json", status_json, methods=["GET"]),
     ]
 
 
-def all_routes(current: Callable[[], Gateway]) -> list[Route]:
-    """Every front's routes (Poe, OpenAI, Anthropic) and the operational ones."""
+def all_routes(
+    current: Callable[[], Gateway], shutdown: ShutdownSignal | None = None
+) -> list[Route]:
+    """Every front's routes (Poe, OpenAI, Anthropic) and the operational ones.
+
+    ``shutdown`` (driven by ``fmgate.serving``): readiness answers 503 while the server drains,
+    and Poe streams still running when it cuts end with a retryable error and ``done``.
+    """
     return [
-        *poe_routes(current),
+        *poe_routes(current, shutdown),
         *openai_routes(current),
         *anthropic_routes(current),
-        *operational_routes(current),
+        *operational_routes(current, shutdown),
     ]
 
 
-def build_app(gateway: Gateway) -> Starlette:
+def build_app(gateway: Gateway, *, shutdown: ShutdownSignal | None = None) -> Starlette:
     """An app over an already-open gateway (tests, embedding)."""
 
     def current() -> Gateway:
         return gateway
 
-    return Starlette(routes=all_routes(current))
+    return Starlette(routes=all_routes(current, shutdown))
 
 
 def create_app(
@@ -73,11 +91,14 @@ def create_app(
     *,
     catalog_path: Path | None = None,
     reload_interval: float = DEFAULT_POLL_SECONDS,
+    shutdown: ShutdownSignal | None = None,
 ) -> Starlette:
     """An app that opens its gateway in the ASGI lifespan and closes it at shutdown.
 
     With ``catalog_path`` (the file ``catalog`` was loaded from) the gateway follows the file:
     it polls it every ``reload_interval`` seconds (0: never) and reloads on SIGHUP.
+    ``shutdown`` is the serving server's signal (see :func:`all_routes`); closing the gateway
+    at the end of the lifespan drains background accounting and closes the usage ledger.
     """
     holder: list[Gateway] = []
 
@@ -97,4 +118,4 @@ def create_app(
             finally:
                 holder.clear()
 
-    return Starlette(routes=all_routes(current), lifespan=lifespan)
+    return Starlette(routes=all_routes(current, shutdown), lifespan=lifespan)

@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list the catalog's bots; `models add` adds one")
     add_config_option(models)
+    add_table_option(models)
+    models.add_argument(
+        "--available",
+        action="store_true",
+        help="list the model table's models (what `models add` can add) instead of the bots",
+    )
     models.set_defaults(run=run_models)
     models_sub = models.add_subparsers(title="models commands")
     add = models_sub.add_parser(
@@ -107,15 +113,57 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--region", help="AWS region (default: where the table prices the model)")
     add.add_argument("--output-s3-uri", help="video models: s3://bucket/prefix for the results")
     add_config_option(add)
+    add_table_option(add)
     add.set_defaults(run=run_models_add)
+    refresh = models_sub.add_parser(
+        "refresh",
+        help="refresh the model table from Bedrock's ListFoundationModels and "
+        "ListInferenceProfiles (needs AWS credentials)",
+    )
+    refresh.add_argument(
+        "--region",
+        action="append",
+        dest="regions",
+        help="region to list (repeat for several; default: us-east-1)",
+    )
+    refresh.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/model_table.yaml"),
+        help="where to write the refreshed table (default: var/model_table.yaml)",
+    )
+    refresh.add_argument(
+        "--table", type=Path, help="the table to refresh (default: the bundled table)"
+    )
+    refresh.add_argument("--endpoint-url", help="Bedrock endpoint (e.g. an fmgate emulator)")
+    refresh.set_defaults(run=run_models_refresh)
+
+    poe = sub.add_parser("poe", help="Poe operations: `poe sync` pushes bot settings to Poe")
+    poe.set_defaults(run=None)
+    poe_sub = poe.add_subparsers(title="poe commands")
+    poe_sync = poe_sub.add_parser(
+        "sync",
+        help="ask Poe to refetch the settings of every bot (or those named) from the gateway",
+    )
+    poe_sync.add_argument("bots", nargs="*", metavar="BOT", help="bot names (default: all)")
+    add_config_option(poe_sync)
+    poe_sync.set_defaults(run=run_poe_sync)
 
     validate = sub.add_parser("validate", help="check a catalog file without serving")
     validate.add_argument("catalog", type=Path)
     validate.set_defaults(run=run_validate)
 
-    usage = sub.add_parser("usage", help="usage and cost totals per bot and day")
-    usage.add_argument("--ledger", type=Path, default=Path("var/usage.sqlite3"))
+    usage = sub.add_parser(
+        "usage", help="usage and cost totals per bot and day, from the catalog's ledger"
+    )
+    usage.add_argument(
+        "--ledger",
+        type=Path,
+        default=Path("var/usage.sqlite3"),
+        help="the SQLite ledger file (when the catalog's gateway.ledger.kind is sqlite)",
+    )
     usage.add_argument("--days", type=float, help="only the last N days")
+    add_config_option(usage)
     usage.set_defaults(run=run_usage)
 
     bench = sub.add_parser(
@@ -133,6 +181,15 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path(os.environ["FMGATE_CONFIG"]) if os.environ.get("FMGATE_CONFIG") else None,
         help="catalog YAML (default: env FMGATE_CONFIG, else the bundled catalog)",
+    )
+
+
+def add_table_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--table",
+        type=Path,
+        help="model table file (default: var/model_table.yaml when `models refresh` wrote "
+        "one, else the bundled table)",
     )
 
 
@@ -159,12 +216,12 @@ def dev_access_key() -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from fmgate.app import create_app
     from fmgate.backend import choose_backend
     from fmgate.gateway import GatewayOptions
     from fmgate.observability.logging import configure_logging
+    from fmgate.serving import serve
+    from fmgate.shutdown import ShutdownSignal
 
     configure_logging(json=args.log_json, level=args.log_level)
     catalog = load_or_exit(args.config)
@@ -193,22 +250,23 @@ def run_serve(args: argparse.Namespace) -> int:
             allow_without_key=args.allow_without_key,
             local_media_url=f"http://{args.host}:{args.port}" if backend.embedded else None,
         )
+        shutdown = ShutdownSignal()
         app = create_app(
-            catalog, options, catalog_path=args.config, reload_interval=args.reload_interval
-        )
-        config = uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level.lower(),
-            access_log=False,
-            log_config=None,
-            loop="uvloop",
-            http="httptools",
-            timeout_graceful_shutdown=30,
+            catalog,
+            options,
+            catalog_path=args.config,
+            reload_interval=args.reload_interval,
+            shutdown=shutdown,
         )
         print(f"fmgate: serving Poe bots at http://{args.host}:{args.port}/bot/<name>", flush=True)
-        uvicorn.Server(config).run()
+        serve(
+            app,
+            shutdown,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            grace_seconds=catalog.gateway.shutdown_grace_seconds,
+        )
     return 0
 
 
@@ -244,13 +302,30 @@ def read_dev_key() -> str:
 def run_models(args: argparse.Namespace) -> int:
     from fmgate.listing import bots_table
 
+    if args.available:
+        return run_models_available(args.table)
     print(bots_table(load_or_exit(args.config).bots))
+    return 0
+
+
+def run_models_available(table_file: Path | None) -> int:
+    """``fmgate models --available``: the model table in use, and what is unpriced."""
+    from fmgate.operations.model_table import ModelTableError, load_table, table_listing, table_path
+
+    try:
+        table = load_table(table_file)
+    except ModelTableError as exc:
+        print(f"fmgate: {exc}", file=sys.stderr)
+        return 1
+    source = table_path(table_file) or "the bundled table"
+    print(f"fmgate: model table of {table.as_of} ({source})")
+    print(table_listing(table))
     return 0
 
 
 def run_models_add(args: argparse.Namespace) -> int:
     from fmgate.operations.add_model import AddModelError, add_model
-    from fmgate.operations.model_table import UnknownModel
+    from fmgate.operations.model_table import ModelTableError, UnknownModel, load_table
 
     if args.config is None:
         print(
@@ -266,8 +341,9 @@ def run_models_add(args: argparse.Namespace) -> int:
             name=args.name,
             region=args.region,
             output_s3_uri=args.output_s3_uri,
+            table=load_table(args.table),
         )
-    except (AddModelError, UnknownModel) as exc:
+    except (AddModelError, UnknownModel, ModelTableError) as exc:
         print(f"fmgate: {exc}", file=sys.stderr)
         return 1
     print(f"fmgate: added to {args.config}:\n{added.entry_text}", end="")
@@ -276,6 +352,67 @@ def run_models_add(args: argparse.Namespace) -> int:
         f"--config {args.config} (or send it SIGHUP); no restart needed"
     )
     return 0
+
+
+def run_models_refresh(args: argparse.Namespace) -> int:
+    """``fmgate models refresh``: Bedrock's listings merged into the model table, written out."""
+    from fmgate.operations.model_refresh import (
+        DEFAULT_REGIONS,
+        RefreshError,
+        credentials_available,
+        no_credentials_message,
+        refresh_model_table,
+    )
+    from fmgate.operations.model_table import ModelTableError, load_table
+
+    if not credentials_available():
+        print(f"fmgate: {no_credentials_message()}", file=sys.stderr)
+        return 1
+    regions = tuple(dict.fromkeys(args.regions or DEFAULT_REGIONS))
+    try:
+        base = load_table(args.table) if args.table else None
+        result = asyncio.run(
+            refresh_model_table(regions, out=args.out, endpoint_url=args.endpoint_url, base=base)
+        )
+    except (RefreshError, ModelTableError) as exc:
+        print(f"fmgate: {exc}", file=sys.stderr)
+        return 1
+    table = result.table
+    print(
+        f"fmgate: wrote the model table of {table.as_of} to {args.out} "
+        f"({len(table.models)} models; regions: {', '.join(regions)})"
+    )
+    print(f"  refreshed from Bedrock's listings: {len(result.refreshed)}")
+    if result.added:
+        print(
+            f"  NEW, NOT PRICED ({len(result.added)}): {', '.join(result.added)}\n"
+            f"    `fmgate models add` refuses these until you write their prices into {args.out}"
+        )
+    if result.not_listed:
+        print(f"  not listed in these regions (kept as they were): {', '.join(result.not_listed)}")
+    if result.skipped:
+        print(f"  skipped (no on-demand use, or no bot kind): {', '.join(result.skipped)}")
+    if result.legacy:
+        print(f"  LEGACY (Bedrock will retire them): {', '.join(result.legacy)}")
+    return 0
+
+
+def run_poe_sync(args: argparse.Namespace) -> int:
+    """``fmgate poe sync``: one line per bot; 0 only when every bot synced."""
+    from fmgate.operations.poe_sync import poe_answers_discarded, sync_settings
+
+    catalog = load_or_exit(args.config)
+    with poe_answers_discarded():
+        outcomes = asyncio.run(sync_settings(catalog, args.bots))
+    for outcome in outcomes:
+        print(outcome.line())
+    failed = sum(not outcome.synced for outcome in outcomes)
+    if not outcomes:
+        print("fmgate: the catalog has no bots to sync", file=sys.stderr)
+        return 1
+    if failed:
+        print(f"fmgate: {failed} of {len(outcomes)} bots not synced", file=sys.stderr)
+    return 0 if not failed else 1
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -287,24 +424,41 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_usage(args: argparse.Namespace) -> int:
+    """Print the totals of the ledger ``gateway.ledger`` configures (SQLite: ``--ledger``)."""
     import time
 
     from fmgate.accounting.ledger import format_usage_table
-    from fmgate.accounting.sqlite_ledger import SqliteLedger
+    from fmgate.accounting.ledger_store import open_ledger
+    from fmgate.accounting.postgres_ledger import LedgerConfigError, LedgerUnavailable
+    from fmgate.accounting.sqlite_ledger import LedgerSchemaError
+    from fmgate.config.errors import SecretError
+    from fmgate.config.schema import LedgerSettings
+    from fmgate.config.secrets import SecretResolver
 
-    if not args.ledger.exists():
+    settings = load_or_exit(args.config).gateway.ledger if args.config else LedgerSettings()
+    if settings.kind == "sqlite" and not args.ledger.exists():
         print(f"fmgate: no usage ledger at {args.ledger}", file=sys.stderr)
         return 1
 
     async def totals() -> str:
-        ledger = SqliteLedger(args.ledger)
+        secrets = SecretResolver()
         try:
-            since = time.time() - args.days * 86400 if args.days else None
-            return format_usage_table(await ledger.totals_by_bot_day(since))
+            ledger = await open_ledger(settings, args.ledger, secrets)
+            if ledger is None:
+                return "no usage ledger"
+            try:
+                since = time.time() - args.days * 86400 if args.days else None
+                return format_usage_table(await ledger.totals_by_bot_day(since))
+            finally:
+                await ledger.aclose()
         finally:
-            await ledger.aclose()
+            await secrets.aclose()
 
-    print(asyncio.run(totals()))
+    try:
+        print(asyncio.run(totals()))
+    except (SecretError, LedgerConfigError, LedgerUnavailable, LedgerSchemaError) as exc:
+        print(f"fmgate: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

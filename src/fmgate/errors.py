@@ -22,7 +22,8 @@ httpx errors, pydantic validation) are translated exactly once, where they enter
     │   ├── ModelNotFound               404     no        operator (model id / region)
     │   └── BotMisconfigured            500     no        operator
     ├── InsufficientFunds               402     no        user (Poe points)
-    └── Unauthorized                    401     no        caller (access key)
+    ├── Unauthorized                    401     no        caller (access key)
+    └── ServerRestarting                503     yes       wait (the gateway is shutting down)
 
 ``user_message`` is safe to show to an end user: it never contains upstream text, ids, ARNs,
 account numbers or secrets. ``detail`` is for operators' logs only (still secret-free: it is
@@ -47,6 +48,9 @@ class GatewayError(Exception):
     poe_error_type: ClassVar[PoeErrorType | None] = None
     #: Short stable name used in metrics labels and the usage ledger.
     code: ClassVar[str] = "internal"
+    #: Retrying helps even after part of the answer reached the caller: the model did not fail,
+    #: the gateway stopped (a retry starts the answer afresh, elsewhere).
+    retry_after_partial_answer: ClassVar[bool] = False
 
     def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
         super().__init__(detail or self.default_message)
@@ -167,3 +171,17 @@ class Unauthorized(GatewayError):
     status = 401
     code = "unauthorized"
     default_message = "Invalid access key"
+
+
+class ServerRestarting(GatewayError):
+    """The gateway is shutting down (a deploy, a restart) and cut a request still running.
+
+    Another instance (or this one, restarted) can answer it: retrying is right even after part
+    of the answer went out.
+    """
+
+    status = 503
+    retryable = True
+    retry_after_partial_answer = True
+    code = "shutdown"
+    default_message = "The bot is restarting; please try again."

@@ -133,6 +133,7 @@ class RequestFinisher:
                         front=tracker.front,
                     )
                 )
+                self._metrics.ledger_recorded()
             except Exception:
                 logger.exception("could not record usage for request %s", tracker.request_id)
 

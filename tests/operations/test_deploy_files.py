@@ -185,11 +185,13 @@ def test_deployment_selects_its_pods_and_runs_unprivileged(
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
-def test_probes_hit_healthz_on_a_declared_port(container: dict[str, Any]) -> None:
+def test_probes_hit_liveness_and_readiness_on_a_declared_port(container: dict[str, Any]) -> None:
+    """Readiness drops to 503 while a pod drains; liveness must not (or the kubelet would
+    restart a pod that is finishing its streams)."""
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz"
+        assert get["path"] == path
         assert get["port"] in ports
 
 

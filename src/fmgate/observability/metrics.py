@@ -116,6 +116,11 @@ class GatewayMetrics:
             "Upstream (Bedrock) connections in use: calls running, read at scrape time.",
             registry=r,
         )
+        self._ledger_records = Counter(
+            "fmgate_ledger_records",
+            "Usage records committed to the ledger (each one durable once counted).",
+            registry=r,
+        )
         self._pool_source: Callable[[], float] = lambda: 0.0
         self._pool.set_function(lambda: self._pool_source())
         if upstream_pool is not None:
@@ -166,6 +171,10 @@ class GatewayMetrics:
             self._token_children[bot, "output"].inc(output_tokens)
         if cost_milli_cents:
             self._cost_children[bot].inc(cost_milli_cents)
+
+    def ledger_recorded(self) -> None:
+        """A usage record was committed to the ledger."""
+        self._ledger_records.inc()
 
     def error(self, bot: str, code: str) -> None:
         self._error_children[bot, code].inc()

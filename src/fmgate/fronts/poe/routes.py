@@ -25,6 +25,7 @@ from fmgate.fronts.poe.stream import SseResponse, poe_event_stream
 from fmgate.observability.logging import new_request_id
 from fmgate.registry import DeployedBot
 from fmgate.security.rate_limits import LimitExceeded, LimitKey, admitted_stream
+from fmgate.shutdown import ShutdownSignal
 from fmgate.tracking import RequestTracker
 
 if TYPE_CHECKING:
@@ -35,8 +36,13 @@ logger = logging.getLogger("fmgate.poe")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
-    """Routes that serve whatever gateway ``current()`` returns (set up by the app's lifespan)."""
+def poe_routes(
+    current: Callable[[], Gateway], shutdown: ShutdownSignal | None = None
+) -> list[Route]:
+    """Routes that serve whatever gateway ``current()`` returns (set up by the app's lifespan).
+
+    Streams still running when ``shutdown`` cuts them end with a retryable error and ``done``.
+    """
 
     async def bot_endpoint(request: Request) -> Response:
         gateway = current()
@@ -86,6 +92,7 @@ def poe_routes(current: Callable[[], Gateway]) -> list[Route]:
             uploader,
             gateway.finish_request,
             gateway.cost_authorization(deployed, query.bot_query_id, bot_request.parameters),
+            shutdown=shutdown,
         )
         stream = admitted_stream(gateway.limiter, LimitKey(query.user_id, name), stream, _refused)
         headers = {**SSE_HEADERS, "X-Request-Id": request_id}

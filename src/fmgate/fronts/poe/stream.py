@@ -2,7 +2,8 @@
 
 ``meta`` goes first and at once (Poe wants a first byte within seconds), then the answer as it
 arrives; a failure becomes an ``error`` event; ``done`` always ends the stream. The caller going
-away cancels the bot's stream (and with it the Bedrock call) at the next await.
+away cancels the bot's stream (and with it the Bedrock call) at the next await. A server
+shutdown that cuts the stream ends it like a failure: a retryable ``error``, then ``done``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fmgate.events import Media, Notice, Progress, ReasoningDelta, TextDelta, To
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.media import MediaUploader
 from fmgate.fronts.poe.reasoning import ReasoningQuote
+from fmgate.shutdown import ShutdownSignal, cut_on_shutdown
 from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate.poe")
@@ -35,40 +37,45 @@ async def poe_event_stream(
     uploader: MediaUploader | None,
     on_end: Callable[[RequestTracker], None],
     authorize: Callable[[], Awaitable[None]] | None = None,
+    *,
+    shutdown: ShutdownSignal | None = None,
 ) -> AsyncIterator[bytes]:
     """Yield the Poe SSE response for one query; ``on_end`` runs exactly once, however it ends.
 
     ``authorize`` (Poe's cost authorization for expensive bots) runs before the model is called;
-    an ``InsufficientFunds`` from it becomes Poe's ``insufficient_fund`` error.
+    an ``InsufficientFunds`` from it becomes Poe's ``insufficient_fund`` error. When
+    ``shutdown`` cuts streams, this one ends with ``ServerRestarting`` (retryable) and ``done``.
     """
     yield sse.META
     quote = ReasoningQuote()
     try:
-        if authorize is not None:
-            await authorize()
-        async for event in bot.stream(request):
-            tracker.observe(event)
-            match event:
-                case TextDelta(text=text):
-                    yield sse.text(quote.answer(text))
-                case ReasoningDelta(text=text):
-                    yield sse.text(quote.reasoning(text))
-                case Notice(text=text):
-                    note = f"\n\n_{text}_" if tracker.delivered else f"_{text}_\n\n"
-                    yield sse.text(note)
-                case Progress(text=text):
-                    yield sse.replace_response(text)
-                case Media():
-                    yield await media_events(event, uploader)
-                case ToolCall(name=name):
-                    logger.info("model requested tool %s; tools are not wired on Poe", name)
+        async with cut_on_shutdown(shutdown):
+            if authorize is not None:
+                await authorize()
+            async for event in bot.stream(request):
+                tracker.observe(event)
+                match event:
+                    case TextDelta(text=text):
+                        yield sse.text(quote.answer(text))
+                    case ReasoningDelta(text=text):
+                        yield sse.text(quote.reasoning(text))
+                    case Notice(text=text):
+                        note = f"\n\n_{text}_" if tracker.delivered else f"_{text}_\n\n"
+                        yield sse.text(note)
+                    case Progress(text=text):
+                        yield sse.replace_response(text)
+                    case Media():
+                        yield await media_events(event, uploader)
+                    case ToolCall(name=name):
+                        logger.info("model requested tool %s; tools are not wired on Poe", name)
         tracker.succeeded()
     except GatewayError as error:
         tracker.failed(error)
         logger.warning("request failed: %s (%s)", error.code, error.detail or error.user_message)
         yield sse.error(
             error.user_message,
-            allow_retry=error.retryable and not tracker.delivered,
+            allow_retry=error.retryable
+            and (error.retry_after_partial_answer or not tracker.delivered),
             error_type=error.poe_error_type,
         )
     except Exception:

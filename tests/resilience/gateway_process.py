@@ -1,0 +1,210 @@
+"""``fmgate serve`` as a real process on loopback (embedded emulator, dev key, temp ledger),
+and Poe streams against it over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import httpx_sse
+
+from tests.gateway.harness import query
+from tests.servers import SERVER_BOUND_SECONDS, free_port
+
+BOT = "slow-nova"
+
+CATALOG = """
+version: 1
+gateway:
+  shutdown_grace_seconds: {grace}
+  emulator: {{enabled: always, profile: fast}}
+defaults:
+  kind: chat
+  aws_region: us-east-1
+  max_tokens: 512
+bots:
+  - bot_name: {bot}
+    model_id: amazon.nova-micro-v1:0
+"""
+
+EMULATOR_LINE = re.compile(r"embedded Bedrock emulator at (http://127\.0\.0\.1:\d+)")
+SERVING_LINE = "fmgate: serving Poe bots at"
+#: Logged by ``fmgate.serving`` once the listening socket is closed.
+DRAINING_LINE = "shutting down: no new connections"
+
+#: Longest a started stream may take to end, however the server behaves.
+STREAM_LIMIT_SECONDS = 30.0
+
+
+@dataclass
+class GatewayProcess:
+    """A running ``fmgate serve``: its URL, the embedded emulator's, the dev key, the ledger."""
+
+    process: asyncio.subprocess.Process
+    url: str
+    emulator_url: str
+    access_key: str
+    ledger: Path
+    stderr_path: Path
+
+    async def wait_for_log(self, text: str) -> None:
+        """Wait (bounded) until the server's log (stderr) has a line containing ``text``."""
+        await _read_until(self.stderr_path, text, self.process)
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        self.process.send_signal(sig)
+
+    async def exit_code(self) -> int:
+        async with asyncio.timeout(SERVER_BOUND_SECONDS + STREAM_LIMIT_SECONDS):
+            return await self.process.wait()
+
+    async def pace(self, tokens_per_second: float) -> None:
+        """Set the embedded emulator's token rate (control API)."""
+        async with httpx.AsyncClient(base_url=self.emulator_url) as control:
+            response = await control.put(
+                "/_emulator/timing", json={"ttft_ms": 0, "tokens_per_second": tokens_per_second}
+            )
+            response.raise_for_status()
+
+
+async def _read_until(
+    path: Path, pattern: re.Pattern[str] | str, process: asyncio.subprocess.Process
+) -> str:
+    """The first line the process wrote to ``path`` that matches ``pattern`` (waits, bounded)."""
+    async with asyncio.timeout(SERVER_BOUND_SECONDS):
+        while True:
+            text = await asyncio.to_thread(path.read_text, errors="replace")
+            for line in text.splitlines():
+                if pattern.search(line) if isinstance(pattern, re.Pattern) else pattern in line:
+                    return line
+            if process.returncode is not None:
+                raise RuntimeError(f"fmgate serve exited with {process.returncode}")
+            await asyncio.sleep(0.02)  # polling a file another process writes
+
+
+@asynccontextmanager
+async def gateway_process(workdir: Path, *, grace_seconds: float) -> AsyncIterator[GatewayProcess]:
+    """Start ``fmgate serve`` in ``workdir`` on a free port; kill it afterwards if still running."""
+    catalog = workdir / "catalog.yaml"
+    catalog.write_text(CATALOG.format(grace=grace_seconds, bot=BOT))
+    port = free_port()
+    stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("POE_ACCESS_KEY", "FMGATE_CONFIG")}
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("fmgate")),
+            "serve",
+            "--config",
+            str(catalog),
+            "--port",
+            str(port),
+            "--emulator",
+            "always",
+            "--ledger",
+            str(workdir / "usage.sqlite3"),
+            "--reload-interval",
+            "0",
+            "--log-json",
+            cwd=workdir,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    try:
+        match = EMULATOR_LINE.search(await _read_until(stdout_path, EMULATOR_LINE, process))
+        assert match is not None
+        await _read_until(stdout_path, SERVING_LINE, process)
+        url = f"http://127.0.0.1:{port}"
+        await _wait_ready(url, process)
+        yield GatewayProcess(
+            process=process,
+            url=url,
+            emulator_url=match.group(1),
+            access_key=(workdir / "var" / "dev-access-key").read_text().strip(),
+            ledger=workdir / "usage.sqlite3",
+            stderr_path=stderr_path,
+        )
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
+    async with asyncio.timeout(SERVER_BOUND_SECONDS), httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(url + "/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if process.returncode is not None:
+                raise RuntimeError(f"fmgate serve exited with {process.returncode}")
+            await asyncio.sleep(0.05)
+
+
+@dataclass
+class Stream:
+    """One Poe stream as its client saw it (events arrive while it runs)."""
+
+    request_id: str = ""
+    events: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    first_text: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+    @property
+    def text(self) -> str:
+        return "".join(str(data["text"]) for name, data in self.events if name == "text")
+
+    @property
+    def error(self) -> dict[str, object] | None:
+        errors = [data for name, data in self.events if name == "error"]
+        return errors[0] if errors else None
+
+
+async def poe_stream(
+    client: httpx.AsyncClient, server: GatewayProcess, user: str, text: str, stream: Stream
+) -> Stream:
+    """Send one Poe query and record its events into ``stream`` until the server ends it."""
+    body = query(("user", text), user_id=user, conversation_id=f"c-{user}", bot_query_id="")
+    async with (
+        asyncio.timeout(STREAM_LIMIT_SECONDS),
+        httpx_sse.aconnect_sse(
+            client,
+            "POST",
+            f"{server.url}/bot/{BOT}",
+            json=body.model_dump(),
+            headers={"Authorization": f"Bearer {server.access_key}"},
+        ) as source,
+    ):
+        stream.request_id = source.response.headers["x-request-id"]
+        async for sse in source.aiter_sse():
+            stream.events.append((sse.event, json.loads(sse.data)))
+            if sse.event == "text":
+                stream.first_text.set()
+    return stream
+
+
+def ledger_rows(path: Path) -> dict[str, str]:
+    """request_id -> outcome of every row in a ledger file (read after the server exited)."""
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT request_id, outcome FROM usage").fetchall()
+    return {request_id: outcome for request_id, outcome in rows}
+
+
+def integrity(path: Path) -> str:
+    with closing(sqlite3.connect(path)) as db:
+        return str(db.execute("PRAGMA integrity_check").fetchone()[0])
