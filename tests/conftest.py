@@ -65,3 +65,15 @@ def moto_url() -> Iterator[str]:
     """URL of a real moto_server (S3 + Secrets Manager) for the whole test session."""
     with moto_server() as url:
         yield url
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Put the root logger back (level and handlers) after a test that configures logging."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -28,23 +27,11 @@ AWS_LOOKALIKE = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # 40 characters, nev
 logger = logging.getLogger("fmgate.test")
 
 
-@pytest.fixture
-def configured() -> Iterator[None]:
-    """Restore the root logger after a test configures it."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-
-
 def err_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
     return capsys.readouterr().err.splitlines()
 
 
-@pytest.mark.usefixtures("configured")
+@pytest.mark.usefixtures("restored_logging")
 def test_json_lines_carry_request_fields(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(json=True, level="debug")
     with bind_request("req-1", "claude", "user-9"):
@@ -60,7 +47,7 @@ def test_json_lines_carry_request_fields(capsys: pytest.CaptureFixture[str]) -> 
     assert (second["request_id"], second["bot"], second["user_id"]) == ("-", "-", "-")
 
 
-@pytest.mark.usefixtures("configured")
+@pytest.mark.usefixtures("restored_logging")
 def test_plain_lines_carry_request_fields(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(json=False)
     configure_logging(json=False)  # idempotent: still one handler
@@ -72,7 +59,7 @@ def test_plain_lines_carry_request_fields(capsys: pytest.CaptureFixture[str]) ->
     assert names.count(HANDLER_NAME) == 1
 
 
-@pytest.mark.usefixtures("configured")
+@pytest.mark.usefixtures("restored_logging")
 @pytest.mark.parametrize("as_json", [True, False])
 def test_secrets_are_redacted_everywhere(as_json: bool, capsys: pytest.CaptureFixture[str]) -> None:
     register_secret(POE_KEY)

@@ -10,11 +10,10 @@ servers: its server URL points at a closed loopback port and no Modal token is s
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import re
 import tomllib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
@@ -137,18 +136,6 @@ def import_modal_app() -> ModuleType:
 def modal_app(offline_modal: None, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.delenv("FMGATE_MODAL_CATALOG", raising=False)
     return import_modal_app()
-
-
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    """The web function configures logging; put the root logger back afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def requirement_pins(lines: list[str]) -> dict[str, str]:
