@@ -66,12 +66,14 @@ def all_routes(
     """Every front's routes (Poe, OpenAI, Anthropic) and the operational ones.
 
     ``shutdown`` (driven by ``fmgate.serving``): readiness answers 503 while the server drains,
-    and Poe streams still running when it cuts end with a retryable error and ``done``.
+    and streams still running when it cuts end with a retryable error in their front's shape
+    (Poe: an error event and ``done``; OpenAI: an error chunk and ``[DONE]``; Anthropic: an
+    ``error`` event).
     """
     return [
         *poe_routes(current, shutdown),
-        *openai_routes(current),
-        *anthropic_routes(current),
+        *openai_routes(current, shutdown),
+        *anthropic_routes(current, shutdown),
         *operational_routes(current, shutdown),
     ]
 

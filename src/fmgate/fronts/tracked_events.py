@@ -4,6 +4,12 @@
 accounting exactly once, however the stream ends. :func:`opened` waits until the stream has
 something to show, so that a failure before any output is answered with the API's own HTTP
 error status instead of a stream that starts and then breaks.
+
+With a :class:`~fmgate.shutdown.ShutdownSignal`, each wait for the bot's next event is watched:
+when the server cuts streams at the end of its shutdown grace period, the wait ends with
+:class:`~fmgate.errors.ServerRestarting`, which the fronts send in their own error shape. The
+watch is entered per event, in whichever task asks for it (the route handler for the first
+event, the response for the rest), so it never depends on one task owning the stream.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from fmgate.bots.base import Bot
 from fmgate.errors import GatewayError
 from fmgate.events import Event, Notice, Progress
 from fmgate.observability.metrics import GatewayMetrics
+from fmgate.resilience.fallback import close_stream
+from fmgate.shutdown import ShutdownSignal, cut_on_shutdown
 from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate.api")
@@ -30,14 +38,24 @@ async def tracked_events(
     request: BotRequest,
     tracker: RequestTracker,
     on_end: Callable[[RequestTracker], None],
+    shutdown: ShutdownSignal | None = None,
 ) -> AsyncGenerator[Event, None]:
     """Forward ``bot``'s events; failures come out as :class:`GatewayError` only."""
     try:
-        async for event in bot.stream(request):
-            tracker.observe(event)
-            if isinstance(event, Notice):
-                logger.info("notice for the caller: %s", event.text)
-            yield event
+        events = bot.stream(request)
+        try:
+            while True:
+                async with cut_on_shutdown(shutdown):
+                    try:
+                        event = await anext(events)
+                    except StopAsyncIteration:
+                        break
+                tracker.observe(event)
+                if isinstance(event, Notice):
+                    logger.info("notice for the caller: %s", event.text)
+                yield event
+        finally:
+            await close_stream(events)
         tracker.succeeded()
     except GatewayError as error:
         tracker.failed(error)

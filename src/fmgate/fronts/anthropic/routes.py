@@ -24,6 +24,7 @@ from fmgate.fronts.json_body import BadJson, BodyTooLarge, BodyTooSlow, read_jso
 from fmgate.fronts.poe.auth import bearer_token
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
+from fmgate.shutdown import ShutdownSignal
 from fmgate.tracking import RequestTracker
 
 if TYPE_CHECKING:
@@ -37,8 +38,11 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or bearer_token(request.headers.get("authorization"))
 
 
-def anthropic_routes(current: Callable[[], Gateway]) -> list[Route]:
-    """Routes that serve whatever gateway ``current()`` returns."""
+def anthropic_routes(
+    current: Callable[[], Gateway], shutdown: ShutdownSignal | None = None
+) -> list[Route]:
+    """Routes that serve whatever gateway ``current()`` returns (streams still running when
+    ``shutdown`` cuts them end with a retryable error event)."""
 
     async def messages(request: Request) -> Response:
         gateway = current()
@@ -68,7 +72,9 @@ def anthropic_routes(current: Callable[[], Gateway]) -> list[Route]:
         tracker = RequestTracker(
             request_id=request_id, bot=deployed.config, front=FRONT, user_id=caller
         )
-        events = tracked_events(deployed.bot, bot_request, tracker, gateway.finish_request)
+        events = tracked_events(
+            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown
+        )
         try:
             if body.stream:
                 stream = await opened(events)

@@ -34,6 +34,7 @@ from fmgate.fronts.poe.auth import bearer_token
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
 from fmgate.registry import DeployedBot
+from fmgate.shutdown import ShutdownSignal
 from fmgate.tracking import RequestTracker
 
 if TYPE_CHECKING:
@@ -106,8 +107,11 @@ def tracker_for(deployed: DeployedBot, request: BotRequest) -> RequestTracker:
     )
 
 
-def openai_routes(current: Callable[[], Gateway]) -> list[Route]:
-    """Routes that serve whatever gateway ``current()`` returns."""
+def openai_routes(
+    current: Callable[[], Gateway], shutdown: ShutdownSignal | None = None
+) -> list[Route]:
+    """Routes that serve whatever gateway ``current()`` returns (streams still running when
+    ``shutdown`` cuts them end with a retryable error chunk)."""
 
     async def chat_completions(request: Request) -> Response:
         gateway = current()
@@ -121,7 +125,9 @@ def openai_routes(current: Callable[[], Gateway]) -> list[Route]:
         except BadRequest as exc:
             return bad_request(exc).response
         tracker = tracker_for(deployed, bot_request)
-        events = tracked_events(deployed.bot, bot_request, tracker, gateway.finish_request)
+        events = tracked_events(
+            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown
+        )
         request_id = bot_request.request_id
         try:
             if body.stream:
@@ -152,7 +158,9 @@ def openai_routes(current: Callable[[], Gateway]) -> list[Route]:
         ratios = image.aspect_ratios if image is not None else ()
         bot_request = to_image_bot_request(body, new_request_id(), caller, ratios)
         tracker = tracker_for(deployed, bot_request)
-        events = tracked_events(deployed.bot, bot_request, tracker, gateway.finish_request)
+        events = tracked_events(
+            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown
+        )
         try:
             answer = await collected(events, gateway.metrics, body.model)
             result = await images_body(answer, body.response_format, gateway.local_media)
