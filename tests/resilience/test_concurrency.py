@@ -15,6 +15,7 @@ from tests.resilience.load import (
     assert_well_formed,
     ledger_rows,
     load,
+    metric,
     models_of,
     outcomes_of,
 )
@@ -177,3 +178,7 @@ async def test_a_throttle_burst_lowers_the_primarys_limit(
         assert limit.limit < 32  # cut at least once
         assert west.limit > 32  # the fallback answered: its limit grew
         assert (limit.running, west.running) == (0, 0)
+        exported = metric(s.gateway, "fmgate_concurrency_limit", model=PRIMARY, region="us-east-1")
+        waiting = metric(s.gateway, "fmgate_concurrency_waiting", model=WEST, region="us-west-2")
+    assert exported == limit.limit  # /metrics shows what the limit learned
+    assert waiting == 0

@@ -8,8 +8,8 @@ exposition served at ``/metrics``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import NamedTuple, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,6 +19,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 #: Seconds; spans a cached 1 ms answer to the 120 s Poe limit (and a little beyond).
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -43,6 +45,45 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 )
 
 Child = TypeVar("Child")
+
+
+class TargetConcurrency(NamedTuple):
+    """One (model, region)'s adaptive concurrency, as the metrics read it."""
+
+    model_id: str
+    aws_region: str
+    limit: float
+    running: int
+    waiting: int
+
+
+class ConcurrencyCollector(Collector):
+    """Adaptive concurrency per (model, region), read from ``source`` at every scrape."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], Sequence[TargetConcurrency]] = list
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        labels = ("model", "region")
+        limit = GaugeMetricFamily(
+            "fmgate_concurrency_limit",
+            "Calls at once the adaptive limit allows per model and region (halved on throttling).",
+            labels=labels,
+        )
+        running = GaugeMetricFamily(
+            "fmgate_concurrency_running", "Calls running per model and region.", labels=labels
+        )
+        waiting = GaugeMetricFamily(
+            "fmgate_concurrency_waiting",
+            "Calls queued for a slot per model and region.",
+            labels=labels,
+        )
+        for target in self.source():
+            key = [target.model_id, target.aws_region]
+            limit.add_metric(key, target.limit)
+            running.add_metric(key, target.running)
+            waiting.add_metric(key, target.waiting)
+        yield from (limit, running, waiting)
 
 
 class _Children(dict[Hashable, Child]):
@@ -121,6 +162,8 @@ class GatewayMetrics:
             "Usage records committed to the ledger (each one durable once counted).",
             registry=r,
         )
+        self._concurrency = ConcurrencyCollector()
+        r.register(self._concurrency)
         self._pool_source: Callable[[], float] = lambda: 0.0
         self._pool.set_function(lambda: self._pool_source())
         if upstream_pool is not None:
@@ -140,6 +183,10 @@ class GatewayMetrics:
     def watch_upstream_pool(self, source: Callable[[], float]) -> None:
         """Read the upstream pool's connection count from ``source`` at every scrape."""
         self._pool_source = source
+
+    def watch_concurrency(self, source: Callable[[], Sequence[TargetConcurrency]]) -> None:
+        """Read every target's adaptive concurrency from ``source`` at every scrape."""
+        self._concurrency.source = source
 
     def request_started(self, bot: str) -> None:
         """A response stream began (in-flight +1); pair with :meth:`request_ended`."""
