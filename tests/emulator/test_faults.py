@@ -103,7 +103,12 @@ async def test_async_control_client_and_reset(
     assert "Authorization" not in record["headers"]
     await async_control.reset()
     assert await async_control.faults() == []
-    assert await async_control.counters() == {"total": 0, "by_model": {}, "by_operation": {}}
+    assert await async_control.counters() == {
+        "total": 0,
+        "in_progress": 0,
+        "by_model": {},
+        "by_operation": {},
+    }
     assert await async_control.requests() == []
 
 

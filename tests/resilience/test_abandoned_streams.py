@@ -122,6 +122,11 @@ async def test_abandoned_streams_leak_nothing(
         assert upstream_in_use(s.gateway) == 0
         assert established_connections_to(emulator_port) <= baseline_connections
         assert len(asyncio.all_tasks()) <= baseline_tasks
+        for _ in range(200):  # the emulator stops writing once it notices the closed socket
+            if (await emu.counters())["in_progress"] == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert (await emu.counters())["in_progress"] == 0
 
         await s.gateway.finisher.drain()
         assert s.gateway.ledger is not None

@@ -158,6 +158,7 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
     call = Call(
         request=request, operation=route.operation, state=state, body=body, path_params=params
     )
+    state.traffic.in_progress += 1
     try:
         verify(
             SignedRequest(
@@ -177,6 +178,8 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
         return error_response(error)
     except StreamEnded as ended:
         return ended.response
+    finally:
+        state.traffic.in_progress -= 1
 
 
 async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:

@@ -8,7 +8,7 @@ These routes need no SigV4; they are meant for local use (the emulator binds loo
                                                  "after_tokens"?, "delay_seconds"?, "exception"?}
     GET    /_emulator/faults            pending faults
     DELETE /_emulator/faults            clear faults
-    GET    /_emulator/counters          {"total", "by_model", "by_operation"}
+    GET    /_emulator/counters          {"total", "in_progress", "by_model", "by_operation"}
     GET    /_emulator/requests          recorded requests (``?model_id=`` filters)
     PUT    /_emulator/timing            {"ttft_ms", "tokens_per_second"} (null rate = unlimited)
     GET    /_emulator/timing            current timing

@@ -16,6 +16,8 @@ class Traffic:
 
     def __init__(self) -> None:
         self.total = 0
+        #: Bedrock requests being answered right now (a stream counts until its last byte).
+        self.in_progress = 0
         self.by_model: Counter[str] = Counter()
         self.by_operation: Counter[str] = Counter()
         self.recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_REQUESTS)
@@ -45,6 +47,7 @@ class Traffic:
     def counters(self) -> dict[str, Any]:
         return {
             "total": self.total,
+            "in_progress": self.in_progress,
             "by_model": dict(self.by_model),
             "by_operation": dict(self.by_operation),
         }
