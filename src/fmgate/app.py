@@ -17,7 +17,12 @@ from fmgate.fronts.openai.routes import openai_routes
 from fmgate.fronts.poe.routes import poe_routes
 from fmgate.gateway import Gateway, GatewayOptions
 from fmgate.operations.reload import DEFAULT_POLL_SECONDS, CatalogReloader
-from fmgate.operations.status_page import bot_stats, render_status_page, status_rows
+from fmgate.operations.status_page import (
+    bot_stats,
+    render_status_page,
+    status_rows,
+    upstream_rows,
+)
 from fmgate.shutdown import ShutdownSignal
 
 
@@ -41,15 +46,24 @@ def operational_routes(
 
     async def status_page(request: Request) -> Response:
         gateway = current()
+        services = gateway.services
+        upstreams = await upstream_rows(services.breakers, services.limits)
         return HTMLResponse(
-            render_status_page(gateway.registry, gateway.metrics.registry),
+            render_status_page(gateway.registry, gateway.metrics.registry, upstreams),
             headers={"Cache-Control": "no-store"},
         )
 
     async def status_json(request: Request) -> Response:
         gateway = current()
         rows = status_rows(gateway.registry, bot_stats(gateway.metrics.registry))
-        return JSONResponse({"service": "fmgate", "bots": rows})
+        upstreams = await upstream_rows(gateway.services.breakers, gateway.services.limits)
+        return JSONResponse(
+            {
+                "service": "fmgate",
+                "bots": rows,
+                "upstreams": [row.as_json() for row in upstreams],
+            }
+        )
 
     return [
         Route("/metrics", metrics, methods=["GET"]),

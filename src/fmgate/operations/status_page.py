@@ -4,7 +4,9 @@ Plain HTML, no JavaScript: the page refreshes itself (``<meta http-equiv="refres
 value that comes from the catalog (names, descriptions, model ids) is HTML-escaped. The live
 numbers are read from the gateway's own Prometheus registry, the same values ``/metrics`` serves:
 requests finished, errors, streams in flight, and the TTFT median estimated from the histogram
-buckets the way PromQL's ``histogram_quantile`` does (linear within the bucket).
+buckets the way PromQL's ``histogram_quantile`` does (linear within the bucket). Below the
+bots, one row per upstream target (a model in a region) the gateway has called: its circuit
+breaker's state and its adaptive concurrency (limit, running, waiting).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from html import escape
 
 from prometheus_client import CollectorRegistry
 
 from fmgate.listing import price_summary
 from fmgate.registry import DeployedBot
+from fmgate.resilience.breaker import Breakers, BreakerState
+from fmgate.resilience.concurrency import ConcurrencyLimits
 
 REFRESH_SECONDS = 5
 
@@ -42,6 +46,44 @@ class BotStats:
     def ttft_p50(self) -> float | None:
         """Median time to first token in seconds; None before any request delivered output."""
         return bucket_quantile(0.5, self.ttft_buckets)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRow:
+    """One target the gateway has called: its circuit and its adaptive concurrency."""
+
+    model_id: str
+    region: str
+    circuit: str
+    consecutive_failures: int
+    concurrency_limit: float
+    running: int
+    waiting: int
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+async def upstream_rows(breakers: Breakers, limits: ConcurrencyLimits) -> list[UpstreamRow]:
+    """Every target either the breakers or the concurrency limits know, sorted."""
+    circuits = {(s.key.model_id, s.key.aws_region): s for s in await breakers.statuses()}
+    concurrency = {(s.model_id, s.aws_region): s for s in limits.statuses()}
+    rows = []
+    for model_id, region in sorted(circuits.keys() | concurrency.keys()):
+        circuit = circuits.get((model_id, region))
+        limit = concurrency.get((model_id, region))
+        rows.append(
+            UpstreamRow(
+                model_id=model_id,
+                region=region,
+                circuit=(circuit.state if circuit else BreakerState.CLOSED).value,
+                consecutive_failures=circuit.consecutive_failures if circuit else 0,
+                concurrency_limit=round(limit.limit, 1) if limit else 0.0,
+                running=limit.running if limit else 0,
+                waiting=limit.waiting if limit else 0,
+            )
+        )
+    return rows
 
 
 def bot_stats(registry: CollectorRegistry) -> dict[str, BotStats]:
@@ -128,6 +170,7 @@ th, td {{ text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd
 th {{ background: #f4f4f4; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 tr.failing td.errors {{ color: #b00020; font-weight: 600; }}
+tr.open td.circuit {{ color: #b00020; font-weight: 600; }}
 small {{ color: #666; }}
 </style>
 </head>
@@ -143,6 +186,7 @@ small {{ color: #666; }}
 {rows}
 </tbody>
 </table>
+{upstreams}
 </body>
 </html>
 """
@@ -155,7 +199,45 @@ ROW = (
 )
 
 
-def render_status_page(bots: Iterable[DeployedBot], registry: CollectorRegistry) -> str:
+UPSTREAMS = """<h2>Upstreams</h2>
+<table>
+<thead><tr><th>model</th><th>region</th><th>circuit</th><th>failures in a row</th>
+<th>concurrency limit</th><th>running</th><th>waiting</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>"""
+
+UPSTREAM_ROW = (
+    '<tr class="{css}"><td><code>{model}</code></td><td>{region}</td>'
+    '<td class="circuit">{circuit}</td><td class="num">{failures}</td>'
+    '<td class="num limit">{limit:g}</td><td class="num">{running}</td>'
+    '<td class="num">{waiting}</td></tr>'
+)
+
+
+def render_upstreams(upstreams: Iterable[UpstreamRow]) -> str:
+    rows = [
+        UPSTREAM_ROW.format(
+            css="" if row.circuit == BreakerState.CLOSED.value else "open",
+            model=escape(row.model_id),
+            region=escape(row.region),
+            circuit=escape(row.circuit.replace("_", "-")),
+            failures=row.consecutive_failures,
+            limit=row.concurrency_limit,
+            running=row.running,
+            waiting=row.waiting,
+        )
+        for row in upstreams
+    ]
+    return UPSTREAMS.format(rows="\n".join(rows)) if rows else ""
+
+
+def render_status_page(
+    bots: Iterable[DeployedBot],
+    registry: CollectorRegistry,
+    upstreams: Iterable[UpstreamRow] = (),
+) -> str:
     """The whole HTML page (every catalog value escaped)."""
     stats = bot_stats(registry)
     bots = list(bots)
@@ -186,4 +268,5 @@ def render_status_page(bots: Iterable[DeployedBot], registry: CollectorRegistry)
         errors=format_count(sum(s.errors for s in stats.values())),
         inflight=format_count(sum(s.inflight for s in stats.values())),
         rows="\n".join(rendered),
+        upstreams=render_upstreams(upstreams),
     )
