@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fmgate.config.schema import Catalog
+    from fmgate.operations.bot_status import BotStatus
 
 DEFAULT_PORT = 8080
 DEV_KEY_FILE = Path("var/dev-access-key")
@@ -99,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--available",
         action="store_true",
         help="list the model table's models (what `models add` can add) instead of the bots",
+    )
+    models.add_argument(
+        "--url",
+        help="a running gateway (e.g. http://127.0.0.1:8080): add its live numbers per bot",
     )
     models.set_defaults(run=run_models)
     models_sub = models.add_subparsers(title="models commands")
@@ -300,12 +305,46 @@ def read_dev_key() -> str:
 
 
 def run_models(args: argparse.Namespace) -> int:
-    from fmgate.listing import bots_table
+    """``fmgate models``: every bot with its model, prices and status (``--url``: live too)."""
+    from fmgate.config.secrets import SecretResolver
+    from fmgate.listing import bots_table, print_table
+    from fmgate.operations.bot_status import bot_statuses
+    from fmgate.operations.model_table import ModelTableError, load_table
 
     if args.available:
         return run_models_available(args.table)
-    print(bots_table(load_or_exit(args.config).bots))
+    catalog = load_or_exit(args.config)
+    try:
+        table = load_table(args.table)
+    except ModelTableError as exc:
+        print(f"fmgate: {exc}", file=sys.stderr)
+        return 1
+    live = read_live_status(args.url) if args.url else None
+
+    async def statuses() -> list[BotStatus]:
+        secrets = SecretResolver()
+        try:
+            return await bot_statuses(catalog.bots, table, secrets, live)
+        finally:
+            await secrets.aclose()
+
+    print_table(bots_table(catalog.bots, asyncio.run(statuses())))
     return 0
+
+
+def read_live_status(url: str) -> dict[str, object] | None:
+    """A running gateway's ``/status.json``, or None (said on stderr) when it cannot be read."""
+    import httpx
+
+    status_url = url.rstrip("/") + "/status.json"
+    try:
+        response = httpx.get(status_url, timeout=5.0)
+        response.raise_for_status()
+        body = response.json()
+    except (httpx.HTTPError, ValueError):
+        print(f"fmgate: could not read {status_url}; showing offline checks only", file=sys.stderr)
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def run_models_available(table_file: Path | None) -> int:

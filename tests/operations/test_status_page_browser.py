@@ -97,6 +97,7 @@ class StatusTable(HTMLParser):
         self._cell: list[str] | None = None
         self._row: list[str] | None = None
         self._in_summary = False
+        self._bots_table_done = False  # the upstreams table that follows has its own headings
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -111,7 +112,8 @@ class StatusTable(HTMLParser):
         if tag in ("td", "th") and self._cell is not None:
             text = " ".join("".join(self._cell).split())
             if tag == "th":
-                self.headings.append(text)
+                if not self._bots_table_done:
+                    self.headings.append(text)
             elif self._row is not None:
                 self._row.append(text)
             self._cell = None
@@ -119,6 +121,8 @@ class StatusTable(HTMLParser):
             self._row = None
         elif tag == "p":
             self._in_summary = False
+        elif tag == "table":
+            self._bots_table_done = True
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
