@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import boto3
 import pytest
 
 from fmgate.bedrock.client import BedrockClients
-from fmgate.emulator import Emulator, EmulatorClient, EmulatorConfig
+from fmgate.emulator import Emulator, EmulatorClient
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.emulators import running_emulator
 
 #: Bucket the emulator writes video results to (in the session's moto S3).
 VIDEO_BUCKET = "fmgate-bedrock-tests"
@@ -20,24 +20,7 @@ REGION = "us-east-1"
 @pytest.fixture(scope="session")
 def bedrock_emulator(moto_url: str) -> Iterator[Emulator]:
     """A Bedrock Runtime emulator on loopback for the session, writing videos to moto S3."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name=REGION,
-        aws_access_key_id=MOTO_KEY,
-        aws_secret_access_key=MOTO_KEY,
-    )
-    s3.create_bucket(Bucket=VIDEO_BUCKET)
-    config = EmulatorConfig(
-        access_key_id=TEST_ACCESS_KEY_ID,
-        secret_access_key=TEST_SECRET_ACCESS_KEY,
-        profile="fast",
-        video_delay_seconds=0.2,
-        s3_endpoint_url=moto_url,
-        s3_access_key_id=MOTO_KEY,
-        s3_secret_access_key=MOTO_KEY,
-    )
-    with Emulator.running(config) as emulator:
+    with running_emulator(moto_url, VIDEO_BUCKET, REGION) as emulator:
         yield emulator
 
 

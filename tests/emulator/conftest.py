@@ -11,8 +11,9 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.config import Config
 
-from fmgate.emulator import AsyncEmulatorClient, Emulator, EmulatorClient, EmulatorConfig
+from fmgate.emulator import AsyncEmulatorClient, Emulator, EmulatorClient
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.emulators import running_emulator
 
 REGION = "us-east-1"
 VIDEO_BUCKET = "emulator-test-videos"
@@ -25,18 +26,7 @@ STANDARD_RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
 
 @pytest.fixture(scope="session")
 def emulator(moto_url: str) -> Iterator[Emulator]:
-    config = EmulatorConfig(
-        access_key_id=TEST_ACCESS_KEY_ID,
-        secret_access_key=TEST_SECRET_ACCESS_KEY,
-        profile="fast",
-        video_delay_seconds=0.2,
-        s3_endpoint_url=moto_url,
-        s3_access_key_id="moto",
-        s3_secret_access_key="moto",
-        region=REGION,
-    )
-    s3_client(moto_url).create_bucket(Bucket=VIDEO_BUCKET)
-    with Emulator.running(config) as emu:
+    with running_emulator(moto_url, VIDEO_BUCKET, REGION) as emu:
         yield emu
 
 

@@ -6,16 +6,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 
 from fmgate.app import build_app
 from fmgate.config.loader import parse_catalog
 from fmgate.config.schema import Catalog
-from fmgate.emulator import AsyncEmulatorClient, Emulator, EmulatorConfig
+from fmgate.emulator import AsyncEmulatorClient, Emulator
 from fmgate.gateway import AwsAccess, Gateway, GatewayOptions
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.emulators import running_emulator
 from tests.fakes.poe_api import FakePoeApi
 from tests.gateway.harness import TEST_POE_KEY
 
@@ -91,24 +91,7 @@ bots:
 
 @pytest.fixture(scope="session")
 def emulator(moto_url: str) -> Iterator[Emulator]:
-    config = EmulatorConfig(
-        access_key_id=TEST_ACCESS_KEY_ID,
-        secret_access_key=TEST_SECRET_ACCESS_KEY,
-        profile="fast",
-        video_delay_seconds=0.2,
-        s3_endpoint_url=moto_url,
-        s3_access_key_id="moto",
-        s3_secret_access_key="moto",
-    )
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="moto",
-        aws_secret_access_key="moto",
-    )
-    s3.create_bucket(Bucket=VIDEO_BUCKET)
-    with Emulator.running(config) as emu:
+    with running_emulator(moto_url, VIDEO_BUCKET) as emu:
         yield emu
 
 
