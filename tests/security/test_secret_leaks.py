@@ -12,6 +12,7 @@ each secret.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -266,7 +267,7 @@ async def test_no_secret_in_anything_the_gateway_emits(
         ["validate", str(pasted)],
     ):
         with contextlib.suppress(SystemExit):
-            cli.main(argv)
+            await asyncio.to_thread(cli.main, argv)
 
     captured = capsys.readouterr()
     out.add("stdout", captured.out)

@@ -23,6 +23,7 @@ from fmgate.errors import GatewayError
 from fmgate.events import Event, Notice, Progress
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.resilience.fallback import close_stream
+from fmgate.security.rate_limits import Lease
 from fmgate.shutdown import ShutdownSignal, cut_on_shutdown
 from fmgate.tracking import RequestTracker
 
@@ -39,8 +40,10 @@ async def tracked_events(
     tracker: RequestTracker,
     on_end: Callable[[RequestTracker], None],
     shutdown: ShutdownSignal | None = None,
+    lease: Lease | None = None,
 ) -> AsyncGenerator[Event, None]:
-    """Forward ``bot``'s events; failures come out as :class:`GatewayError` only."""
+    """Forward ``bot``'s events; failures come out as :class:`GatewayError` only. The
+    caller's per-user ``lease`` is given back however the stream ends."""
     try:
         events = bot.stream(request)
         try:
@@ -69,6 +72,8 @@ async def tracked_events(
     finally:
         tracker.cancelled()  # no-op unless nothing above ended the request
         on_end(tracker)
+        if lease is not None:
+            await lease.release()
 
 
 async def opened(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:

@@ -23,6 +23,9 @@ from fmgate.operations.model_table import (
     find_model,
 )
 
+#: References this module does not resolve (they need a call to AWS).
+SECRETS_MANAGER_PREFIX = "aws-secretsmanager:"
+
 
 @dataclass(frozen=True, slots=True)
 class BotStatus:
@@ -61,9 +64,12 @@ def model_problems(config: BotConfig, table: ModelTable) -> list[str]:
 
 
 async def key_problems(config: BotConfig, secrets: SecretResolver) -> list[str]:
-    """Whether the access key reference resolves (the value is never shown)."""
+    """Whether the access key reference resolves (the value is never shown). Secrets Manager
+    references are not fetched: listing bots never calls AWS."""
     if config.access_key is None:
         return ["no access key (dev only)"]
+    if config.access_key.startswith(SECRETS_MANAGER_PREFIX):
+        return []
     try:
         await secrets.resolve(config.access_key)
     except SecretError:

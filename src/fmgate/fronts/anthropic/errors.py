@@ -34,12 +34,19 @@ def error_body(status: int, message: str) -> dict[str, object]:
     }
 
 
-def error_response(status: int, message: str, request_id: str | None = None) -> Response:
+def error_response(
+    status: int,
+    message: str,
+    request_id: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    all_headers = {**(headers or {}), **({"request-id": request_id} if request_id else {})}
     return Response(
         orjson.dumps(error_body(status, message)),
         status_code=status,
         media_type="application/json",
-        headers={"request-id": request_id} if request_id else None,
+        headers=all_headers or None,
     )
 
 

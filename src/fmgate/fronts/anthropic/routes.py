@@ -7,6 +7,7 @@ started, as an ``error`` event.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from fmgate.fronts.json_body import BadJson, BodyTooLarge, BodyTooSlow, read_jso
 from fmgate.fronts.poe.auth import bearer_token
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
+from fmgate.security.rate_limits import LimitExceeded, LimitKey
 from fmgate.shutdown import ShutdownSignal
 from fmgate.tracking import RequestTracker
 
@@ -69,11 +71,17 @@ def anthropic_routes(
             return error_response(400, f"model: {body.model} is not a chat model")
         request_id = bot_request.request_id
         bind_request_context(request_id, body.model, caller)
+        admission = await gateway.limiter.admit(LimitKey(caller, deployed.config.bot_name))
+        if isinstance(admission, LimitExceeded):
+            wait = max(1, math.ceil(admission.retry_after_seconds))
+            return error_response(
+                429, admission.user_message, request_id, headers={"retry-after": str(wait)}
+            )
         tracker = RequestTracker(
             request_id=request_id, bot=deployed.config, front=FRONT, user_id=caller
         )
         events = tracked_events(
-            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown
+            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown, admission
         )
         try:
             if body.stream:

@@ -8,6 +8,7 @@ with its HTTP status in OpenAI's error shape; after the stream started, as an er
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ from fmgate.fronts.poe.auth import bearer_token
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
 from fmgate.registry import DeployedBot
+from fmgate.security.rate_limits import Lease, LimitExceeded, LimitKey
 from fmgate.shutdown import ShutdownSignal
 from fmgate.tracking import RequestTracker
 
@@ -96,6 +98,22 @@ def bot_for(gateway: Gateway, model: str, kind: str, endpoint: str) -> DeployedB
     return deployed
 
 
+async def admitted(gateway: Gateway, caller: str, deployed: DeployedBot) -> Lease:
+    """The caller's slot under ``gateway.limits`` (per caller and bot), or :class:`Refused`
+    with a 429 and ``Retry-After``."""
+    admission = await gateway.limiter.admit(LimitKey(caller, deployed.config.bot_name))
+    if isinstance(admission, LimitExceeded):
+        wait = max(1, math.ceil(admission.retry_after_seconds))
+        refusal = error_response(
+            429,
+            admission.user_message,
+            "rate_limit_exceeded",
+            headers={"Retry-After": str(wait)},
+        )
+        raise Refused(refusal)
+    return admission
+
+
 def bad_request(exc: BadRequest) -> Refused:
     return Refused(error_response(400, exc.message, "invalid_request", param=exc.param))
 
@@ -120,13 +138,14 @@ def openai_routes(
             body = parse_chat_request(data)
             deployed = bot_for(gateway, body.model, "chat", "/v1/chat/completions")
             bot_request = to_bot_request(body, new_request_id(), caller)
+            lease = await admitted(gateway, caller, deployed)
         except Refused as refused:
             return refused.response
         except BadRequest as exc:
             return bad_request(exc).response
         tracker = tracker_for(deployed, bot_request)
         events = tracked_events(
-            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown
+            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown, lease
         )
         request_id = bot_request.request_id
         try:
@@ -150,16 +169,17 @@ def openai_routes(
             caller, data = await read_request(gateway, request)
             body = parse_image_request(data)
             deployed = bot_for(gateway, body.model, "image", "/v1/images/generations")
+            image = deployed.config.image
+            ratios = image.aspect_ratios if image is not None else ()
+            bot_request = to_image_bot_request(body, new_request_id(), caller, ratios)
+            lease = await admitted(gateway, caller, deployed)
         except Refused as refused:
             return refused.response
         except BadRequest as exc:
             return bad_request(exc).response
-        image = deployed.config.image
-        ratios = image.aspect_ratios if image is not None else ()
-        bot_request = to_image_bot_request(body, new_request_id(), caller, ratios)
         tracker = tracker_for(deployed, bot_request)
         events = tracked_events(
-            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown
+            deployed.bot, bot_request, tracker, gateway.finish_request, shutdown, lease
         )
         try:
             answer = await collected(events, gateway.metrics, body.model)
