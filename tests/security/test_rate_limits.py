@@ -1,9 +1,13 @@
-"""Per-user concurrency and rate limits: the limiter itself, then through the Poe endpoint."""
+"""Per-user limits: the in-memory limiter on an exact clock, then through the Poe endpoint.
+
+The rules both limiters share (separate keys, slots coming back, streams releasing however
+they end) run against the in-memory and the Redis limiter in tests/shared_state.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 
@@ -15,7 +19,6 @@ from fmgate.security.rate_limits import (
     LimitKey,
     LocalLease,
     UserLimiter,
-    admitted_stream,
 )
 from tests.gateway.conftest import GatewaySession
 from tests.gateway.harness import query, raw_events
@@ -53,30 +56,6 @@ async def test_burst_then_the_sustained_rate() -> None:
     assert isinstance(await limits.admit(ALICE), LimitExceeded)
 
 
-async def test_users_and_bots_are_limited_separately() -> None:
-    limits = limiter(FakeClock(), burst=1)
-    assert isinstance(await limits.admit(ALICE), LocalLease)
-    assert isinstance(await limits.admit(ALICE), LimitExceeded)
-    assert isinstance(await limits.admit(BOB), LocalLease)
-    assert isinstance(await limits.admit(LimitKey("alice", "other-bot")), LocalLease)
-
-
-async def test_concurrency_slots_come_back_on_release() -> None:
-    limits = limiter(FakeClock(), concurrent=2, burst=100)
-    first, second = await limits.admit(ALICE), await limits.admit(ALICE)
-    assert isinstance(first, LocalLease)
-    assert isinstance(second, LocalLease)
-    refused = await limits.admit(ALICE)
-    assert isinstance(refused, LimitExceeded)
-    assert refused.limit == "concurrency"
-    assert "too many requests running" in refused.user_message
-    await first.release()
-    await first.release()  # idempotent: gives back one slot, not two
-    assert limits.running(ALICE) == 1
-    assert isinstance(await limits.admit(ALICE), LocalLease)
-    assert isinstance(await limits.admit(ALICE), LimitExceeded)
-
-
 async def test_idle_users_are_forgotten() -> None:
     clock = FakeClock()
     limits = limiter(clock, per_minute=60, burst=1)
@@ -93,38 +72,6 @@ async def test_idle_users_are_forgotten() -> None:
     # Alice and the late users (they just used their burst); the idle early users are gone.
     assert limits.tracked_keys() == 1 + 2 * SWEEP_THRESHOLD
     assert limits.running(ALICE) == 1  # a running request is never forgotten
-
-
-async def test_admitted_stream_releases_on_failure_and_on_cancel() -> None:
-    limits = limiter(FakeClock(), concurrent=1, burst=100)
-
-    async def failing() -> AsyncIterator[bytes]:
-        yield b"a"
-        raise RuntimeError("boom")
-
-    chunks: list[bytes] = []
-    try:
-        async for chunk in admitted_stream(limits, ALICE, failing(), lambda _: b"refused"):
-            chunks.append(chunk)
-    except RuntimeError:
-        pass
-    assert chunks == [b"a"]
-    assert limits.running(ALICE) == 0
-
-    async def endless() -> AsyncIterator[bytes]:
-        while True:
-            yield b"x"
-            await asyncio.sleep(0)
-
-    stream = admitted_stream(limits, ALICE, endless(), lambda _: b"refused")
-    assert await anext(stream) == b"x"
-    assert limits.running(ALICE) == 1
-    refused = [
-        c async for c in admitted_stream(limits, ALICE, endless(), lambda e: e.limit.encode())
-    ]
-    assert refused == [b"concurrency"]
-    await stream.aclose()  # the caller went away
-    assert limits.running(ALICE) == 0
 
 
 def the_error(events: list[tuple[str, dict[str, object]]]) -> dict[str, object]:
