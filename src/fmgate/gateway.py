@@ -314,6 +314,7 @@ def circuit_breakers(catalog: Catalog, redis: Redis | None, on_open: OpenListene
         key_prefix=settings.shared_state.key_prefix,
         on_open=on_open,
         probe_ttl_seconds=longest_request_seconds(catalog),
+        state_cache_seconds=settings.shared_state.breaker_cache_seconds,
     )
 
 

@@ -176,3 +176,48 @@ async def test_state_lives_under_the_key_prefix_and_expires_when_idle(
     mine = [key async for key in shared_redis.scan_iter(match=f"{key_prefix}*")]
     assert mine == [f"{key_prefix}breaker:{MODEL}@{REGION}".encode()]
     assert await shared_redis.pttl(mine[0]) > 0
+
+
+async def script_calls(redis: Redis) -> int:
+    """Scripts Redis has run so far (every breaker operation is one)."""
+    stats = await redis.info("commandstats")
+    return sum(
+        int(stats.get(name, {}).get("calls", 0)) for name in ("cmdstat_evalsha", "cmdstat_eval")
+    )
+
+
+async def test_a_healthy_reading_spares_redis_until_it_expires_or_a_call_fails(
+    shared_redis: Redis, other_replica_redis: Redis, key_prefix: str
+) -> None:
+    long_cooldown = BreakerSettings(failure_threshold=3, cooldown_seconds=60)
+    cached = RedisBreakers(
+        shared_redis, long_cooldown, key_prefix=key_prefix, state_cache_seconds=0.3
+    )
+    other = RedisBreakers(other_replica_redis, long_cooldown, key_prefix=key_prefix)
+    other_breaker = other.get(MODEL, REGION)
+    breaker = cached.get(MODEL, REGION)
+    await breaker.succeeded(await breaker.acquire())  # reads "closed, no failures"
+    before = await script_calls(shared_redis)
+    for _ in range(20):
+        await breaker.succeeded(await breaker.acquire())
+    assert await script_calls(shared_redis) == before  # the happy path asked Redis nothing
+
+    for _ in range(3):  # another replica opens the circuit ...
+        await other_breaker.failed(await other_breaker.acquire())
+    assert (await other_breaker.status()).state is BreakerState.OPEN
+    permit = await breaker.acquire()  # ... seen here only when the reading expires
+    await asyncio.sleep(0.35)
+    with pytest.raises(CircuitOpen):
+        await breaker.acquire()
+    await breaker.succeeded(permit)  # a late success from before the opening changes nothing
+    assert (await other_breaker.status()).state is BreakerState.OPEN
+
+
+async def test_a_failure_drops_the_healthy_reading(shared_redis: Redis, key_prefix: str) -> None:
+    cached = RedisBreakers(shared_redis, SETTINGS, key_prefix=key_prefix, state_cache_seconds=60)
+    breaker = cached.get(MODEL, REGION)
+    await breaker.succeeded(await breaker.acquire())
+    for _ in range(3):  # each failure is counted in Redis, and the next acquire asks again
+        await breaker.failed(await breaker.acquire())
+    with pytest.raises(CircuitOpen):
+        await breaker.acquire()

@@ -452,6 +452,13 @@ class SharedStateSettings(StrictModel):
     key_prefix: str = Field(
         "fmgate:", pattern=r"^[A-Za-z0-9:_.-]{1,32}$", description="Prefix of every Redis key."
     )
+    breaker_cache_seconds: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description="How long a replica trusts a 'circuit closed, no failures' reading before "
+        "asking Redis again (0: every call asks; a circuit opened elsewhere is seen this late).",
+    )
 
 
 class LedgerSettings(StrictModel):

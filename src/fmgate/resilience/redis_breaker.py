@@ -27,6 +27,7 @@ nothing; see :mod:`fmgate.shared_state`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -82,26 +83,26 @@ local generation = tonumber(s[5]) or 0
 """
 
 # KEYS[1] breaker; ARGV: cooldown_ms, probe_ttl_ms, idle_ms.
-# -> {ACQUIRED, generation} | {PROBE_ACQUIRED, generation} | {SKIPPED, 0}
+# -> {ACQUIRED, generation, failures} | {PROBE_ACQUIRED, generation, 0} | {SKIPPED, 0, 0}
 ACQUIRE_SCRIPT: Final = (
     READ_STATE
     + """
 if not is_open then
-  return {1, generation}
+  return {1, generation, failures}
 end
 if now - opened_at < tonumber(ARGV[1]) then
-  return {0, 0}
+  return {0, 0, 0}
 end
 if probe_until > 0 then
   if now < probe_until then
-    return {0, 0}
+    return {0, 0, 0}
   end
   -- the probe in flight is presumed lost: its late result must not count
   generation = generation + 1
 end
 redis.call('HSET', KEYS[1], 'probe_until', now + tonumber(ARGV[2]), 'generation', generation)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {2, generation}
+return {2, generation, 0}
 """
 )
 
@@ -193,13 +194,14 @@ class BreakerScripts:
         self._settle = redis.register_script(SETTLE_SCRIPT)
         self._status = redis.register_script(STATUS_SCRIPT)
 
-    async def acquire(self, redis_key: str) -> tuple[int, int]:
-        """``(verdict, generation)``: ``ACQUIRED``, ``PROBE_ACQUIRED`` or ``SKIPPED``."""
+    async def acquire(self, redis_key: str) -> tuple[int, int, int]:
+        """``(verdict, generation, consecutive failures)``: ``ACQUIRED``, ``PROBE_ACQUIRED``
+        or ``SKIPPED``."""
         args = (self._cooldown_ms, self._probe_ttl_ms, self._idle_ms)
-        verdict, generation = await self._outage.run(
+        verdict, generation, failures = await self._outage.run(
             lambda: self._acquire(keys=[redis_key], args=args)
         )
-        return int(verdict), int(generation)
+        return int(verdict), int(generation), int(failures)
 
     async def settle(self, redis_key: str, outcome: str, permit: Permit) -> int:
         """``IGNORED``, ``OPENED`` or ``CLOSED``: what settling ``permit`` did."""
@@ -219,6 +221,12 @@ class RedisBreaker:
     """The breaker of one target, its state in Redis (satisfies ``Breaker``).
 
     ``opened`` is called when a call settled here opened the circuit.
+
+    The happy path need not ask Redis every time: after Redis said the circuit is closed with
+    no failures, calls for the next ``state_cache_seconds`` are permitted from that reading, and
+    their successes (which would reset nothing) are not sent. A failure always goes to Redis and
+    drops the reading, so a failing target is watched call by call. The price: a circuit another
+    replica opened is seen here up to ``state_cache_seconds`` late (0: ask every time).
     """
 
     def __init__(
@@ -227,35 +235,59 @@ class RedisBreaker:
         redis_key: str,
         scripts: BreakerScripts,
         opened: Callable[[BreakerKey], None],
+        *,
+        state_cache_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.key = key
         self._redis_key = redis_key
         self._scripts = scripts
         self._opened = opened
+        self._cache_seconds = state_cache_seconds
+        self._clock = clock
+        #: Until when (clock time) the last "closed, no failures" reading may be used.
+        self._healthy_until = 0.0
+        self._healthy_generation = 0
 
     async def acquire(self) -> Permit:
         """Leave for one call, or :class:`CircuitOpen` while the target is being skipped."""
+        if self._clock() < self._healthy_until:
+            return Permit(self._healthy_generation, probe=False)
         try:
-            verdict, generation = await self._scripts.acquire(self._redis_key)
+            verdict, generation, failures = await self._scripts.acquire(self._redis_key)
         except RedisUnavailable:
             return Permit(UNSHARED_GENERATION, probe=False)
         if verdict == SKIPPED:
             raise CircuitOpen(self.key)
+        if verdict == ACQUIRED and failures == 0 and self._cache_seconds > 0:
+            self._healthy_until = self._clock() + self._cache_seconds
+            self._healthy_generation = generation
         return Permit(generation, probe=verdict == PROBE_ACQUIRED)
 
     async def succeeded(self, permit: Permit) -> None:
         """The call got an answer (or a non-retryable error): the target is serving."""
+        if self._reading_says_nothing_to_reset(permit):
+            return
         if await self._settle("succeeded", permit) == CLOSED:
             logger.info("circuit closed for %s in %s", self.key.model_id, self.key.aws_region)
 
     async def failed(self, permit: Permit) -> None:
         """The call failed with a retryable upstream error."""
+        self._healthy_until = 0.0
         if await self._settle("failed", permit) == OPENED:
             self._opened(self.key)
 
     async def abandoned(self, permit: Permit) -> None:
         """The call ended without a verdict (cancelled); a probe slot is freed."""
-        await self._settle("abandoned", permit)
+        if permit.probe:  # only a probe holds anything in Redis
+            await self._settle("abandoned", permit)
+
+    def _reading_says_nothing_to_reset(self, permit: Permit) -> bool:
+        return (
+            not permit.probe
+            and permit.generation == self._healthy_generation
+            and self._clock() < self._healthy_until
+        )
 
     async def status(self) -> BreakerStatus:
         """The breaker's state now (closed while Redis is unavailable: calls are allowed)."""
@@ -285,7 +317,8 @@ class RedisBreakers:
     (``gateway.shared_state.key_prefix``). ``on_open`` is called in the replica whose call
     opened a circuit. ``probe_ttl_seconds``: how long a probe may run before it is presumed
     lost (give it the longest a model call may take). ``reconnect_after_seconds``: how long
-    Redis is skipped after it failed to answer.
+    Redis is skipped after it failed to answer. ``state_cache_seconds``: how long a healthy
+    reading is used without asking again (see :class:`RedisBreaker`).
     """
 
     def __init__(
@@ -297,6 +330,7 @@ class RedisBreakers:
         on_open: OpenListener | None = None,
         probe_ttl_seconds: float = DEFAULT_PROBE_TTL_SECONDS,
         reconnect_after_seconds: float = DEFAULT_RECONNECT_AFTER_SECONDS,
+        state_cache_seconds: float = 0.0,
     ) -> None:
         if probe_ttl_seconds <= 0:
             raise ValueError("probe_ttl_seconds must be positive")
@@ -309,6 +343,7 @@ class RedisBreakers:
             redis, settings, probe_ttl_seconds=probe_ttl_seconds, outage=outage
         )
         self._breakers: dict[BreakerKey, RedisBreaker] = {}
+        self._state_cache_seconds = state_cache_seconds
 
     def get(self, model_id: str, aws_region: str) -> RedisBreaker:
         """The breaker of ``model_id`` in ``aws_region`` (this object is local; state is not)."""
@@ -316,7 +351,11 @@ class RedisBreakers:
         breaker = self._breakers.get(key)
         if breaker is None:
             breaker = self._breakers[key] = RedisBreaker(
-                key, self.redis_key(key), self._scripts, self._opened
+                key,
+                self.redis_key(key),
+                self._scripts,
+                self._opened,
+                state_cache_seconds=self._state_cache_seconds,
             )
         return breaker
 
