@@ -19,6 +19,7 @@ import httpx
 import httpx_sse
 
 from tests.gateway.harness import query
+from tests.resilience.load import Outcome
 from tests.servers import SERVER_BOUND_SECONDS, free_port
 
 BOT = "slow-nova"
@@ -153,26 +154,11 @@ async def _wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
             await asyncio.sleep(0.05)
 
 
-@dataclass
-class Stream:
-    """One Poe stream as its client saw it (events arrive while it runs)."""
+@dataclass(slots=True)
+class Stream(Outcome):
+    """One Poe stream as its client saw it, filled in while it runs."""
 
-    request_id: str = ""
-    events: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     first_text: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _ in self.events]
-
-    @property
-    def text(self) -> str:
-        return "".join(str(data["text"]) for name, data in self.events if name == "text")
-
-    @property
-    def error(self) -> dict[str, object] | None:
-        errors = [data for name, data in self.events if name == "error"]
-        return errors[0] if errors else None
 
 
 async def poe_stream(

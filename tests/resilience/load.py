@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import httpx_sse
@@ -25,12 +25,16 @@ class Served:
     session: httpx.AsyncClient
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """One request as its Poe client saw it."""
 
-    request_id: str
-    events: list[tuple[str, dict[str, object]]]
+    request_id: str = ""
+    events: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
 
     @property
     def text(self) -> str:

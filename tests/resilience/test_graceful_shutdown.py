@@ -26,6 +26,7 @@ from tests.resilience.gateway_process import (
     ledger_rows,
     poe_stream,
 )
+from tests.resilience.load import assert_well_formed
 
 STREAMS = 10
 #: A question whose echoed answer is ~40 tokens long.
@@ -61,12 +62,6 @@ async def assert_refuses_connections(server: GatewayProcess) -> None:
     raise AssertionError("a new connection was accepted after SIGTERM")
 
 
-def assert_ends_with_done(stream: Stream) -> None:
-    assert stream.names[0] == "meta", stream.names
-    assert stream.names[-1] == "done", stream.names
-    assert stream.names.count("done") == 1, stream.names
-
-
 async def test_sigterm_lets_streams_finish_within_the_grace_period(tmp_path: Path) -> None:
     async with gateway_process(tmp_path, grace_seconds=20) as server:
         await server.pace(tokens_per_second=25)
@@ -78,7 +73,7 @@ async def test_sigterm_lets_streams_finish_within_the_grace_period(tmp_path: Pat
         assert await server.exit_code() == 0
     expected, _ = reply_text(QUESTION, max_tokens=512)
     for stream in streams:
-        assert_ends_with_done(stream)
+        assert_well_formed(stream)
         assert stream.error is None
         assert stream.text == expected
     rows = ledger_rows(server.ledger)
@@ -96,8 +91,7 @@ async def test_streams_past_the_grace_period_end_with_a_retryable_error(tmp_path
         assert await server.exit_code() == 0
     expected, _ = reply_text(QUESTION, max_tokens=512)
     for stream in streams:
-        assert_ends_with_done(stream)
-        assert stream.names[-2] == "error", stream.names
+        assert_well_formed(stream)  # the error comes right before done
         assert stream.error == {"allow_retry": True, "text": ServerRestarting.default_message}
         assert stream.text
         assert stream.text != expected
