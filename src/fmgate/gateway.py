@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from fmgate.fronts.api_keys import ApiKeys, resolve_api_keys, resolve_jwt_verifi
 from fmgate.fronts.poe.media import LocalMediaStore
 from fmgate.fronts.poe.settings import settings_response
 from fmgate.observability.logging import bind_request_context, register_secret
-from fmgate.observability.metrics import GatewayMetrics, TargetConcurrency
+from fmgate.observability.metrics import GatewayMetrics
 from fmgate.registry import DeployedBot, Registry, build_bot
 from fmgate.request_finisher import RequestFinisher
 from fmgate.resilience.breaker import BreakerKey, BreakerRegistry, Breakers, OpenListener
@@ -187,10 +187,7 @@ class Gateway:
             )
             upstream = services.upstream
             metrics.watch_upstream_pool(lambda: float(upstream.count))
-            limits = services.limits
-            metrics.watch_concurrency(
-                lambda: [TargetConcurrency(*astuple(status)) for status in limits.statuses()]
-            )
+            metrics.watch_concurrency(services.limits.statuses)
             registry = await build_registry(catalog, services, secrets, options)
             api_keys = await resolve_api_keys(
                 settings.api_keys,

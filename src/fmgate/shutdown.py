@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TypeVar
 
 from fmgate.errors import ServerRestarting
 
@@ -84,3 +85,20 @@ async def cut_on_shutdown(shutdown: ShutdownSignal | None) -> AsyncIterator[None
         if scope.expired():
             raise ServerRestarting("stream cut at the end of the shutdown grace period") from None
         raise
+
+
+Item = TypeVar("Item")
+
+
+async def next_before_cut(items: AsyncIterator[Item], shutdown: ShutdownSignal | None) -> Item:
+    """``anext(items)``, ended with :class:`~fmgate.errors.ServerRestarting` if ``shutdown``
+    cuts streams meanwhile (``StopAsyncIteration`` at the end, as ``anext``).
+
+    The watch covers this one wait, in whichever task makes it, so a stream read from several
+    tasks in turn (the /v1 fronts: the route's task, then the response's) is still cut. With no
+    signal it is a plain ``anext``: nothing per event on the hot path.
+    """
+    if shutdown is None:
+        return await anext(items)
+    async with cut_on_shutdown(shutdown):
+        return await anext(items)

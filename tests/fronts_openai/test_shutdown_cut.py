@@ -94,3 +94,23 @@ async def test_anthropic_request_cut_at_shutdown_gets_a_retryable_error(
             assert response.json()["error"]["message"] == ServerRestarting.default_message
     row = await ledger_row(api_gateway, request_id)
     assert row.outcome == ServerRestarting.code
+
+
+async def test_streams_end_normally_while_the_server_is_not_shutting_down(
+    api_gateway: Gateway,
+) -> None:
+    body = {"model": "nova-lite", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    async with (
+        uvicorn_serving(build_app(api_gateway, shutdown=ShutdownSignal())) as url,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        response = await client.post(
+            f"{url}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+        )
+    lines = [line for line in response.text.splitlines() if line]
+    assert lines[-1] == "data: [DONE]"
+    assert not any('"error"' in line for line in lines)
+    row = await ledger_row(api_gateway, response.headers["x-request-id"])
+    assert row.outcome == "ok"

@@ -24,7 +24,7 @@ from fmgate.events import Event, Notice, Progress
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.resilience.fallback import close_stream
 from fmgate.security.rate_limits import Lease
-from fmgate.shutdown import ShutdownSignal, cut_on_shutdown
+from fmgate.shutdown import ShutdownSignal, next_before_cut
 from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate.api")
@@ -48,11 +48,10 @@ async def tracked_events(
         events = bot.stream(request)
         try:
             while True:
-                async with cut_on_shutdown(shutdown):
-                    try:
-                        event = await anext(events)
-                    except StopAsyncIteration:
-                        break
+                try:
+                    event = await next_before_cut(events, shutdown)
+                except StopAsyncIteration:
+                    break
                 tracker.observe(event)
                 if isinstance(event, Notice):
                     logger.info("notice for the caller: %s", event.text)

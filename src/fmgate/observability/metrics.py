@@ -9,7 +9,7 @@ exposition served at ``/metrics``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Protocol, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -47,14 +47,20 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 Child = TypeVar("Child")
 
 
-class TargetConcurrency(NamedTuple):
-    """One (model, region)'s adaptive concurrency, as the metrics read it."""
+class TargetConcurrency(Protocol):
+    """One (model, region)'s adaptive concurrency, as the metrics read it
+    (``fmgate.resilience.concurrency.LimitStatus`` is one)."""
 
-    model_id: str
-    aws_region: str
-    limit: float
-    running: int
-    waiting: int
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def aws_region(self) -> str: ...
+    @property
+    def limit(self) -> float: ...
+    @property
+    def running(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
 
 
 class ConcurrencyCollector(Collector):

@@ -15,16 +15,13 @@ from dataclasses import dataclass
 
 from fmgate.config.errors import SecretError
 from fmgate.config.schema import BotConfig, Pricing
-from fmgate.config.secrets import SecretResolver
+from fmgate.config.secrets import AwsSecretRef, SecretResolver, parse_secret_ref
 from fmgate.operations.model_table import (
     PROFILE_PREFIXES,
     ModelTable,
     UnknownModel,
     find_model,
 )
-
-#: References this module does not resolve (they need a call to AWS).
-SECRETS_MANAGER_PREFIX = "aws-secretsmanager:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +65,7 @@ async def key_problems(config: BotConfig, secrets: SecretResolver) -> list[str]:
     references are not fetched: listing bots never calls AWS."""
     if config.access_key is None:
         return ["no access key (dev only)"]
-    if config.access_key.startswith(SECRETS_MANAGER_PREFIX):
+    if isinstance(parse_secret_ref(config.access_key), AwsSecretRef):
         return []
     try:
         await secrets.resolve(config.access_key)

@@ -56,8 +56,15 @@ class LimitExceeded:
                 "You have too many requests running on this bot at once. "
                 "Wait for one to finish, then try again."
             )
-        wait = max(1, math.ceil(self.retry_after_seconds))
-        return f"You are sending requests too quickly. Please try again in {wait} seconds."
+        return (
+            "You are sending requests too quickly. "
+            f"Please try again in {self.retry_after_whole_seconds} seconds."
+        )
+
+    @property
+    def retry_after_whole_seconds(self) -> int:
+        """The wait in whole seconds, at least one (for messages and ``Retry-After``)."""
+        return max(1, math.ceil(self.retry_after_seconds))
 
 
 @dataclass(slots=True)

@@ -7,7 +7,6 @@ started, as an ``error`` event.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -73,9 +72,9 @@ def anthropic_routes(
         bind_request_context(request_id, body.model, caller)
         admission = await gateway.limiter.admit(LimitKey(caller, deployed.config.bot_name))
         if isinstance(admission, LimitExceeded):
-            wait = max(1, math.ceil(admission.retry_after_seconds))
+            wait = str(admission.retry_after_whole_seconds)
             return error_response(
-                429, admission.user_message, request_id, headers={"retry-after": str(wait)}
+                429, admission.user_message, request_id, headers={"retry-after": wait}
             )
         tracker = RequestTracker(
             request_id=request_id, bot=deployed.config, front=FRONT, user_id=caller

@@ -8,7 +8,6 @@ with its HTTP status in OpenAI's error shape; after the stream started, as an er
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -103,12 +102,11 @@ async def admitted(gateway: Gateway, caller: str, deployed: DeployedBot) -> Leas
     with a 429 and ``Retry-After``."""
     admission = await gateway.limiter.admit(LimitKey(caller, deployed.config.bot_name))
     if isinstance(admission, LimitExceeded):
-        wait = max(1, math.ceil(admission.retry_after_seconds))
         refusal = error_response(
             429,
             admission.user_message,
             "rate_limit_exceeded",
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(admission.retry_after_whole_seconds)},
         )
         raise Refused(refusal)
     return admission
