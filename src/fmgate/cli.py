@@ -467,9 +467,9 @@ def run_usage(args: argparse.Namespace) -> int:
     import time
 
     from fmgate.accounting.ledger import format_usage_table
+    from fmgate.accounting.ledger_schema import LedgerSchemaError
     from fmgate.accounting.ledger_store import open_ledger
     from fmgate.accounting.postgres_ledger import LedgerConfigError, LedgerUnavailable
-    from fmgate.accounting.sqlite_ledger import LedgerSchemaError
     from fmgate.config.errors import SecretError
     from fmgate.config.schema import LedgerSettings
     from fmgate.config.secrets import SecretResolver

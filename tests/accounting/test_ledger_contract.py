@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from fmgate.accounting.ledger import UsageTotals
-from fmgate.accounting.sqlite_ledger import LedgerClosed
+from fmgate.accounting.ledger_schema import LedgerClosed
 from tests.accounting.conftest import LedgerOpener
 from tests.accounting.records import DAY_ONE, DAY_SECONDS, usage_record
 

@@ -16,13 +16,13 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from fmgate.accounting.ledger import UsageRecord
+from fmgate.accounting.ledger_schema import SCHEMA_VERSION, LedgerSchemaError
 from fmgate.accounting.postgres_ledger import (
     LedgerConfigError,
     LedgerUnavailable,
     PostgresLedger,
     PostgresRetry,
 )
-from fmgate.accounting.sqlite_ledger import SCHEMA_VERSION, LedgerSchemaError
 from fmgate.observability.logging import redact
 from tests.accounting.records import usage_record
 from tests.postgres_server import TEST_POSTGRES_PASSWORD, PostgresServer

@@ -18,11 +18,8 @@ from pathlib import Path
 import pytest
 
 from fmgate.accounting.ledger import UsageRecord
-from fmgate.accounting.sqlite_ledger import (
-    SCHEMA_VERSION,
-    LedgerSchemaError,
-    SqliteLedger,
-)
+from fmgate.accounting.ledger_schema import SCHEMA_VERSION, LedgerSchemaError
+from fmgate.accounting.sqlite_ledger import SqliteLedger
 from tests.accounting.records import usage_record
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 :class:`PostgresLedger` implements :class:`fmgate.accounting.ledger.UsageLedger` on psycopg 3
 (async) through one :class:`psycopg_pool.AsyncConnectionPool` per gateway. It keeps the SQLite
-ledger's schema (:data:`fmgate.accounting.sqlite_ledger.SCHEMA`) and semantics:
+ledger's schema (:data:`fmgate.accounting.ledger_schema.SCHEMA`) and semantics:
 
 - :meth:`PostgresLedger.open` creates the tables if absent (under an advisory lock, so replicas
   starting together do not race) and refuses a database whose schema version it does not know.
@@ -34,7 +34,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolClosed
 
 from fmgate.accounting.ledger import UsageRecord, UsageTotals
-from fmgate.accounting.sqlite_ledger import (
+from fmgate.accounting.ledger_schema import (
     COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,

@@ -6,8 +6,8 @@ the next transaction (group commit): one fsync serves many requests under load. 
 returns only after its transaction committed with ``synchronous=FULL`` in WAL mode, so a record
 that was acknowledged survives ``kill -9`` and power loss.
 
-The SQL is plain (``INSERT ... ON CONFLICT (request_id) DO NOTHING``, standard column types)
-so the same schema works on Postgres; only the UTC-day expression is SQLite's own.
+The table is :mod:`fmgate.accounting.ledger_schema`'s, shared with the Postgres ledger; only the
+UTC-day expression and the placeholders are SQLite's own.
 """
 
 from __future__ import annotations
@@ -18,41 +18,21 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from fmgate.accounting.ledger import UsageRecord, UsageTotals
-
-SCHEMA_VERSION: Final = 1
+from fmgate.accounting.ledger_schema import (
+    COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    LedgerClosed,
+    LedgerSchemaError,
+)
 
 #: Most records committed in one transaction.
 MAX_BATCH: Final = 512
-
-COLUMNS: Final = tuple(f.name for f in fields(UsageRecord))
-
-SCHEMA: Final = (
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS usage (
-        request_id TEXT PRIMARY KEY,
-        bot TEXT NOT NULL,
-        model_id TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        conversation_id TEXT NOT NULL,
-        started_at DOUBLE PRECISION NOT NULL,
-        input_tokens BIGINT NOT NULL,
-        output_tokens BIGINT NOT NULL,
-        cache_read_tokens BIGINT NOT NULL,
-        cache_write_tokens BIGINT NOT NULL,
-        estimated BOOLEAN NOT NULL,
-        cost_milli_cents BIGINT NOT NULL,
-        latency_ms DOUBLE PRECISION NOT NULL,
-        ttft_ms DOUBLE PRECISION,
-        outcome TEXT NOT NULL,
-        front TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS usage_started_at ON usage (started_at)",
-)
 
 INSERT_SQL: Final = """
     INSERT INTO usage (
@@ -76,14 +56,6 @@ TOTALS_SQL: Final = """
     FROM usage WHERE started_at >= ?
     GROUP BY day, bot ORDER BY day, bot
 """
-
-
-class LedgerSchemaError(RuntimeError):
-    """The ledger file was written by an incompatible fmgate version."""
-
-
-class LedgerClosed(RuntimeError):
-    """The ledger was used after ``aclose``."""
 
 
 @dataclass(slots=True)
