@@ -59,7 +59,7 @@ async def emulator_server(
     argv = [
         PYTHON,
         "-m",
-        "fmgate.cli",
+        "fmgate.cli.commands",
         "emulator",
         "--host",
         "127.0.0.1",
@@ -129,7 +129,7 @@ async def fmgate_server(
     argv = [
         PYTHON,
         "-m",
-        "fmgate.cli",
+        "fmgate.cli.commands",
         "serve",
         "--config",
         str(catalog),

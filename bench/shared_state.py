@@ -28,9 +28,9 @@ from redis.asyncio import Redis
 from bench.stats import percentile
 from fmgate.config.schema import BreakerSettings
 from fmgate.resilience.breaker import BreakerRegistry, Breakers
-from fmgate.resilience.redis_breaker import RedisBreakers
 from fmgate.security.rate_limits import Limiter, LimitExceeded, LimitKey, UserLimiter
-from fmgate.security.redis_limits import RedisUserLimiter
+from fmgate.shared_state.breakers import RedisBreakers
+from fmgate.shared_state.limits import RedisUserLimiter
 
 CONCURRENCY = 64
 MODEL, REGION = "amazon.nova-pro-v1:0", "us-east-1"

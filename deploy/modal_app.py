@@ -10,7 +10,7 @@ runtime dependencies pinned by ``constraints.txt`` (the same pins as the Dockerf
 the ``fmgate`` package from this checkout, bundled catalog included. ``FMGATE_MODAL_CATALOG``
 (optional) names a catalog file to serve instead of the bundled one: it is validated before
 anything is deployed, added to the image and passed to the gateway as ``FMGATE_CONFIG``.
-The web function's body is :func:`fmgate.app_from_env.create_app_from_environment`.
+The web function's body is :func:`fmgate.server.app_from_env.create_app_from_environment`.
 See docs/deployment.md.
 """
 
@@ -108,8 +108,8 @@ FUNCTION_OPTIONS: dict[str, Any] = {
 @modal.asgi_app(label=APP_NAME)
 def gateway() -> Starlette:
     """The gateway's ASGI app, configured from the container's environment."""
-    from fmgate.app_from_env import create_app_from_environment
     from fmgate.observability.logging import configure_logging
+    from fmgate.server.app_from_env import create_app_from_environment
 
     configure_logging(json=True, level=os.environ.get("FMGATE_LOG_LEVEL", "INFO"))
     return create_app_from_environment()

@@ -12,12 +12,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.fmgate-installed
-want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml emulator/pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3" 2>&1 \
     | grep -v '^WARNING: Location' || true
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    -c constraints.txt -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import fmgate, fastapi_poe, aiobotocore, moto' # fail loudly if install failed
+    -c constraints.txt -e '.[dev]' -e ./emulator 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -c 'import fmgate, fmgate_emulator, fastapi_poe, aiobotocore, moto' # fail loudly if install failed
   echo "$want" > "$stamp"
 fi

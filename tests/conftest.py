@@ -11,6 +11,9 @@ import pytest
 from fmgate.observability.logging import SecretRedactionFilter
 from tests.servers import moto_server
 
+#: Shared fixtures, available to every test folder.
+pytest_plugins = ["tests.harness.catalog_files"]
+
 # Tests never reach AWS: make sure no ambient credentials or profile are picked up by accident.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
     os.environ.pop(_name, None)
@@ -23,8 +26,8 @@ TEST_SECRET_ACCESS_KEY = "fmgate-test-secret-do-not-leak-8b1f"
 #: Secrets the test configuration hands the gateway; none may appear in anything it logs.
 WATCHED_SECRETS = (
     TEST_SECRET_ACCESS_KEY,
-    "poe-test-access-key-0123456789ab",  # tests.gateway.harness.TEST_POE_KEY
-    "sk-fmgate-test-0123456789abcdef",  # tests.fronts_openai.api_harness.TEST_API_KEY
+    "poe-test-access-key-0123456789ab",  # tests.fronts.poe.harness.TEST_POE_KEY
+    "sk-fmgate-test-0123456789abcdef",  # tests.fronts.openai.api_harness.TEST_API_KEY
     "fmgate-pg-test-password-do-not-leak-4d9a",  # tests.postgres_server
     "fmgate-redis-test-pass-5e2c9a71",  # tests.redis_server
 )

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import boto3
 
-from fmgate.emulator import Emulator, EmulatorConfig
+from fmgate_emulator import Emulator, EmulatorConfig
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 #: moto_server accepts any credentials; these are the ones the tests use for it.

@@ -10,8 +10,8 @@ import pytest
 
 from fmgate.accounting.ledger import UsageRecord
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from fmgate.cli import main
-from fmgate.emulator.content import reply_text
+from fmgate.cli.commands import main
+from fmgate_emulator.content import reply_text
 
 
 def test_models_lists_every_bundled_bot(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fmgate.events import Done, ReasoningDelta, TextDelta, Usage, accumulate
+from fmgate.core.events import Done, ReasoningDelta, TextDelta, Usage, accumulate
 
 
 def test_fold_keeps_order_and_totals() -> None:

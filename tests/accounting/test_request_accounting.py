@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from fmgate.accounting.poe_cost import PoeCostClient
+from fmgate.accounting.finisher import RequestFinisher
 from fmgate.accounting.sqlite_ledger import SqliteLedger
+from fmgate.accounting.tracker import RequestTracker
 from fmgate.config.schema import BotConfig, Pricing
-from fmgate.errors import ModelStreamFailed, Throttled
-from fmgate.events import Done, TextDelta, Usage
+from fmgate.core.errors import ModelStreamFailed, Throttled
+from fmgate.core.events import Done, TextDelta, Usage
+from fmgate.fronts.poe.cost import PoeCostClient
 from fmgate.observability.metrics import GatewayMetrics
-from fmgate.request_finisher import RequestFinisher
-from fmgate.tracking import RequestTracker
 from tests.fakes.poe_api import FakePoeApi
 from tests.observability.scrape import value
 

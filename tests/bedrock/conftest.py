@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from fmgate.bedrock.client import BedrockClients
-from fmgate.emulator import Emulator, EmulatorClient
+from fmgate_emulator import Emulator, EmulatorClient
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from tests.emulators import running_emulator
 

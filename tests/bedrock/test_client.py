@@ -11,8 +11,8 @@ import pytest
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.converse import converse
 from fmgate.bedrock.video import fetch_video
-from fmgate.errors import UpstreamTimeout, UpstreamUnavailable
-from fmgate.model_request import ChatMessage, ChatRequest, TextBlock
+from fmgate.core.errors import UpstreamTimeout, UpstreamUnavailable
+from fmgate.core.model_request import ChatMessage, ChatRequest, TextBlock
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from tests.servers import free_port
 

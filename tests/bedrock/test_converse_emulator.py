@@ -10,16 +10,16 @@ import pytest
 
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.converse import converse, converse_stream
-from fmgate.emulator import EmulatorClient
-from fmgate.errors import (
+from fmgate.core.errors import (
     AccessDenied,
     InvalidRequest,
     ModelStreamFailed,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from fmgate.events import Done, Event, ReasoningDelta, TextDelta, Usage, accumulate
-from fmgate.model_request import ChatMessage, ChatRequest, ImageBlock, TextBlock
+from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, Usage, accumulate
+from fmgate.core.model_request import ChatMessage, ChatRequest, ImageBlock, TextBlock
+from fmgate_emulator import EmulatorClient
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 NOVA = "amazon.nova-lite-v1:0"

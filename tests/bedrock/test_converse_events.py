@@ -12,8 +12,8 @@ from fmgate.bedrock.converse import (
     convert_stream_event,
     finish_stream,
 )
-from fmgate.errors import ContextTooLong, ModelStreamFailed
-from fmgate.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
+from fmgate.core.errors import ContextTooLong, ModelStreamFailed
+from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
 
 
 def run(events: list[Mapping[str, object]]) -> list[Event]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fmgate.bedrock.converse import build_converse_request
-from fmgate.model_request import (
+from fmgate.core.model_request import (
     ChatMessage,
     ChatRequest,
     DocumentBlock,

@@ -16,7 +16,7 @@ from botocore.exceptions import (
 )
 
 from fmgate.bedrock.errors import bedrock_errors, map_bedrock_error
-from fmgate.errors import (
+from fmgate.core.errors import (
     AccessDenied,
     BotMisconfigured,
     GatewayError,

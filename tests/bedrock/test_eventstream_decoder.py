@@ -21,9 +21,9 @@ from fmgate.bedrock.eventstream import (
     parse_headers,
     stream_events,
 )
-from fmgate.emulator import EmulatorClient
-from fmgate.emulator.eventstream import encode_frame, event_frame, exception_frame
-from fmgate.errors import ModelStreamFailed, Throttled
+from fmgate.core.errors import ModelStreamFailed, Throttled
+from fmgate_emulator import EmulatorClient
+from fmgate_emulator.eventstream import encode_frame, event_frame, exception_frame
 
 REGION = "us-east-1"
 NOVA = "amazon.nova-lite-v1:0"

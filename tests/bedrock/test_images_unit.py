@@ -15,10 +15,10 @@ from fmgate.bedrock.images import (
     per_call_requests,
     size_for_aspect,
 )
-from fmgate.bedrock.shapes import UnexpectedShape
-from fmgate.errors import ContentFiltered
-from fmgate.events import Media
-from fmgate.model_request import ImageRequest
+from fmgate.bedrock.readers import UnexpectedShape
+from fmgate.core.errors import ContentFiltered
+from fmgate.core.events import Media
+from fmgate.core.model_request import ImageRequest
 
 REQ = ImageRequest(
     model_id="amazon.titan-image-generator-v2:0",

@@ -11,9 +11,9 @@ from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.images import generate_images
 from fmgate.bedrock.video import VideoFailed, fetch_video, start_video, wait_for_video
 from fmgate.config.schema import ImageFamily, VideoFamily
-from fmgate.emulator import EmulatorClient
-from fmgate.errors import Throttled, UpstreamTimeout
-from fmgate.model_request import ImageRequest, VideoRequest
+from fmgate.core.errors import Throttled, UpstreamTimeout
+from fmgate.core.model_request import ImageRequest, VideoRequest
+from fmgate_emulator import EmulatorClient
 from tests.bedrock.conftest import REGION, VIDEO_BUCKET
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -6,11 +6,11 @@ import pytest
 
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.converse import converse_stream
-from fmgate.bedrock.retry import RetryPolicy, retry_before_first_output
-from fmgate.emulator import EmulatorClient
-from fmgate.errors import AccessDenied, GatewayError, ModelStreamFailed, Throttled
-from fmgate.events import Done, Event, accumulate
-from fmgate.model_request import ChatMessage, ChatRequest, TextBlock
+from fmgate.core.errors import AccessDenied, GatewayError, ModelStreamFailed, Throttled
+from fmgate.core.events import Done, Event, accumulate
+from fmgate.core.model_request import ChatMessage, ChatRequest, TextBlock
+from fmgate.resilience.retry import RetryPolicy, retry_before_first_output
+from fmgate_emulator import EmulatorClient
 
 NOVA = "amazon.nova-lite-v1:0"
 REGION = "us-east-1"

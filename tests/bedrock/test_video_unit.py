@@ -12,8 +12,8 @@ from fmgate.bedrock.video import (
     build_video_input,
     output_location,
 )
-from fmgate.errors import BotMisconfigured
-from fmgate.model_request import VideoRequest
+from fmgate.core.errors import BotMisconfigured
+from fmgate.core.model_request import VideoRequest
 
 REQ = VideoRequest(
     model_id="amazon.nova-reel-v1:1",

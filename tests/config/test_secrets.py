@@ -22,7 +22,7 @@ from fmgate.config.secrets import (
     SecretResolver,
     parse_secret_ref,
 )
-from fmgate.errors import BotMisconfigured
+from fmgate.core.errors import BotMisconfigured
 
 REGION = "us-east-1"
 SECRET_VALUE = "poe-key-very-secret-3c9a7e1f0b2d"

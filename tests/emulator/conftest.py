@@ -11,7 +11,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.config import Config
 
-from fmgate.emulator import AsyncEmulatorClient, Emulator, EmulatorClient
+from fmgate_emulator import AsyncEmulatorClient, Emulator, EmulatorClient
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from tests.emulators import running_emulator
 

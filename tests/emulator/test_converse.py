@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from fmgate.emulator.content import DOCUMENT_TOKENS, IMAGE_TOKENS, count_tokens, reply_text
+from fmgate_emulator.content import DOCUMENT_TOKENS, IMAGE_TOKENS, count_tokens, reply_text
 from tests.emulator.conftest import user
 
 NOVA_LITE = "amazon.nova-lite-v1:0"

@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError
 from urllib3.exceptions import ProtocolError
 
-from fmgate.emulator import AsyncEmulatorClient, EmulatorClient
-from fmgate.emulator.content import count_tokens, reply_text, split_tokens
+from fmgate_emulator import AsyncEmulatorClient, EmulatorClient
+from fmgate_emulator.content import count_tokens, reply_text, split_tokens
 from tests.emulator.conftest import STANDARD_RETRIES, user
 
 NOVA_LITE = "amazon.nova-lite-v1:0"

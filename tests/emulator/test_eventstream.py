@@ -8,7 +8,7 @@ import struct
 import pytest
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
-from fmgate.emulator.eventstream import encode_frame, event_frame, exception_frame
+from fmgate_emulator.eventstream import encode_frame, event_frame, exception_frame
 
 
 def decode(data: bytes, chunk: int | None = None) -> list[tuple[dict[str, object], bytes]]:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from fmgate.emulator import AsyncEmulatorClient, EmulatorClient
-from fmgate.emulator.content import reply_text
+from fmgate_emulator import AsyncEmulatorClient, EmulatorClient
+from fmgate_emulator.content import reply_text
 from tests.emulator.conftest import STANDARD_RETRIES, user
 
 NOVA_LITE = "amazon.nova-lite-v1:0"

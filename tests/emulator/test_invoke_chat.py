@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import EventStreamError
 
-from fmgate.emulator import EmulatorClient
-from fmgate.emulator.content import reply_text
+from fmgate_emulator import EmulatorClient
+from fmgate_emulator.content import reply_text
 
 CLAUDE_HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 BODY = {

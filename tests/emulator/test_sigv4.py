@@ -13,9 +13,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from fmgate.emulator import Emulator, EmulatorConfig
-from fmgate.emulator.errors import BedrockError
-from fmgate.emulator.sigv4 import Credentials4, SignedRequest, verify
+from fmgate_emulator import Emulator, EmulatorConfig
+from fmgate_emulator.errors import BedrockError
+from fmgate_emulator.sigv4 import Credentials4, SignedRequest, verify
 from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from tests.emulator.conftest import NO_RETRIES, REGION, user
 

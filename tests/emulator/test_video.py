@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from fmgate.emulator.async_jobs import sample_video
+from fmgate_emulator.async_jobs import sample_video
 from tests.emulator.conftest import VIDEO_BUCKET, s3_client
 
 NOVA_REEL_INPUT = {

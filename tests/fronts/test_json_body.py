@@ -7,7 +7,13 @@ import asyncio
 import pytest
 from starlette.requests import Request
 
-from fmgate.fronts.json_body import BadJson, BodyTooLarge, BodyTooSlow, read_body, read_json_object
+from fmgate.fronts.request_body import (
+    BadJson,
+    BodyTooLarge,
+    BodyTooSlow,
+    read_body,
+    read_json_object,
+)
 
 
 def request(parts: list[bytes], *, stall: bool = False, length: int | None = None) -> Request:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fmgate.events import Usage
+from fmgate.core.events import Usage
 from fmgate.observability.request_metrics import RequestTimer, request_summary_line
 
 

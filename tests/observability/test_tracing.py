@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fmgate.errors import Throttled
+from fmgate.core.errors import Throttled
 from fmgate.observability.tracing import upstream_span
 
 

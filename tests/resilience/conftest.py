@@ -13,13 +13,13 @@ from string import Template
 import httpx
 import pytest
 
-from fmgate.app import build_app
 from fmgate.config.loader import parse_catalog
-from fmgate.emulator import Emulator
-from fmgate.gateway import Gateway, GatewayOptions
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate_emulator import Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.gateway.conftest import aws_for, emu, emulator, poe_api, pointed_at
-from tests.gateway.harness import TEST_POE_KEY
+from tests.fronts.poe.conftest import aws_for, emu, emulator, poe_api, pointed_at
+from tests.fronts.poe.harness import TEST_POE_KEY
 from tests.resilience.load import Served
 
 __all__ = ["emu", "emulator", "poe_api"]

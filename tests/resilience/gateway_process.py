@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import httpx_sse
 
-from tests.gateway.harness import query
+from tests.fronts.poe.harness import query
 from tests.resilience.load import Outcome
 from tests.servers import SERVER_BOUND_SECONDS, free_port
 
@@ -40,7 +40,7 @@ bots:
 
 EMULATOR_LINE = re.compile(r"embedded Bedrock emulator at (http://127\.0\.0\.1:\d+)")
 SERVING_LINE = "fmgate: serving Poe bots at"
-#: Logged by ``fmgate.serving`` once the listening socket is closed.
+#: Logged by ``fmgate.server.serving`` once the listening socket is closed.
 DRAINING_LINE = "shutting down: no new connections"
 
 #: Longest a started stream may take to end, however the server behaves.

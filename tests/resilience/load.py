@@ -12,8 +12,8 @@ import httpx_sse
 from prometheus_client.parser import text_string_to_metric_families
 
 from fmgate.accounting.ledger import UsageRecord
-from fmgate.gateway import Gateway
-from tests.gateway.harness import BASE_URL, TEST_POE_KEY, query
+from fmgate.server.gateway import Gateway
+from tests.fronts.poe.harness import BASE_URL, TEST_POE_KEY, query
 
 #: No scenario may take longer than this, however the gateway misbehaves.
 SCENARIO_LIMIT_SECONDS = 60.0

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from fmgate.app import build_app
-from fmgate.emulator import AsyncEmulatorClient, Emulator
-from fmgate.gateway import Gateway
-from tests.gateway.harness import TEST_POE_KEY, query
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway
+from fmgate_emulator import AsyncEmulatorClient, Emulator
+from tests.fronts.poe.harness import TEST_POE_KEY, query
 from tests.resilience.conftest import OpenServed
 from tests.resilience.load import metric
 from tests.servers import uvicorn_serving

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from fmgate.config.schema import ConcurrencySettings
-from fmgate.emulator import AsyncEmulatorClient
-from fmgate.errors import ModelBusy
+from fmgate.core.errors import ModelBusy
 from fmgate.resilience.concurrency import AdaptiveLimit, ConcurrencyLimits, Verdict
+from fmgate_emulator import AsyncEmulatorClient
 from tests.resilience.conftest import LONELY, PRIMARY, WEST, OpenServed
 from tests.resilience.load import (
     assert_well_formed,

@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fmgate.bedrock.retry import RetryPolicy
 from fmgate.config.loader import parse_catalog
 from fmgate.config.schema import BreakerSettings
-from fmgate.errors import (
+from fmgate.core.errors import (
     GatewayError,
     InvalidRequest,
     ModelStreamFailed,
@@ -17,9 +16,10 @@ from fmgate.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from fmgate.events import AnsweredBy, Done, Event, TextDelta
+from fmgate.core.events import AnsweredBy, Done, Event, TextDelta
 from fmgate.resilience.breaker import BreakerRegistry, BreakerState
 from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
+from fmgate.resilience.retry import RetryPolicy
 
 PRIMARY = Target("us.amazon.nova-pro-v1:0", "us-east-1", "us.amazon.nova-pro-v1:0")
 WEST = Target("amazon.nova-pro-v1:0", "us-west-2", "Nova Pro (west)")

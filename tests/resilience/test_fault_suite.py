@@ -12,7 +12,7 @@ import tracemalloc
 
 import pytest
 
-from fmgate.emulator import AsyncEmulatorClient
+from fmgate_emulator import AsyncEmulatorClient
 from tests.resilience.conftest import (
     LONELY,
     PRIMARY,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from fmgate.app import build_app
-from fmgate.emulator.content import reply_text
-from fmgate.errors import ServerRestarting
-from fmgate.shutdown import ShutdownSignal
+from fmgate.core.errors import ServerRestarting
+from fmgate.core.shutdown import ShutdownSignal
+from fmgate.server.app import build_app
+from fmgate_emulator.content import reply_text
 from tests.resilience.conftest import OpenServed
 from tests.resilience.gateway_process import (
     DRAINING_LINE,

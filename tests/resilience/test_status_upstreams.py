@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fmgate.emulator import AsyncEmulatorClient
+from fmgate_emulator import AsyncEmulatorClient
 from tests.resilience.conftest import PRIMARY, WEST, OpenServed
 from tests.resilience.load import load
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fmgate.errors import UpstreamTimeout
-from fmgate.events import Done, Event, TextDelta
+from fmgate.core.errors import UpstreamTimeout
+from fmgate.core.events import Done, Event, TextDelta
 from fmgate.resilience.timeouts import with_deadline, with_stream_timeouts
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from fmgate.config.schema import Catalog, RequestLimits
-from tests.conversation.conftest import file_server
-from tests.gateway.conftest import (
+from tests.attachments.conftest import file_server
+from tests.fronts.poe.conftest import (
     catalog,
     emu,
     emulator,

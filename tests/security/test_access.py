@@ -9,14 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fmgate.app import build_app
 from fmgate.config.loader import load_catalog, parse_catalog
 from fmgate.config.schema import SECRET_REF_PATTERN
-from fmgate.emulator import Emulator
-from fmgate.errors import BotMisconfigured
-from fmgate.gateway import Gateway, GatewayOptions
-from tests.gateway.conftest import aws_for
-from tests.gateway.harness import TEST_POE_KEY, query
+from fmgate.core.errors import BotMisconfigured
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate_emulator import Emulator
+from tests.fronts.poe.conftest import aws_for
+from tests.fronts.poe.harness import TEST_POE_KEY, query
 
 KEYLESS = """
 version: 1

@@ -1,7 +1,7 @@
 """Hostile and malformed Poe requests against the real app: a clear 4xx or a clear error event.
 
 Attacks tried here (each a test below); SSRF through redirects and slow attachment servers are
-tried on the downloader itself in ``tests/conversation/test_attachments_download.py``
+tried on the downloader itself in ``tests/attachments/test_attachments_download.py``
 (``test_redirect_to_another_host_is_refused``, ``test_redirect_to_the_metadata_service_is_refused``,
 ``test_redirect_loops_end``, ``test_userinfo_tricks_are_refused``,
 ``test_a_name_resolving_to_loopback_is_refused_without_host_port_entry``,
@@ -20,9 +20,9 @@ import orjson
 import pytest
 
 from fmgate.config.schema import Catalog
-from tests.conversation.conftest import FileServer
-from tests.gateway.conftest import GatewaySession
-from tests.gateway.harness import TEST_POE_KEY, ask, query, raw_events
+from tests.attachments.conftest import FileServer
+from tests.fronts.poe.conftest import GatewaySession
+from tests.fronts.poe.harness import TEST_POE_KEY, ask, query, raw_events
 
 AUTH = {"Authorization": f"Bearer {TEST_POE_KEY}"}
 BOT = "/bot/nova-lite"

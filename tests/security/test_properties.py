@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 
 from fmgate.bots.chat import ChatBot
 from fmgate.config.schema import BotConfig, RequestLimits
-from fmgate.errors import RequestRejected
+from fmgate.core.errors import RequestRejected
+from fmgate.core.model_request import TextBlock
 from fmgate.fronts.poe.parse import BadPoeRequest, nesting_depth, parse_query, to_bot_request
-from fmgate.gateway import Gateway
-from fmgate.model_request import TextBlock
+from fmgate.server.gateway import Gateway
 from tests.security.strategies import any_bodies, json_values, query_bodies
 
 LIMITS = RequestLimits(max_messages=6, max_message_chars=1000, max_attachments=5)

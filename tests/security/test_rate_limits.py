@@ -12,7 +12,6 @@ from collections.abc import Callable
 import httpx
 
 from fmgate.config.schema import Catalog
-from fmgate.emulator import AsyncEmulatorClient
 from fmgate.security.rate_limits import (
     SWEEP_THRESHOLD,
     LimitExceeded,
@@ -20,8 +19,9 @@ from fmgate.security.rate_limits import (
     LocalLease,
     UserLimiter,
 )
-from tests.gateway.conftest import GatewaySession
-from tests.gateway.harness import query, raw_events
+from fmgate_emulator import AsyncEmulatorClient
+from tests.fronts.poe.conftest import GatewaySession
+from tests.fronts.poe.harness import query, raw_events
 
 ALICE = LimitKey("alice", "nova-lite")
 BOB = LimitKey("bob", "nova-lite")

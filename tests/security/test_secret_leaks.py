@@ -27,17 +27,17 @@ import httpx
 import pytest
 
 from fmgate import cli
-from fmgate.app import build_app
 from fmgate.config.loader import parse_catalog
 from fmgate.config.schema import Catalog
-from fmgate.emulator import AsyncEmulatorClient, Emulator
-from fmgate.gateway import Gateway, GatewayOptions
 from fmgate.observability.logging import WIRE_BODY_LOGGERS, configure_logging
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate_emulator import AsyncEmulatorClient, Emulator
+from tests.attachments.conftest import FileServer
 from tests.conftest import TEST_SECRET_ACCESS_KEY
-from tests.conversation.conftest import FileServer
 from tests.fakes.poe_api import FakePoeApi
-from tests.gateway.conftest import CATALOG, aws_for, pointed_at
-from tests.gateway.harness import TEST_POE_KEY, query
+from tests.fronts.poe.conftest import CATALOG, aws_for, pointed_at
+from tests.fronts.poe.harness import TEST_POE_KEY, query
 
 SM_SECRET_ID = "fmgate/leak-test"
 SM_POE_KEY = "sm-sourced-poe-key-7d41c0a9e2b8f365"

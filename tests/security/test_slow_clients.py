@@ -17,12 +17,12 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from fmgate.app import build_app
 from fmgate.config.schema import Catalog
-from fmgate.emulator import Emulator
-from fmgate.gateway import Gateway, GatewayOptions
-from tests.gateway.conftest import aws_for
-from tests.gateway.harness import TEST_POE_KEY, query
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate_emulator import Emulator
+from tests.fronts.poe.conftest import aws_for
+from tests.fronts.poe.harness import TEST_POE_KEY, query
 from tests.servers import uvicorn_serving
 
 BOUND = 20.0  # seconds: a hang fails the test instead of stalling CI (not a timing assertion)

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from fmgate.config.schema import SharedStateSettings
 from fmgate.config.secrets import SecretResolver
-from fmgate.shared_state import open_redis
+from fmgate.shared_state.connection import open_redis
 from tests.redis_server import RedisServer, redis_server
 
 #: The environment variable the test settings reference (the URL holds the password).

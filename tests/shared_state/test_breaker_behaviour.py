@@ -21,7 +21,7 @@ from fmgate.resilience.breaker import (
     CircuitOpen,
     OpenListener,
 )
-from fmgate.resilience.redis_breaker import RedisBreakers
+from fmgate.shared_state.breakers import RedisBreakers
 
 MODEL = "amazon.nova-pro-v1:0"
 REGION = "us-east-1"

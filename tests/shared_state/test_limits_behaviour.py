@@ -20,7 +20,7 @@ from fmgate.security.rate_limits import (
     UserLimiter,
     admitted_stream,
 )
-from fmgate.security.redis_limits import RedisUserLimiter
+from fmgate.shared_state.limits import RedisUserLimiter
 
 ALICE = LimitKey("alice", "nova-lite")
 BOB = LimitKey("bob", "nova-lite")

@@ -10,7 +10,12 @@ from redis.asyncio import Redis
 from fmgate.config.schema import SharedStateSettings
 from fmgate.config.secrets import SecretResolver
 from fmgate.observability.logging import redact
-from fmgate.shared_state import RedisOutage, RedisUnavailable, SharedStateUrlError, open_redis
+from fmgate.shared_state.connection import (
+    RedisOutage,
+    RedisUnavailable,
+    SharedStateUrlError,
+    open_redis,
+)
 from tests.redis_server import RedisServer
 from tests.shared_state.conftest import REDIS_URL_VARIABLE, connect
 

@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 
 from fmgate.config.schema import BreakerSettings
 from fmgate.resilience.breaker import BreakerState, CircuitOpen
-from fmgate.resilience.redis_breaker import UNSHARED_GENERATION, RedisBreakers
 from fmgate.security.rate_limits import LimitExceeded, LimitKey
-from fmgate.security.redis_limits import RedisUserLimiter
+from fmgate.shared_state.breakers import UNSHARED_GENERATION, RedisBreakers
+from fmgate.shared_state.limits import RedisUserLimiter
 from tests.redis_server import RedisServer, redis_server
 from tests.shared_state.conftest import connect
 
@@ -69,7 +69,7 @@ def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name == "fmgate.shared_state" and record.levelno == logging.WARNING
+        if record.name == "fmgate.shared_state.connection" and record.levelno == logging.WARNING
     ]
 
 

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from fmgate.config.schema import BreakerSettings
 from fmgate.resilience.breaker import BreakerKey, BreakerState, CircuitOpen, Permit
-from fmgate.resilience.redis_breaker import RedisBreakers
+from fmgate.shared_state.breakers import RedisBreakers
 
 MODEL = "us.amazon.nova-pro-v1:0"
 REGION = "us-east-1"

@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from fmgate.security.rate_limits import Lease, LimitExceeded, LimitKey
-from fmgate.security.redis_limits import RedisUserLimiter
+from fmgate.shared_state.limits import RedisUserLimiter
 
 ALICE = LimitKey("alice@example.com", "nova-lite")
 BOB = LimitKey("bob", "nova-lite")

@@ -9,16 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fmgate.app import build_app
 from fmgate.config.loader import parse_catalog
-from fmgate.emulator import AsyncEmulatorClient, Emulator
-from fmgate.gateway import Gateway, GatewayOptions
 from fmgate.resilience.breaker import BreakerState
-from fmgate.resilience.redis_breaker import RedisBreakers
-from fmgate.security.redis_limits import RedisUserLimiter
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate.shared_state.breakers import RedisBreakers
+from fmgate.shared_state.limits import RedisUserLimiter
+from fmgate_emulator import AsyncEmulatorClient, Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.gateway.conftest import aws_for, emu, emulator, poe_api, pointed_at
-from tests.gateway.harness import TEST_POE_KEY
+from tests.fronts.poe.conftest import aws_for, emu, emulator, poe_api, pointed_at
+from tests.fronts.poe.harness import TEST_POE_KEY
 from tests.redis_server import RedisServer
 from tests.resilience.load import Served, ask, assert_well_formed, ledger_rows, models_of
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from fmgate.config.schema import Pricing
-from fmgate.events import Usage
+from fmgate.core.events import Usage
 
 #: Float noise below this many milli-cents is ignored when rounding up (1e-6 milli-cents).
 ROUNDING_TOLERANCE_DIGITS = 6
@@ -95,3 +95,20 @@ def price(
 
 def _count_text(count: Decimal) -> str:
     return f"{count.normalize():f}"
+
+
+MILLI_CENTS_PER_DOLLAR = 100_000
+
+
+def price_summary(pricing: Pricing) -> str:
+    """Human prices: $ per 1M tokens, per image, per video second."""
+    parts = []
+    if pricing.input_token or pricing.output_token:
+        per_million_in = pricing.input_token * 1_000_000 / MILLI_CENTS_PER_DOLLAR
+        per_million_out = pricing.output_token * 1_000_000 / MILLI_CENTS_PER_DOLLAR
+        parts.append(f"${per_million_in:g}/${per_million_out:g} per 1M tok")
+    if pricing.image_output:
+        parts.append(f"${pricing.image_output / MILLI_CENTS_PER_DOLLAR:g}/image")
+    if pricing.video_second:
+        parts.append(f"${pricing.video_second / MILLI_CENTS_PER_DOLLAR:g}/video s")
+    return ", ".join(parts) or "free"

@@ -4,8 +4,8 @@ Clients are created on first use — by an ``await``, under a lock, so concurren
 share one client — kept open for the life of the gateway (their connection pools are the point),
 and closed together by :meth:`BedrockClients.aclose` in the app's lifespan.
 
-botocore's own retries are off (``total_max_attempts=1``): :mod:`fmgate.bedrock.retry` retries with
-knowledge botocore lacks (whether output already reached the user).
+botocore's own retries are off (``total_max_attempts=1``): :mod:`fmgate.resilience.retry`
+retries with knowledge botocore lacks (whether output already reached the user).
 
 aiobotocore ships no type information; the Protocols below describe the few operations the
 gateway calls, so the rest of ``fmgate.bedrock`` stays typed.

@@ -1,7 +1,7 @@
 """Chat through Converse / ConverseStream: neutral request in, neutral events out.
 
-``build_*`` functions turn a :class:`~fmgate.model_request.ChatRequest` into the Converse
-request; ``convert_*`` functions turn Bedrock's answer into :mod:`fmgate.events`. The stream's
+``build_*`` functions turn a :class:`~fmgate.core.model_request.ChatRequest` into the Converse
+request; ``convert_*`` functions turn Bedrock's answer into :mod:`fmgate.core.events`. The stream's
 order is always the same: deltas and tool calls as they come, then ``Usage``, then ``Done``
 (Bedrock sends ``metadata`` — usage and latency — *after* ``messageStop``, so ``Done`` is held
 back until the stream has ended).
@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
 from fmgate.bedrock.eventstream import stream_events
-from fmgate.bedrock.shapes import Shape, integer, items, mapping, optional_text, text
-from fmgate.bedrock.shapes import field as member
-from fmgate.errors import ContextTooLong, ModelStreamFailed
-from fmgate.events import Done, Event, ReasoningDelta, StopReason, TextDelta, ToolCall, Usage
-from fmgate.model_request import (
+from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
+from fmgate.bedrock.readers import field as member
+from fmgate.core.errors import ContextTooLong, ModelStreamFailed
+from fmgate.core.events import Done, Event, ReasoningDelta, StopReason, TextDelta, ToolCall, Usage
+from fmgate.core.model_request import (
     ChatMessage,
     ChatRequest,
     ContentBlock,
@@ -311,7 +311,7 @@ def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
 
 
 async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> AsyncIterator[Event]:
-    """Stream ``req``'s answer as neutral events; raises :class:`~fmgate.errors.GatewayError`.
+    """Stream ``req``'s answer as neutral events; raises :class:`~fmgate.core.errors.GatewayError`.
 
     The request goes through aiobotocore (signing, sending); the answer's frames are decoded by
     :mod:`fmgate.bedrock.eventstream`. The response body is closed however the iteration ends

@@ -14,10 +14,10 @@ Two tables decide everything:
 A code neither table knows falls back to its HTTP status class. Bedrock's own message text is
 never read: it can carry account ids and ARNs, and matching on it breaks when AWS rewords it.
 The one thing Bedrock says only in text is "the conversation is longer than the model's context
-window" (a ``ValidationException``); that stays :class:`~fmgate.errors.InvalidRequest` here,
+window" (a ``ValidationException``); that stays :class:`~fmgate.core.errors.InvalidRequest` here,
 whose user message names the likely cause. ConverseStream also reports it as the stop reason
 ``model_context_window_exceeded``, which :mod:`fmgate.bedrock.converse` turns into
-:class:`~fmgate.errors.ContextTooLong`.
+:class:`~fmgate.core.errors.ContextTooLong`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import aiohttp
 from botocore import exceptions as boto
 from botocore.eventstream import ParserError as EventStreamParserError
 
-from fmgate.errors import (
+from fmgate.core.errors import (
     AccessDenied,
     BotMisconfigured,
     GatewayError,
@@ -177,7 +177,7 @@ def map_bedrock_error(exc: BaseException) -> GatewayError:
     """Translate any failure of a Bedrock (or S3) call into a :class:`GatewayError`.
 
     A ``GatewayError`` is returned as it is. Unknown exception types become a plain
-    :class:`~fmgate.errors.UpstreamError` whose detail names the type (never its text).
+    :class:`~fmgate.core.errors.UpstreamError` whose detail names the type (never its text).
     """
     if isinstance(exc, GatewayError):
         return exc

@@ -9,7 +9,7 @@ Families (declared per bot in the catalog as ``image.family``, never guessed fro
   ``count`` concurrent calls (seeds ``seed``, ``seed + 1``...).
 
 A response that says the content filter stopped it (Titan/Nova ``error``, a Stability
-``finish_reason`` that is not null) raises :class:`~fmgate.errors.ContentFiltered`.
+``finish_reason`` that is not null) raises :class:`~fmgate.core.errors.ContentFiltered`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from typing import Literal
 
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
-from fmgate.bedrock.shapes import Shape, UnexpectedShape, items, mapping, optional_text
+from fmgate.bedrock.readers import Shape, UnexpectedShape, items, mapping, optional_text
 from fmgate.config.schema import ImageFamily, split_ratio
-from fmgate.errors import ContentFiltered
-from fmgate.events import Media
-from fmgate.model_request import ImageRequest
+from fmgate.core.errors import ContentFiltered
+from fmgate.core.events import Media
+from fmgate.core.model_request import ImageRequest
 
 ImageFileFormat = Literal["png", "jpeg"]
 

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from fmgate.bedrock.client import BedrockRuntimeClient, S3Client
 from fmgate.bedrock.errors import bedrock_errors
-from fmgate.bedrock.shapes import UnexpectedShape, field, optional_text, text
+from fmgate.bedrock.readers import UnexpectedShape, field, optional_text, text
 from fmgate.config.schema import VideoFamily
-from fmgate.errors import BotMisconfigured, GatewayError, UpstreamError, UpstreamTimeout
-from fmgate.model_request import VideoRequest
+from fmgate.core.errors import BotMisconfigured, GatewayError, UpstreamError, UpstreamTimeout
+from fmgate.core.model_request import VideoRequest
 
 #: Called while waiting: (job status, seconds since waiting began).
 ProgressListener = Callable[[str, float], Awaitable[None]]
@@ -148,7 +148,7 @@ async def wait_for_video(
 
     Polls start every ``poll_interval`` seconds and slow down (x1.5, up to 4x). A retryable
     error while polling (throttling, a 5xx) is reported and polled through. Raises
-    :class:`VideoFailed` when the job fails, :class:`~fmgate.errors.UpstreamTimeout` after
+    :class:`VideoFailed` when the job fails, :class:`~fmgate.core.errors.UpstreamTimeout` after
     ``timeout`` seconds.
     """
     started = clock()

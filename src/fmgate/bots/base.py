@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from fmgate.bot_request import BotRequest
 from fmgate.config.schema import BotConfig
-from fmgate.events import Event
+from fmgate.core.bot_request import BotRequest
+from fmgate.core.events import Event
 
 
 class Bot(Protocol):

@@ -9,17 +9,17 @@ from dataclasses import replace
 from functools import partial
 from typing import Literal
 
-from fmgate import parameters as p
 from fmgate.accounting.estimates import estimate_output_tokens
+from fmgate.attachments.content import build_attachment_content
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
-from fmgate.bot_request import BotRequest, InputMessage
-from fmgate.bots.services import BotServices
+from fmgate.bots.dependencies import BotDependencies
+from fmgate.bots.turns import build_turns, split_system
 from fmgate.config.schema import BotConfig
-from fmgate.conversation.attachments import build_attachment_content
-from fmgate.conversation.turns import build_turns, split_system
-from fmgate.errors import GatewayError, InvalidRequest
-from fmgate.events import (
+from fmgate.core import parameters as p
+from fmgate.core.bot_request import BotRequest, InputMessage
+from fmgate.core.errors import GatewayError, InvalidRequest
+from fmgate.core.events import (
     AnsweredBy,
     Done,
     Event,
@@ -29,7 +29,7 @@ from fmgate.events import (
     TextDelta,
     Usage,
 )
-from fmgate.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
+from fmgate.core.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
 from fmgate.observability.tracing import upstream_span
 from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
 from fmgate.resilience.timeouts import with_deadline, with_stream_timeouts
@@ -50,7 +50,7 @@ ESTIMATE_TIMEOUT_SECONDS = 5.0
 class ChatBot:
     """The ``chat`` kind."""
 
-    def __init__(self, config: BotConfig, services: BotServices) -> None:
+    def __init__(self, config: BotConfig, services: BotDependencies) -> None:
         self._config = config
         self._services = services
         #: The bot's own model, then its fallbacks; and each by (model id, region).

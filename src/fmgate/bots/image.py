@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-from fmgate import parameters as p
 from fmgate.bedrock.images import generate_images, size_for_aspect
-from fmgate.bedrock.retry import retry_before_first_output
-from fmgate.bot_request import BotRequest
+from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.prompt import last_user_prompt
-from fmgate.bots.services import BotServices
 from fmgate.config.schema import BotConfig, ImageDefaults
-from fmgate.errors import GatewayError
-from fmgate.events import Done, Event
-from fmgate.model_request import ImageRequest
+from fmgate.core import parameters as p
+from fmgate.core.bot_request import BotRequest
+from fmgate.core.errors import GatewayError
+from fmgate.core.events import Done, Event
+from fmgate.core.model_request import ImageRequest
+from fmgate.resilience.retry import retry_before_first_output
 from fmgate.resilience.timeouts import with_deadline
 
 MAX_SEED = 2_147_483_646
@@ -23,7 +23,7 @@ MAX_SEED = 2_147_483_646
 class ImageBot:
     """The ``image`` kind."""
 
-    def __init__(self, config: BotConfig, services: BotServices) -> None:
+    def __init__(self, config: BotConfig, services: BotDependencies) -> None:
         assert config.image is not None  # guaranteed by BotConfig validation
         self._config = config
         self._image: ImageDefaults = config.image

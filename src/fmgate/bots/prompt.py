@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fmgate.bot_request import BotRequest
-from fmgate.errors import InvalidRequest
+from fmgate.core.bot_request import BotRequest
+from fmgate.core.errors import InvalidRequest
 
 
 def last_user_prompt(request: BotRequest, *, what: str) -> str:

@@ -6,14 +6,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-from fmgate import parameters as p
 from fmgate.bedrock.video import fetch_video, start_video, wait_for_video
-from fmgate.bot_request import BotRequest
+from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.prompt import last_user_prompt
-from fmgate.bots.services import BotServices
 from fmgate.config.schema import BotConfig, VideoDefaults
-from fmgate.events import Done, Event, Media, Progress
-from fmgate.model_request import VideoRequest
+from fmgate.core import parameters as p
+from fmgate.core.bot_request import BotRequest
+from fmgate.core.events import Done, Event, Media, Progress
+from fmgate.core.model_request import VideoRequest
 
 MAX_SEED = 2_147_483_646
 
@@ -25,7 +25,7 @@ def progress_text(elapsed: float) -> str:
 class VideoBot:
     """The ``video`` kind."""
 
-    def __init__(self, config: BotConfig, services: BotServices) -> None:
+    def __init__(self, config: BotConfig, services: BotDependencies) -> None:
         assert config.video is not None  # guaranteed by BotConfig validation
         self._config = config
         self._video: VideoDefaults = config.video

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from fmgate.config.schema import FieldConflict
-from fmgate.errors import BotMisconfigured
+from fmgate.core.errors import BotMisconfigured
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ accounting exactly once, however the stream ends. :func:`opened` waits until the
 something to show, so that a failure before any output is answered with the API's own HTTP
 error status instead of a stream that starts and then breaks.
 
-With a :class:`~fmgate.shutdown.ShutdownSignal`, each wait for the bot's next event is watched:
+With a :class:`~fmgate.core.shutdown.ShutdownSignal`, each wait for the bot's next event is watched:
 when the server cuts streams at the end of its shutdown grace period, the wait ends with
-:class:`~fmgate.errors.ServerRestarting`, which the fronts send in their own error shape. The
+:class:`~fmgate.core.errors.ServerRestarting`, which the fronts send in their own error shape. The
 watch is entered per event, in whichever task asks for it (the route handler for the first
 event, the response for the rest), so it never depends on one task owning the stream.
 """
@@ -17,15 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
-from fmgate.bot_request import BotRequest
+from fmgate.accounting.tracker import RequestTracker
 from fmgate.bots.base import Bot
-from fmgate.errors import GatewayError
-from fmgate.events import Event, Notice, Progress
+from fmgate.core.bot_request import BotRequest
+from fmgate.core.errors import GatewayError
+from fmgate.core.events import Event, Notice, Progress, close_stream
+from fmgate.core.shutdown import ShutdownSignal, next_before_cut
 from fmgate.observability.metrics import GatewayMetrics
-from fmgate.resilience.fallback import close_stream
 from fmgate.security.rate_limits import Lease
-from fmgate.shutdown import ShutdownSignal, next_before_cut
-from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate.api")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from fmgate.events import Usage
+from fmgate.core.events import Usage
 
 UNKNOWN = "n/a"
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from opentelemetry import trace
 
-from fmgate.errors import GatewayError
+from fmgate.core.errors import GatewayError
 
 TRACER_NAME = "fmgate"
 

@@ -16,7 +16,7 @@ other outcome shows the target is answering, so it counts as a success.
 
 Results of calls permitted before the circuit last opened are ignored: they say nothing new.
 This module keeps state in memory, per gateway process (the clock is injectable for tests);
-:mod:`fmgate.resilience.redis_breaker` shares it between replicas through Redis. Both satisfy
+:mod:`fmgate.shared_state.breakers` shares it between replicas through Redis. Both satisfy
 :class:`Breakers`, which is all the fallback logic sees.
 """
 

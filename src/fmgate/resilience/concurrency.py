@@ -10,7 +10,7 @@ much it can take, AIMD style (as TCP does):
 - the limit stays within ``[min_limit, max_limit]`` (``gateway.concurrency``).
 
 Calls over the limit wait in a first-come, first-served queue; one that waits longer than
-``queue_timeout_seconds`` gets :class:`~fmgate.errors.ModelBusy` (retryable: the bot's next
+``queue_timeout_seconds`` gets :class:`~fmgate.core.errors.ModelBusy` (retryable: the bot's next
 fallback is tried, else the user is told to try again), instead of hanging.
 State lives in the process: each replica learns its own share.
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from fmgate.config.schema import ConcurrencySettings
-from fmgate.errors import ModelBusy
+from fmgate.core.errors import ModelBusy
 
 logger = logging.getLogger("fmgate.resilience")
 

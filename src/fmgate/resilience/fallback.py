@@ -1,7 +1,7 @@
 """Fallbacks: the bot's own model first, then its configured fallbacks, in order.
 
 For each target (a model id in a region) the call goes through that target's circuit breaker
-and the gateway's retry policy (:func:`fmgate.bedrock.retry.retry_before_first_output`). The
+and the gateway's retry policy (:func:`fmgate.resilience.retry.retry_before_first_output`). The
 next target is tried when the current one
 
 * failed with a retryable upstream error (throttled, 5xx, not ready, timed out, its stream
@@ -14,7 +14,7 @@ and only while nothing has reached the user: once a target produced output, its 
 request's failure. Non-retryable errors (a rejected request, an operator error) end the request
 at once: another model would reject it too, or the operator must act.
 
-When a fallback answers, an :class:`~fmgate.events.AnsweredBy` event comes just before its
+When a fallback answers, an :class:`~fmgate.core.events.AnsweredBy` event comes just before its
 first event, so accounting records the model that actually answered.
 """
 
@@ -26,18 +26,18 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from functools import partial
 
-from fmgate.bedrock.retry import (
+from fmgate.config.schema import BotConfig
+from fmgate.core.errors import GatewayError, ModelBusy, Throttled, UpstreamUnavailable
+from fmgate.core.events import AnsweredBy, Event, close_stream
+from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
+from fmgate.resilience.concurrency import ConcurrencyLimits, Slot, Verdict
+from fmgate.resilience.retry import (
     OUTPUT_EVENTS,
     RetryListener,
     RetryPolicy,
     is_retryable,
     retry_before_first_output,
 )
-from fmgate.config.schema import BotConfig
-from fmgate.errors import GatewayError, ModelBusy, Throttled, UpstreamUnavailable
-from fmgate.events import AnsweredBy, Event
-from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
-from fmgate.resilience.concurrency import ConcurrencyLimits, Slot, Verdict
 
 logger = logging.getLogger("fmgate.resilience")
 
@@ -69,12 +69,6 @@ def bot_targets(config: BotConfig) -> tuple[Target, ...]:
             for fallback in config.fallbacks
         ),
     )
-
-
-async def close_stream(stream: AsyncIterator[Event]) -> None:
-    """Close an async generator (it holds its connection until closed); others own nothing."""
-    if isinstance(stream, AsyncGenerator):
-        await stream.aclose()
 
 
 async def guarded_call(
@@ -120,7 +114,7 @@ async def stream_with_fallbacks(
     """Answer from the first target that can; see the module docstring for the rules.
 
     Raises the last target's error when none could answer (a retryable
-    :class:`~fmgate.errors.UpstreamUnavailable` when every circuit was open).
+    :class:`~fmgate.core.errors.UpstreamUnavailable` when every circuit was open).
     """
     last_error: GatewayError | None = None
     for index, target in enumerate(targets):

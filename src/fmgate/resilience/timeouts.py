@@ -4,7 +4,7 @@ Each wraps a stream and bounds every wait for its next event (``asyncio.timeout_
 ``anext``, in the consumer's own task), so the time a front spends sending to its client is
 never counted, and a cancellation never lands outside the wait it was meant for. When a limit
 passes, the wrapped stream is cancelled where it waits (closing its Bedrock response, so the
-pooled connection is released) and :class:`~fmgate.errors.UpstreamTimeout` is raised: retryable
+pooled connection is released) and :class:`~fmgate.core.errors.UpstreamTimeout` is raised: retryable
 before the first output, an error event after it.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from fmgate.bedrock.retry import OUTPUT_EVENTS
-from fmgate.errors import UpstreamTimeout
-from fmgate.events import Event
+from fmgate.core.errors import UpstreamTimeout
+from fmgate.core.events import Event
+from fmgate.resilience.retry import OUTPUT_EVENTS
 
 
 async def _next_before(events: AsyncIterator[Event], when: float, what: str) -> Event:

@@ -13,7 +13,7 @@ and releases the lease however the stream ends (finished, failed, or cancelled b
 going away), so a slot is never held by a request that is not running.
 
 :class:`UserLimiter` keeps state in one process (idle keys are swept, so memory follows the
-number of *active* users); :class:`fmgate.security.redis_limits.RedisUserLimiter` shares it
+number of *active* users); :class:`fmgate.shared_state.limits.RedisUserLimiter` shares it
 between gateway replicas through Redis. Both satisfy :class:`Limiter`.
 """
 

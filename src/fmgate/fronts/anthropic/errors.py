@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import orjson
 from starlette.responses import Response
 
-from fmgate.errors import GatewayError
+from fmgate.core.errors import GatewayError
 
 #: HTTP status -> Anthropic error ``type``; anything else is an ``api_error``.
 ERROR_TYPES: Mapping[int, str] = {

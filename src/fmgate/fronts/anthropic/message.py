@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fmgate.events import Event, accumulate
-from fmgate.fronts.anthropic.shapes import STOP_REASONS, message_body, tool_use_block, usage_body
+from fmgate.core.events import Event, accumulate
+from fmgate.fronts.anthropic.bodies import STOP_REASONS, message_body, tool_use_block, usage_body
 
 
 def whole_message_body(request_id: str, model: str, events: Iterable[Event]) -> dict[str, object]:

@@ -16,8 +16,9 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
-from fmgate import parameters as p
-from fmgate.bot_request import Attachment, BotRequest, InputMessage
+from fmgate.core import parameters as p
+from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
+from fmgate.core.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
 from fmgate.fronts.anthropic.schema import (
     Base64Source,
     ContentIn,
@@ -30,7 +31,6 @@ from fmgate.fronts.anthropic.schema import (
     ToolResultIn,
     ToolUseIn,
 )
-from fmgate.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
 
 
 class BadRequest(Exception):

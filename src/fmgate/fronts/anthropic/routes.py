@@ -15,21 +15,21 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from fmgate.errors import GatewayError
+from fmgate.accounting.tracker import RequestTracker
+from fmgate.core.errors import GatewayError
+from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.anthropic.errors import error_response, gateway_error_response
 from fmgate.fronts.anthropic.message import whole_message_body
 from fmgate.fronts.anthropic.parse import BadRequest, parse_messages_request, to_bot_request
 from fmgate.fronts.anthropic.stream import MessageStreamWriter, message_events
-from fmgate.fronts.json_body import BadJson, BodyTooLarge, BodyTooSlow, read_json_object
-from fmgate.fronts.poe.auth import bearer_token
+from fmgate.fronts.bearer import bearer_token
+from fmgate.fronts.request_body import BadJson, BodyTooLarge, BodyTooSlow, read_json_object
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
 from fmgate.security.rate_limits import LimitExceeded, LimitKey
-from fmgate.shutdown import ShutdownSignal
-from fmgate.tracking import RequestTracker
 
 if TYPE_CHECKING:
-    from fmgate.gateway import Gateway
+    from fmgate.server.gateway import Gateway
 
 FRONT = "anthropic"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -15,10 +15,10 @@ from typing import Literal
 
 import orjson
 
-from fmgate.errors import GatewayError
-from fmgate.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
+from fmgate.core.errors import GatewayError
+from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
+from fmgate.fronts.anthropic.bodies import STOP_REASONS, message_body, tool_use_block, usage_body
 from fmgate.fronts.anthropic.errors import gateway_error_body
-from fmgate.fronts.anthropic.shapes import STOP_REASONS, message_body, tool_use_block, usage_body
 
 StreamingBlock = Literal["text", "thinking"]
 

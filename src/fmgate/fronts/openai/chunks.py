@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from fmgate.errors import GatewayError
-from fmgate.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
+from fmgate.core.errors import GatewayError
+from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
+from fmgate.fronts.openai.bodies import FINISH_REASONS, completion_id, tool_call_body, usage_body
 from fmgate.fronts.openai.errors import gateway_error_body
-from fmgate.fronts.openai.shapes import FINISH_REASONS, completion_id, tool_call_body, usage_body
 
 DONE_LINE = b"data: [DONE]\n\n"
 

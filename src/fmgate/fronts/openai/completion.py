@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from fmgate.events import Event, accumulate
-from fmgate.fronts.openai.shapes import FINISH_REASONS, completion_id, tool_call_body, usage_body
+from fmgate.core.events import Event, accumulate
+from fmgate.fronts.openai.bodies import FINISH_REASONS, completion_id, tool_call_body, usage_body
 
 
 def completion_body(request_id: str, model: str, events: Iterable[Event]) -> dict[str, object]:

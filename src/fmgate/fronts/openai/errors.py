@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import orjson
 from starlette.responses import Response
 
-from fmgate.errors import GatewayError
+from fmgate.core.errors import GatewayError
 
 #: HTTP status -> OpenAI error ``type``; anything else is a ``server_error``.
 ERROR_TYPES: Mapping[int, str] = {

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import ValidationError
 
-from fmgate import parameters as p
-from fmgate.bot_request import BotRequest, InputMessage
 from fmgate.config.schema import split_ratio
-from fmgate.events import Event, Media
+from fmgate.core import parameters as p
+from fmgate.core.bot_request import BotRequest, InputMessage
+from fmgate.core.events import Event, Media
+from fmgate.fronts.media_store import LocalMediaStore
 from fmgate.fronts.openai.parse import BadRequest, validation_error
 from fmgate.fronts.openai.schema import ImageGenerationRequest
-from fmgate.fronts.poe.media import LocalMediaStore
 
 
 def parse_image_request(data: dict[str, object]) -> ImageGenerationRequest:

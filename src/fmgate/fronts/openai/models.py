@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fmgate.registry import DeployedBot, Registry
+from fmgate.bots.registry import DeployedBot, Registry
 
 #: A fixed creation time: bots have none, and clients only display it.
 CREATED = 1_700_000_000

@@ -17,7 +17,8 @@ from urllib.parse import unquote, urlsplit
 import orjson
 from pydantic import ValidationError
 
-from fmgate.bot_request import Attachment, BotRequest, InputMessage
+from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
+from fmgate.core.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
 from fmgate.fronts.openai.schema import (
     AssistantMessage,
     ChatCompletionRequest,
@@ -30,7 +31,6 @@ from fmgate.fronts.openai.schema import (
     ToolMessage,
     UserMessage,
 )
-from fmgate.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
 
 #: The schema of a tool that declares no parameters.
 EMPTY_OBJECT_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}

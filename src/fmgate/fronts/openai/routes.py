@@ -16,9 +16,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from fmgate.bot_request import BotRequest
-from fmgate.errors import GatewayError
-from fmgate.fronts.json_body import BadJson, BodyTooLarge, BodyTooSlow, read_json_object
+from fmgate.accounting.tracker import RequestTracker
+from fmgate.bots.registry import DeployedBot
+from fmgate.core.bot_request import BotRequest
+from fmgate.core.errors import GatewayError
+from fmgate.core.shutdown import ShutdownSignal
+from fmgate.fronts.bearer import bearer_token
 from fmgate.fronts.openai.chunks import ChunkWriter, completion_chunks
 from fmgate.fronts.openai.completion import completion_body
 from fmgate.fronts.openai.errors import (
@@ -30,16 +33,13 @@ from fmgate.fronts.openai.errors import (
 from fmgate.fronts.openai.images import images_body, parse_image_request, to_image_bot_request
 from fmgate.fronts.openai.models import model_body, models_body
 from fmgate.fronts.openai.parse import BadRequest, parse_chat_request, to_bot_request
-from fmgate.fronts.poe.auth import bearer_token
+from fmgate.fronts.request_body import BadJson, BodyTooLarge, BodyTooSlow, read_json_object
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
-from fmgate.registry import DeployedBot
 from fmgate.security.rate_limits import Lease, LimitExceeded, LimitKey
-from fmgate.shutdown import ShutdownSignal
-from fmgate.tracking import RequestTracker
 
 if TYPE_CHECKING:
-    from fmgate.gateway import Gateway
+    from fmgate.server.gateway import Gateway
 
 FRONT = "openai"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

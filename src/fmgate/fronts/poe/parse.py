@@ -8,8 +8,8 @@ import fastapi_poe as fp
 import orjson
 from pydantic import ValidationError
 
-from fmgate.bot_request import Attachment, BotRequest, InputMessage, Role
 from fmgate.config.schema import RequestLimits
+from fmgate.core.bot_request import Attachment, BotRequest, InputMessage, Role
 
 RequestType = Literal["query", "settings", "report_feedback", "report_reaction", "report_error"]
 REQUEST_TYPES: frozenset[str] = frozenset(

@@ -16,20 +16,21 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fmgate.fronts.json_body import BodyTooLarge, BodyTooSlow, read_body
+from fmgate.accounting.tracker import RequestTracker
+from fmgate.bots.registry import DeployedBot
+from fmgate.core.shutdown import ShutdownSignal
+from fmgate.fronts.bearer import bearer_token, key_matches
+from fmgate.fronts.media_store import MediaUploader
 from fmgate.fronts.poe import sse
-from fmgate.fronts.poe.auth import bearer_token, key_matches
-from fmgate.fronts.poe.media import MediaUploader, PoeMediaUploader
+from fmgate.fronts.poe.media import PoeMediaUploader
 from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
 from fmgate.fronts.poe.stream import SseResponse, poe_event_stream
+from fmgate.fronts.request_body import BodyTooLarge, BodyTooSlow, read_body
 from fmgate.observability.logging import new_request_id
-from fmgate.registry import DeployedBot
 from fmgate.security.rate_limits import LimitExceeded, LimitKey, admitted_stream
-from fmgate.shutdown import ShutdownSignal
-from fmgate.tracking import RequestTracker
 
 if TYPE_CHECKING:
-    from fmgate.gateway import Gateway
+    from fmgate.server.gateway import Gateway
 
 logger = logging.getLogger("fmgate.poe")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import fastapi_poe as fp
 
-from fmgate import parameters as p
-from fmgate.accounting.rate_card import rate_card
 from fmgate.config.schema import BotConfig, split_ratio
+from fmgate.core import parameters as p
+from fmgate.fronts.poe.rate_card import rate_card
 
 
 def settings_response(config: BotConfig) -> fp.SettingsResponse:

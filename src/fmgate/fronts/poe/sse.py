@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from fmgate.errors import PoeErrorType
+from fmgate.core.errors import PoeErrorType
 
 
 def event(name: str, data: object) -> bytes:

@@ -15,15 +15,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from fmgate.bot_request import BotRequest
+from fmgate.accounting.tracker import RequestTracker
 from fmgate.bots.base import Bot
-from fmgate.errors import BotMisconfigured, GatewayError
-from fmgate.events import Media, Notice, Progress, ReasoningDelta, TextDelta, ToolCall
+from fmgate.core.bot_request import BotRequest
+from fmgate.core.errors import BotMisconfigured, GatewayError
+from fmgate.core.events import Media, Notice, Progress, ReasoningDelta, TextDelta, ToolCall
+from fmgate.core.shutdown import ShutdownSignal, cut_on_shutdown
+from fmgate.fronts.media_store import MediaUploader
 from fmgate.fronts.poe import sse
-from fmgate.fronts.poe.media import MediaUploader
 from fmgate.fronts.poe.reasoning import ReasoningQuote
-from fmgate.shutdown import ShutdownSignal, cut_on_shutdown
-from fmgate.tracking import RequestTracker
 
 logger = logging.getLogger("fmgate.poe")
 

@@ -1,0 +1,135 @@
+"""The control API under ``/_emulator/``: fault injection, counters, recorded requests, timing.
+
+These routes need no SigV4; they are meant for local use (the emulator binds loopback by default).
+
+    GET    /_emulator/health            {"status": "ok"}
+    GET    /_emulator/models            the model catalogue
+    POST   /_emulator/faults            inject: {"kind", "model_id"?, "operation"?, "count"?,
+                                                 "after_tokens"?, "delay_seconds"?, "exception"?}
+    GET    /_emulator/faults            pending faults
+    DELETE /_emulator/faults            clear faults
+    GET    /_emulator/counters          {"total", "in_progress", "by_model", "by_operation"}
+    GET    /_emulator/requests          recorded requests (``?model_id=`` filters)
+    PUT    /_emulator/timing            {"ttft_ms", "tokens_per_second"} (null rate = unlimited)
+    GET    /_emulator/timing            current timing
+    POST   /_emulator/reset             clear faults, counters, recorded requests; restore timing
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from fmgate_emulator.config import Timing
+from fmgate_emulator.models import MODELS
+from fmgate_emulator.state import STATE_KEY, EmulatorState
+
+routes = web.RouteTableDef()
+
+
+def state_of(request: web.Request) -> EmulatorState:
+    return request.app[STATE_KEY]
+
+
+def bad_request(message: str) -> web.Response:
+    return web.json_response({"message": message}, status=400)
+
+
+async def json_object(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except json.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+@routes.get("/_emulator/health")
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/_emulator/models")
+async def models(request: web.Request) -> web.Response:
+    return web.json_response(
+        [
+            {
+                "model_id": spec.model_id,
+                "modality": spec.modality.value,
+                "profile_only": spec.profile_only,
+                "vision": spec.vision,
+                "documents": spec.documents,
+                "reasoning": spec.reasoning.value,
+                "system_messages": spec.system_messages,
+                "max_output_tokens": spec.max_output_tokens,
+                "body_family": spec.body_family.value if spec.body_family else None,
+            }
+            for spec in MODELS
+        ]
+    )
+
+
+@routes.post("/_emulator/faults")
+async def inject_fault(request: web.Request) -> web.Response:
+    spec = await json_object(request)
+    if spec is None:
+        return bad_request("expected a JSON object")
+    try:
+        fault = state_of(request).faults.inject(spec)
+    except (ValueError, TypeError) as error:
+        return bad_request(f"invalid fault: {error}")
+    return web.json_response(fault.to_json(), status=201)
+
+
+@routes.get("/_emulator/faults")
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response([f.to_json() for f in state_of(request).faults.pending()])
+
+
+@routes.delete("/_emulator/faults")
+async def clear_faults(request: web.Request) -> web.Response:
+    state_of(request).faults.clear()
+    return web.json_response({"cleared": True})
+
+
+@routes.get("/_emulator/counters")
+async def counters(request: web.Request) -> web.Response:
+    return web.json_response(state_of(request).traffic.counters())
+
+
+@routes.get("/_emulator/requests")
+async def recorded_requests(request: web.Request) -> web.Response:
+    model_id = request.query.get("model_id")
+    return web.json_response(state_of(request).traffic.requests(model_id))
+
+
+@routes.get("/_emulator/timing")
+async def get_timing(request: web.Request) -> web.StreamResponse:
+    timing = state_of(request).timing
+    return web.json_response(
+        {"ttft_ms": timing.ttft_ms, "tokens_per_second": timing.tokens_per_second}
+    )
+
+
+@routes.put("/_emulator/timing")
+async def set_timing(request: web.Request) -> web.StreamResponse:
+    body = await json_object(request)
+    if body is None:
+        return bad_request("expected a JSON object")
+    try:
+        ttft_ms = float(body.get("ttft_ms") or 0.0)
+        rate = body.get("tokens_per_second")
+        tokens_per_second = float(rate) if rate else None
+    except (TypeError, ValueError):
+        return bad_request("ttft_ms and tokens_per_second must be numbers")
+    if ttft_ms < 0 or (tokens_per_second is not None and tokens_per_second < 0):
+        return bad_request("timing values must not be negative")
+    state_of(request).timing = Timing(ttft_ms=ttft_ms, tokens_per_second=tokens_per_second)
+    return await get_timing(request)
+
+
+@routes.post("/_emulator/reset")
+async def reset(request: web.Request) -> web.Response:
+    state_of(request).reset()
+    return web.json_response({"reset": True})

@@ -1,0 +1,349 @@
+"""A Converse request, validated the way Bedrock validates it, and the answer the emulator plans.
+
+:func:`parse_converse` checks the request against the model's declared capabilities and raises
+Bedrock's ValidationException texts; :func:`plan_answer` decides the content blocks (reasoning,
+text, toolUse), the stop reason and the usage. Both the JSON and the streaming handlers render
+the same :class:`Answer`, so Converse and ConverseStream always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fmgate_emulator.content import (
+    DOCUMENT_TOKENS,
+    IMAGE_TOKENS,
+    count_tokens,
+    is_filtered,
+    reasoning_signature,
+    reasoning_text,
+    reply_text,
+    stable_id,
+)
+from fmgate_emulator.errors import validation
+from fmgate_emulator.models import ModelSpec, Reasoning
+
+MUST_START_WITH_USER = (
+    "A conversation must start with a user message. Try again with a conversation that starts "
+    "with a user message."
+)
+MUST_ALTERNATE = (
+    "A conversation must alternate between user and assistant roles. Make sure the conversation "
+    "alternates between user and assistant roles and try again."
+)
+NO_SYSTEM_MESSAGES = "This model doesn't support system messages. Try again without them."
+NO_IMAGES = (
+    "This model doesn't support the image content block that you provided. Try again with a "
+    "model that supports images."
+)
+NO_DOCUMENTS = (
+    "This model doesn't support the document content block that you provided. Try again with a "
+    "model that supports documents."
+)
+TOOL_CONFIG_REQUIRED = (
+    "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+)
+MIN_THINKING_BUDGET = 1024
+_USE_TOOL = re.compile(r"\buse tool ([A-Za-z0-9_-]+)", re.IGNORECASE)
+_MEDIA_BLOCKS = {"image": IMAGE_TOKENS, "document": DOCUMENT_TOKENS, "video": DOCUMENT_TOKENS}
+
+
+@dataclass(frozen=True, slots=True)
+class ConverseCall:
+    """The parts of a Converse / ConverseStream request the emulator acts on."""
+
+    messages: list[dict[str, Any]]
+    system: list[dict[str, Any]]
+    max_tokens: int
+    stop_sequences: list[str]
+    tool_names: list[str]
+    tool_choice: dict[str, Any]
+    thinking: bool
+    tool_config: dict[str, Any] | None
+    performance_latency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningBlock:
+    text: str
+    signature: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUseBlock:
+    tool_use_id: str
+    name: str
+    input: dict[str, Any]
+
+    @property
+    def input_json(self) -> str:
+        return json.dumps(self.input, separators=(",", ":"))
+
+
+Block = ReasoningBlock | TextBlock | ToolUseBlock
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the model "generates": blocks in order, why it stopped, and token usage."""
+
+    blocks: list[Block] = field(default_factory=list)
+    stop_reason: str = "end_turn"
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return {
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+            "totalTokens": self.input_tokens + self.output_tokens,
+        }
+
+
+def as_list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise validation(f"{what} must be a list.")
+    return value
+
+
+def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
+    """Validate a Converse request for ``spec``; raise ValidationException like Bedrock does."""
+    messages = as_list(body.get("messages"), "messages")
+    check_roles(messages)
+    system = as_list(body.get("system"), "system")
+    if system and not spec.system_messages:
+        raise validation(NO_SYSTEM_MESSAGES)
+    check_content(messages, spec)
+    inference = body.get("inferenceConfig") or {}
+    max_tokens = inference.get("maxTokens", spec.max_output_tokens)
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        raise validation("The value of maxTokens must be a positive integer.")
+    if max_tokens > spec.max_output_tokens:
+        limit = spec.max_output_tokens
+        raise validation(
+            f"The maximum tokens you requested exceeds the model limit of {limit}. Try again "
+            f"with a maximum tokens value that is lower than {limit}."
+        )
+    tool_config = body.get("toolConfig")
+    tool_names, tool_choice = parse_tools(tool_config)
+    if tool_config is None and uses_tool_blocks(messages):
+        raise validation(TOOL_CONFIG_REQUIRED)
+    thinking = parse_thinking(body.get("additionalModelRequestFields") or {}, inference, spec)
+    latency = (body.get("performanceConfig") or {}).get("latency")
+    if latency not in (None, "standard", "optimized"):
+        raise validation("performanceConfig.latency must be 'standard' or 'optimized'.")
+    return ConverseCall(
+        messages=messages,
+        system=system,
+        max_tokens=max_tokens,
+        stop_sequences=[str(s) for s in as_list(inference.get("stopSequences"), "stopSequences")],
+        tool_names=tool_names,
+        tool_choice=tool_choice,
+        thinking=thinking,
+        tool_config=tool_config,
+        performance_latency=latency,
+    )
+
+
+def check_roles(messages: list[Any]) -> None:
+    """Messages start with ``user`` and alternate user / assistant."""
+    if not messages or not isinstance(messages[0], dict) or messages[0].get("role") != "user":
+        raise validation(MUST_START_WITH_USER)
+    previous = None
+    for message in messages:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant") or role == previous:
+            raise validation(MUST_ALTERNATE)
+        if not isinstance(message.get("content"), list) or not message["content"]:
+            raise validation("A message must have a non-empty content list.")
+        previous = role
+
+
+def check_content(messages: list[dict[str, Any]], spec: ModelSpec) -> None:
+    """Image and document blocks only for models that declare support for them."""
+    for message in messages:
+        for block in message["content"]:
+            if "image" in block and not spec.vision:
+                raise validation(NO_IMAGES)
+            if "document" in block and not spec.documents:
+                raise validation(NO_DOCUMENTS)
+
+
+def uses_tool_blocks(messages: list[dict[str, Any]]) -> bool:
+    return any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
+
+
+def parse_tools(tool_config: Any) -> tuple[list[str], dict[str, Any]]:
+    """Tool names declared in ``toolConfig`` and its ``toolChoice`` (default ``auto``)."""
+    if tool_config is None:
+        return [], {"auto": {}}
+    tools = as_list(tool_config.get("tools"), "toolConfig.tools")
+    names = [t["toolSpec"]["name"] for t in tools if "toolSpec" in t]
+    if not names:
+        raise validation("The toolConfig field must contain at least one tool specification.")
+    choice = tool_config.get("toolChoice") or {"auto": {}}
+    forced = (choice.get("tool") or {}).get("name")
+    if forced is not None and forced not in names:
+        raise validation(f"The tool {forced} in toolChoice is not defined in toolConfig.tools.")
+    return names, choice
+
+
+def parse_thinking(fields: dict[str, Any], inference: dict[str, Any], spec: ModelSpec) -> bool:
+    """Whether extended thinking was asked for, checked as Anthropic on Bedrock checks it."""
+    thinking = fields.get("thinking")
+    if thinking is None:
+        return False
+    if spec.reasoning is not Reasoning.ON_REQUEST:
+        raise validation(
+            "The model returned the following errors: thinking: Extra inputs are not permitted"
+        )
+    if thinking.get("type") != "enabled":
+        return False
+    budget = thinking.get("budget_tokens")
+    if not isinstance(budget, int) or budget < MIN_THINKING_BUDGET:
+        raise validation(
+            "The model returned the following errors: thinking.enabled.budget_tokens: Input "
+            f"should be greater than or equal to {MIN_THINKING_BUDGET}"
+        )
+    if "topP" in inference:
+        raise validation(
+            "The model returned the following errors: top_p must be unset when thinking is enabled."
+        )
+    if inference.get("temperature", 1) != 1:
+        raise validation(
+            "The model returned the following errors: temperature may only be set "
+            "to 1 when thinking is enabled."
+        )
+    max_tokens = inference.get("maxTokens", spec.max_output_tokens)
+    if isinstance(max_tokens, int) and max_tokens <= budget:
+        raise validation(
+            "The model returned the following errors: max_tokens must be greater "
+            "than thinking.budget_tokens."
+        )
+    return True
+
+
+def block_text(block: dict[str, Any]) -> str:
+    """The text a content block carries (text, tool results, tool use input, reasoning)."""
+    if "text" in block:
+        return str(block["text"])
+    if "toolResult" in block:
+        return " ".join(block_text(part) for part in block["toolResult"].get("content", []))
+    if "json" in block:
+        return json.dumps(block["json"])
+    if "toolUse" in block:
+        return json.dumps(block["toolUse"].get("input", {}))
+    if "reasoningContent" in block:
+        return str((block["reasoningContent"].get("reasoningText") or {}).get("text", ""))
+    return ""
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    """Text of the last user message: its text blocks, or else its tool results."""
+    user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    if user is None:
+        return ""
+    texts = [str(b["text"]) for b in user["content"] if "text" in b]
+    if texts:
+        return "\n".join(texts)
+    return " ".join(block_text(b) for b in user["content"]).strip()
+
+
+def count_input_tokens(
+    system: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    tool_config: dict[str, Any] | None = None,
+) -> int:
+    """Input tokens: system text + every message block + tool specs + a fixed cost per media."""
+    total = sum(count_tokens(block_text(block)) for block in system)
+    for message in messages:
+        for block in message.get("content", []):
+            total += count_tokens(block_text(block))
+            total += sum(cost for kind, cost in _MEDIA_BLOCKS.items() if kind in block)
+    if tool_config:
+        total += count_tokens(json.dumps(tool_config.get("tools", [])))
+    return total
+
+
+def chosen_tool(call: ConverseCall, user_text: str, answering_tool_result: bool) -> str | None:
+    """The tool the model calls: forced by toolChoice, or asked for with "use tool <name>"."""
+    if not call.tool_names:
+        return None
+    if "tool" in call.tool_choice:
+        return str(call.tool_choice["tool"]["name"])
+    if "any" in call.tool_choice:
+        return call.tool_names[0]
+    if answering_tool_result:
+        return None
+    match = _USE_TOOL.search(user_text)
+    if match and match.group(1) in call.tool_names:
+        return match.group(1)
+    return None
+
+
+def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
+    """The answer for ``call``: optional reasoning, then text or a toolUse."""
+    user_text = last_user_text(call.messages)
+    blocks: list[Block] = []
+    if call.thinking or spec.reasoning is Reasoning.ALWAYS:
+        thought = reasoning_text(user_text)
+        signature = reasoning_signature(thought) if call.thinking else None
+        blocks.append(ReasoningBlock(thought, signature))
+    last = call.messages[-1]
+    answering_tool_result = any("toolResult" in b for b in last["content"])
+    tool = chosen_tool(call, user_text, answering_tool_result)
+    if tool is not None:
+        tool_id = stable_id("tooluse_", tool, user_text, str(len(call.messages)))
+        blocks.append(ToolUseBlock(tool_id, tool, {"request": user_text}))
+        stop_reason = "tool_use"
+    elif is_filtered(user_text):
+        blocks.append(TextBlock("I can"))
+        stop_reason = "content_filtered"
+    else:
+        text, stop_reason = reply_text(user_text, call.max_tokens, call.stop_sequences)
+        blocks.append(TextBlock(text))
+    return Answer(
+        blocks=blocks,
+        stop_reason=stop_reason,
+        input_tokens=count_input_tokens(call.system, call.messages, call.tool_config),
+        output_tokens=sum(count_tokens(output_text(block)) for block in blocks),
+    )
+
+
+def output_text(block: Block) -> str:
+    match block:
+        case ReasoningBlock(text=text) | TextBlock(text=text):
+            return text
+        case ToolUseBlock():
+            return block.input_json
+
+
+def render_block(block: Block) -> dict[str, Any]:
+    """A planned block as a Converse response content block."""
+    match block:
+        case ReasoningBlock(text=text, signature=signature):
+            reasoning: dict[str, Any] = {"text": text}
+            if signature is not None:
+                reasoning["signature"] = signature
+            return {"reasoningContent": {"reasoningText": reasoning}}
+        case TextBlock(text=text):
+            return {"text": text}
+        case ToolUseBlock():
+            return {
+                "toolUse": {
+                    "toolUseId": block.tool_use_id,
+                    "name": block.name,
+                    "input": block.input,
+                }
+            }

@@ -1,0 +1,138 @@
+"""Converse (JSON), ConverseStream (event stream) and CountTokens handlers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aiohttp import web
+
+from fmgate_emulator.call import Call
+from fmgate_emulator.content import count_tokens, split_tokens
+from fmgate_emulator.conversation import (
+    Answer,
+    ConverseCall,
+    ReasoningBlock,
+    TextBlock,
+    ToolUseBlock,
+    count_input_tokens,
+    parse_converse,
+    plan_answer,
+    render_block,
+)
+from fmgate_emulator.errors import validation
+from fmgate_emulator.eventstream import event_frame
+from fmgate_emulator.models import Modality, ModelSpec, ResolvedModel
+from fmgate_emulator.streaming import EventStreamWriter
+
+NOT_A_CHAT_MODEL = (
+    "This action doesn't support the model that you provided. "
+    "Try again with a supported text or chat model."
+)
+
+
+def chat_model(call: Call) -> ResolvedModel:
+    """The call's model, which must be a chat model (image/video models refuse Converse)."""
+    model = call.model()
+    if model.spec.modality is not Modality.CHAT:
+        raise validation(NOT_A_CHAT_MODEL)
+    return model
+
+
+def prepare(call: Call) -> tuple[ModelSpec, ConverseCall, Answer]:
+    spec = chat_model(call).spec
+    converse_call = parse_converse(call.json_object(), spec)
+    return spec, converse_call, plan_answer(converse_call, spec)
+
+
+async def converse(call: Call) -> web.StreamResponse:
+    """Converse: the whole answer as one JSON document, after the time generating it takes."""
+    _, converse_call, answer = prepare(call)
+    await call.pacer().whole_answer(answer.output_tokens)
+    body: dict[str, Any] = {
+        "output": {
+            "message": {"role": "assistant", "content": [render_block(b) for b in answer.blocks]}
+        },
+        "stopReason": answer.stop_reason,
+        "usage": answer.usage,
+        "metrics": {"latencyMs": call.latency_ms()},
+    }
+    if converse_call.performance_latency:
+        body["performanceConfig"] = {"latency": converse_call.performance_latency}
+    return web.json_response(body)
+
+
+async def converse_stream(call: Call) -> web.StreamResponse:
+    """ConverseStream: event-stream frames, one contentBlockDelta per token, paced."""
+    _, converse_call, answer = prepare(call)
+    writer = EventStreamWriter(call.request, call.pacer(), call.fault)
+    response = await writer.open()
+    await writer.send(event_frame("messageStart", {"role": "assistant"}))
+    for index, block in enumerate(answer.blocks):
+        await stream_block(writer, index, block)
+    metadata: dict[str, Any] = {"usage": answer.usage, "metrics": {"latencyMs": 0}}
+    if converse_call.performance_latency:
+        metadata["performanceConfig"] = {"latency": converse_call.performance_latency}
+    stop = event_frame("messageStop", {"stopReason": answer.stop_reason})
+    await writer.checkpoint()
+    metadata["metrics"]["latencyMs"] = call.latency_ms()
+    await writer.finish(stop, event_frame("metadata", metadata))
+    return response
+
+
+def delta(index: int, body: dict[str, Any]) -> bytes:
+    return event_frame("contentBlockDelta", {"contentBlockIndex": index, "delta": body})
+
+
+async def stream_block(writer: EventStreamWriter, index: int, block: Any) -> None:
+    """contentBlockStart (toolUse only), the block's deltas token by token, contentBlockStop."""
+    match block:
+        case ReasoningBlock(text=text, signature=signature):
+            for piece in split_tokens(text):
+                await writer.token(delta(index, {"reasoningContent": {"text": piece}}))
+            if signature is not None:
+                await writer.send(delta(index, {"reasoningContent": {"signature": signature}}))
+        case TextBlock(text=text):
+            for piece in split_tokens(text):
+                await writer.token(delta(index, {"text": piece}))
+        case ToolUseBlock():
+            start = {"toolUse": {"toolUseId": block.tool_use_id, "name": block.name}}
+            await writer.send(
+                event_frame("contentBlockStart", {"contentBlockIndex": index, "start": start})
+            )
+            for piece in split_tokens(block.input_json):
+                await writer.token(delta(index, {"toolUse": {"input": piece}}))
+    await writer.send(event_frame("contentBlockStop", {"contentBlockIndex": index}))
+
+
+def invoke_body_text(raw: Any) -> str:
+    """An InvokeModel body as CountTokens receives it (a base64 blob) decoded to text."""
+    if not isinstance(raw, str):
+        return json.dumps(raw)
+    try:
+        return base64.b64decode(raw, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return raw
+
+
+async def count_tokens_handler(call: Call) -> web.StreamResponse:
+    """CountTokens: the same input count Converse reports in ``usage.inputTokens``."""
+    model = call.model()
+    body = call.json_object()
+    request_input = body.get("input") or {}
+    if "converse" in request_input:
+        if model.spec.modality is not Modality.CHAT:
+            raise validation(NOT_A_CHAT_MODEL)
+        converse_input = request_input["converse"]
+        tokens = count_input_tokens(
+            converse_input.get("system") or [],
+            converse_input.get("messages") or [],
+            converse_input.get("toolConfig"),
+        )
+    elif "invokeModel" in request_input:
+        tokens = count_tokens(invoke_body_text(request_input["invokeModel"].get("body", "")))
+    else:
+        raise validation("The input must contain either converse or invokeModel.")
+    return web.json_response({"inputTokens": tokens})

@@ -1,0 +1,171 @@
+"""Fault injection: what the next matching requests should suffer.
+
+A :class:`Fault` targets one model id (or all) and one operation (or all) and fires for the next
+``count`` matching requests (``-1``: until cleared). Error faults answer an HTTP error before any
+byte; stream faults act after ``after_tokens`` tokens of a streamed answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from fmgate_emulator.errors import BedrockError
+
+
+class FaultKind(StrEnum):
+    THROTTLE = "throttle"
+    SERVER_ERROR = "server_error"
+    UNAVAILABLE = "unavailable"
+    MODEL_NOT_READY = "model_not_ready"
+    MODEL_TIMEOUT = "model_timeout"
+    ACCESS_DENIED = "access_denied"
+    VALIDATION = "validation"
+    MID_STREAM_EXCEPTION = "mid_stream_exception"
+    SLOW_FIRST_TOKEN = "slow_first_token"  # noqa: S105 - not a secret
+    STALL = "stall"
+    DROP_CONNECTION = "drop_connection"
+
+
+#: Faults answered as an HTTP error before the response starts: (code, message).
+ERROR_FAULTS: dict[FaultKind, tuple[str, str]] = {
+    FaultKind.THROTTLE: (
+        "ThrottlingException",
+        "Too many requests, please wait before trying again.",
+    ),
+    FaultKind.SERVER_ERROR: (
+        "InternalServerException",
+        "The system encountered an unexpected error during processing. Try your request again.",
+    ),
+    FaultKind.UNAVAILABLE: (
+        "ServiceUnavailableException",
+        "Bedrock is unable to process your request.",
+    ),
+    FaultKind.MODEL_NOT_READY: (
+        "ModelNotReadyException",
+        "Model is not ready to serve inference requests. The AWS SDK will automatically retry "
+        "the operation up to 5 times.",
+    ),
+    FaultKind.MODEL_TIMEOUT: (
+        "ModelTimeoutException",
+        "Model has timed out in processing the request.",
+    ),
+    FaultKind.ACCESS_DENIED: (
+        "AccessDeniedException",
+        "You don't have access to the model with the specified model ID.",
+    ),
+    FaultKind.VALIDATION: (
+        "ValidationException",
+        "Malformed input request, please reformat your input and try again.",
+    ),
+}
+
+#: Exceptions an event stream may carry (``:exception-type`` values) and their messages.
+STREAM_EXCEPTIONS: dict[str, str] = {
+    "throttlingException": "Too many tokens, please wait before trying again.",
+    "modelStreamErrorException": "The model stream encountered an error.",
+    "internalServerException": "The system encountered an unexpected error during processing.",
+    "serviceUnavailableException": "Bedrock is unable to process your request.",
+    "validationException": "The model produced invalid output.",
+}
+
+#: Faults that only make sense inside a streamed answer; other operations skip them.
+STREAM_ONLY = frozenset({FaultKind.MID_STREAM_EXCEPTION})
+
+
+@dataclass(slots=True)
+class Fault:
+    """One injected fault and how many more requests it applies to."""
+
+    id: int
+    kind: FaultKind
+    model_id: str | None = None
+    operation: str | None = None
+    count: int = 1
+    after_tokens: int = 0
+    delay_seconds: float = 0.0
+    exception: str = "throttlingException"
+
+    def matches(self, model_ids: Collection[str], operation: str, streaming: bool) -> bool:
+        if self.kind in STREAM_ONLY and not streaming:
+            return False
+        if self.model_id is not None and self.model_id not in model_ids:
+            return False
+        return self.operation is None or self.operation == operation
+
+    def as_error(self) -> BedrockError | None:
+        """The HTTP error this fault answers with, or ``None`` for a timing/stream fault."""
+        entry = ERROR_FAULTS.get(self.kind)
+        return BedrockError(*entry) if entry else None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
+    """Build a fault from the control API's JSON; ``ValueError`` names what is wrong."""
+    unknown = set(spec) - {
+        "kind",
+        "model_id",
+        "operation",
+        "count",
+        "after_tokens",
+        "delay_seconds",
+        "exception",
+    }
+    if unknown:
+        raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+    kind = FaultKind(str(spec.get("kind")))
+    exception = spec.get("exception") or "throttlingException"
+    if exception not in STREAM_EXCEPTIONS:
+        raise ValueError(f"exception must be one of {sorted(STREAM_EXCEPTIONS)}")
+    count = int(spec.get("count", 1))
+    if count == 0 or count < -1:
+        raise ValueError("count must be a positive number or -1 (until cleared)")
+    after_tokens = int(spec.get("after_tokens", 0))
+    delay = float(spec.get("delay_seconds", 0.0))
+    if after_tokens < 0 or delay < 0:
+        raise ValueError("after_tokens and delay_seconds must not be negative")
+    return Fault(
+        id=fault_id,
+        kind=kind,
+        model_id=spec.get("model_id"),
+        operation=spec.get("operation"),
+        count=count,
+        after_tokens=after_tokens,
+        delay_seconds=delay,
+        exception=exception,
+    )
+
+
+class FaultBook:
+    """The pending faults, consulted once per request (in injection order)."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def inject(self, spec: dict[str, Any]) -> Fault:
+        fault = parse_fault(spec, next(self._ids))
+        self._faults.append(fault)
+        return fault
+
+    def take(self, model_ids: Collection[str], operation: str, streaming: bool) -> Fault | None:
+        """The first fault matching this request, used up by one."""
+        for fault in self._faults:
+            if fault.matches(model_ids, operation, streaming):
+                if fault.count > 0:
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    def pending(self) -> list[Fault]:
+        return list(self._faults)
+
+    def clear(self) -> None:
+        self._faults.clear()

@@ -1,0 +1,208 @@
+"""The emulator's model catalogue: which Bedrock model ids exist and what each supports.
+
+Capabilities are declared here, per model id, never guessed from the id's spelling. A request's
+model id (plain id, inference-profile id, or ARN of either, percent-decoded) is resolved by
+:func:`resolve_model`, which raises the ValidationException Bedrock gives for ids it refuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from fmgate_emulator.errors import INVALID_MODEL_ID, validation
+
+
+class Modality(Enum):
+    """What a model produces, hence which operations it answers."""
+
+    CHAT = "chat"
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class Reasoning(Enum):
+    """How a chat model reasons: never, when asked (``thinking`` field), or always."""
+
+    NONE = "none"
+    ON_REQUEST = "on_request"
+    ALWAYS = "always"
+
+
+class BodyFamily(Enum):
+    """The native InvokeModel / StartAsyncInvoke body a media model takes."""
+
+    TITAN_IMAGE = "titan-image"
+    STABILITY = "stability"
+    NOVA_REEL = "nova-reel"
+    LUMA_RAY = "luma-ray"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One foundation model as the emulator knows it."""
+
+    model_id: str
+    modality: Modality
+    #: Callable on demand only through a cross-region inference profile (``us.<id>`` etc.).
+    profile_only: bool = False
+    vision: bool = False
+    documents: bool = False
+    reasoning: Reasoning = Reasoning.NONE
+    system_messages: bool = True
+    #: Largest ``inferenceConfig.maxTokens`` accepted.
+    max_output_tokens: int = 4096
+    body_family: BodyFamily | None = None
+
+
+PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
+
+
+def _chat(
+    model_id: str,
+    max_output_tokens: int,
+    *,
+    profile_only: bool = False,
+    vision: bool = False,
+    documents: bool = False,
+    reasoning: Reasoning = Reasoning.NONE,
+    system_messages: bool = True,
+) -> ModelSpec:
+    return ModelSpec(
+        model_id,
+        Modality.CHAT,
+        profile_only=profile_only,
+        vision=vision,
+        documents=documents,
+        reasoning=reasoning,
+        system_messages=system_messages,
+        max_output_tokens=max_output_tokens,
+    )
+
+
+_ON_REQUEST = Reasoning.ON_REQUEST
+_ALWAYS = Reasoning.ALWAYS
+
+MODELS: tuple[ModelSpec, ...] = (
+    # Amazon Nova
+    _chat("amazon.nova-micro-v1:0", 10000),
+    _chat("amazon.nova-lite-v1:0", 10000, vision=True, documents=True),
+    _chat("amazon.nova-pro-v1:0", 10000, vision=True, documents=True),
+    _chat("amazon.nova-premier-v1:0", 32000, profile_only=True, vision=True, documents=True),
+    # Anthropic
+    _chat("anthropic.claude-3-haiku-20240307-v1:0", 4096, vision=True, documents=True),
+    _chat("anthropic.claude-3-5-haiku-20241022-v1:0", 8192, profile_only=True, documents=True),
+    _chat(
+        "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        8192,
+        profile_only=True,
+        vision=True,
+        documents=True,
+    ),
+    *(
+        _chat(
+            model_id,
+            limit,
+            profile_only=True,
+            vision=True,
+            documents=True,
+            reasoning=_ON_REQUEST,
+        )
+        for model_id, limit in (
+            ("anthropic.claude-3-7-sonnet-20250219-v1:0", 64000),
+            ("anthropic.claude-sonnet-4-20250514-v1:0", 64000),
+            ("anthropic.claude-opus-4-1-20250805-v1:0", 32000),
+            ("anthropic.claude-sonnet-4-5-20250929-v1:0", 64000),
+            ("anthropic.claude-haiku-4-5-20251001-v1:0", 64000),
+        )
+    ),
+    # Meta Llama
+    _chat("meta.llama3-8b-instruct-v1:0", 2048),
+    _chat("meta.llama3-70b-instruct-v1:0", 2048),
+    _chat("meta.llama3-1-8b-instruct-v1:0", 8192, profile_only=True),
+    _chat("meta.llama3-1-70b-instruct-v1:0", 8192, profile_only=True),
+    _chat("meta.llama3-2-11b-instruct-v1:0", 8192, profile_only=True, vision=True),
+    _chat("meta.llama3-2-90b-instruct-v1:0", 8192, profile_only=True, vision=True),
+    _chat("meta.llama3-3-70b-instruct-v1:0", 8192, profile_only=True),
+    _chat("meta.llama4-scout-17b-instruct-v1:0", 8192, profile_only=True, vision=True),
+    _chat("meta.llama4-maverick-17b-instruct-v1:0", 8192, profile_only=True, vision=True),
+    # Mistral
+    _chat("mistral.mistral-7b-instruct-v0:2", 8192, system_messages=False),
+    _chat("mistral.mixtral-8x7b-instruct-v0:1", 4096, system_messages=False),
+    _chat("mistral.mistral-large-2402-v1:0", 8192),
+    _chat("mistral.mistral-small-2402-v1:0", 8192),
+    _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True),
+    # DeepSeek, Cohere, AI21, OpenAI, Qwen
+    _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS),
+    _chat("deepseek.v3-v1:0", 8192),
+    _chat("cohere.command-r-plus-v1:0", 4096),
+    _chat("cohere.command-r-v1:0", 4096),
+    _chat("ai21.jamba-1-5-large-v1:0", 4096),
+    _chat("ai21.jamba-1-5-mini-v1:0", 4096),
+    _chat("openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS),
+    _chat("openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS),
+    _chat("qwen.qwen3-32b-v1:0", 8192),
+    # Image generation (InvokeModel)
+    ModelSpec(
+        "amazon.titan-image-generator-v2:0", Modality.IMAGE, body_family=BodyFamily.TITAN_IMAGE
+    ),
+    ModelSpec("amazon.nova-canvas-v1:0", Modality.IMAGE, body_family=BodyFamily.TITAN_IMAGE),
+    ModelSpec("stability.sd3-5-large-v1:0", Modality.IMAGE, body_family=BodyFamily.STABILITY),
+    ModelSpec(
+        "stability.stable-image-ultra-v1:1", Modality.IMAGE, body_family=BodyFamily.STABILITY
+    ),
+    ModelSpec("stability.stable-image-core-v1:1", Modality.IMAGE, body_family=BodyFamily.STABILITY),
+    # Video generation (StartAsyncInvoke)
+    ModelSpec("amazon.nova-reel-v1:0", Modality.VIDEO, body_family=BodyFamily.NOVA_REEL),
+    ModelSpec("amazon.nova-reel-v1:1", Modality.VIDEO, body_family=BodyFamily.NOVA_REEL),
+    ModelSpec("luma.ray-v2:0", Modality.VIDEO, body_family=BodyFamily.LUMA_RAY),
+)
+
+MODELS_BY_ID: dict[str, ModelSpec] = {spec.model_id: spec for spec in MODELS}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model id from a request, resolved against the catalogue."""
+
+    #: The id as the caller sent it (decoded), e.g. ``us.anthropic...`` or an ARN.
+    requested_id: str
+    spec: ModelSpec
+    #: Called through a cross-region inference profile.
+    via_profile: bool
+
+
+def on_demand_unsupported(model_id: str) -> str:
+    """Bedrock's message for a profile-only model called by its plain id."""
+    return (
+        f"Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry "
+        "your request with the ID or ARN of an inference profile that contains this model."
+    )
+
+
+def split_arn(identifier: str) -> str:
+    """``arn:aws:bedrock:<region>:<account>:<type>/<id>`` -> ``<id>``; other ids unchanged."""
+    if not identifier.startswith("arn:"):
+        return identifier
+    parts = identifier.split(":", 5)
+    if len(parts) != 6 or parts[2] != "bedrock" or "/" not in parts[5]:
+        raise validation(INVALID_MODEL_ID)
+    resource_type, _, resource_id = parts[5].partition("/")
+    if resource_type not in ("foundation-model", "inference-profile"):
+        raise validation(INVALID_MODEL_ID)
+    return resource_id
+
+
+def resolve_model(requested_id: str) -> ResolvedModel:
+    """Resolve a (percent-decoded) model identifier or raise Bedrock's ValidationException."""
+    identifier = split_arn(requested_id)
+    prefix = next((p for p in PROFILE_PREFIXES if identifier.startswith(p)), None)
+    base_id = identifier.removeprefix(prefix) if prefix else identifier
+    spec = MODELS_BY_ID.get(base_id)
+    if spec is None:
+        raise validation(INVALID_MODEL_ID)
+    if prefix and spec.modality is not Modality.CHAT:
+        raise validation(INVALID_MODEL_ID)
+    if spec.profile_only and not prefix:
+        raise validation(on_demand_unsupported(base_id))
+    return ResolvedModel(requested_id=requested_id, spec=spec, via_profile=prefix is not None)

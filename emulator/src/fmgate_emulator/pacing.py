@@ -1,0 +1,35 @@
+"""Timing of generated output: time to first token, token rate, and injected delays."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fmgate_emulator.config import Timing
+from fmgate_emulator.faults import Fault, FaultKind
+
+
+class Pacer:
+    """Sleeps so that output appears at the configured pace (no sleeping when unlimited)."""
+
+    def __init__(self, timing: Timing, fault: Fault | None = None) -> None:
+        self.timing = timing
+        self.extra_first_delay = (
+            fault.delay_seconds if fault and fault.kind is FaultKind.SLOW_FIRST_TOKEN else 0.0
+        )
+
+    async def first_token(self) -> None:
+        """Wait for the time to first token (plus an injected slow-first-token delay)."""
+        delay = self.timing.ttft_ms / 1000 + self.extra_first_delay
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def next_token(self) -> None:
+        """Wait one token's time at the configured rate."""
+        if self.timing.tokens_per_second:
+            await asyncio.sleep(1 / self.timing.tokens_per_second)
+
+    async def whole_answer(self, tokens: int) -> None:
+        """Wait as long as generating ``tokens`` tokens takes (for non-streaming answers)."""
+        await self.first_token()
+        if self.timing.tokens_per_second and tokens > 1:
+            await asyncio.sleep((tokens - 1) / self.timing.tokens_per_second)

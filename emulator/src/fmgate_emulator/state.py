@@ -1,0 +1,43 @@
+"""Everything one running emulator remembers, owned by its event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from fmgate_emulator.async_jobs import AsyncInvocations
+from fmgate_emulator.config import EmulatorConfig, Timing
+from fmgate_emulator.faults import FaultBook
+from fmgate_emulator.sigv4 import Credentials4
+from fmgate_emulator.traffic import Traffic
+
+
+@dataclass(slots=True)
+class EmulatorState:
+    """Configuration plus mutable state: timing, faults, traffic, async invocations."""
+
+    config: EmulatorConfig
+    timing: Timing = field(init=False)
+    credentials: Credentials4 = field(init=False)
+    faults: FaultBook = field(default_factory=FaultBook)
+    traffic: Traffic = field(default_factory=Traffic)
+    invocations: AsyncInvocations = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.timing = self.config.timing()
+        self.credentials = Credentials4(
+            access_key_id=self.config.access_key_id,
+            secret_access_key=self.config.secret_access_key,
+            bearer_token=self.config.bearer_token,
+        )
+        self.invocations = AsyncInvocations(self.config)
+
+    def reset(self) -> None:
+        """Forget faults, counters and recorded requests; restore the configured timing."""
+        self.faults.clear()
+        self.traffic.reset()
+        self.timing = self.config.timing()
+
+
+STATE_KEY = web.AppKey("emulator_state", EmulatorState)

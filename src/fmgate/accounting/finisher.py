@@ -1,0 +1,152 @@
+"""After a request ends: price it, record it, count it, charge it — once, off the hot path.
+
+Fronts call :meth:`RequestFinisher.finish` exactly once per request (also when the caller went
+away). The work runs in a tracked background task, so a cancelled stream still gets its ledger
+row and its cost capture; :meth:`drain` waits for what is pending at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fmgate.accounting.estimates import estimate_output_tokens
+from fmgate.accounting.ledger import UsageLedger, UsageRecord
+from fmgate.accounting.pricing import Cost, price
+from fmgate.accounting.tracker import RequestTracker
+from fmgate.core.errors import GatewayError
+from fmgate.core.events import Usage
+from fmgate.fronts.poe.cost import PoeCostClient
+from fmgate.observability.logging import bind_request_context
+from fmgate.observability.metrics import GatewayMetrics
+from fmgate.observability.request_metrics import request_summary_line
+
+logger = logging.getLogger("fmgate.requests")
+
+
+def delivered_usage(tracker: RequestTracker) -> Usage | None:
+    """Bedrock's usage (or the bot's estimate), else an estimate of the text delivered.
+
+    The last case is a stream cut by the caller going away: no bot code runs after that.
+    """
+    summary = tracker.summary
+    if summary.usage is not None:
+        return summary.usage
+    output_tokens = estimate_output_tokens(summary.reasoning + summary.text)
+    if output_tokens == 0:
+        return None
+    return Usage(output_tokens=output_tokens, estimated=True)
+
+
+def media_units(tracker: RequestTracker) -> tuple[int, float]:
+    """(images generated, seconds of video generated)."""
+    images = 0
+    seconds = 0.0
+    for media in tracker.summary.media:
+        if media.content_type.startswith("video/"):
+            seconds += media.units
+        else:
+            images += int(media.units)
+    return images, seconds
+
+
+class RequestFinisher:
+    def __init__(
+        self,
+        *,
+        metrics: GatewayMetrics,
+        ledger: UsageLedger | None,
+        cost: PoeCostClient | None,
+    ) -> None:
+        self._metrics = metrics
+        self._ledger = ledger
+        self._cost = cost
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def finish(self, tracker: RequestTracker, *, poe_access_key: str | None) -> None:
+        task = asyncio.get_running_loop().create_task(self._finish(tracker, poe_access_key))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self, wait_seconds: float = 30.0) -> None:
+        """Wait for pending bookkeeping (graceful shutdown)."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=wait_seconds)
+
+    async def _finish(self, tracker: RequestTracker, poe_access_key: str | None) -> None:
+        bot = tracker.bot
+        # A fallback may have answered instead of the bot's own model.
+        model_id = tracker.summary.answering_model_id or bot.model_id
+        bind_request_context(tracker.request_id, bot.bot_name, tracker.user_id)
+        usage = delivered_usage(tracker)
+        images, seconds = media_units(tracker)
+        cost = price(
+            bot.pricing,
+            usage=usage,
+            images_out=images,
+            video_seconds=seconds,
+            succeeded=tracker.outcome == "ok",
+        )
+        self._metrics.request_finished(
+            bot.bot_name,
+            tracker.front,
+            tracker.outcome,
+            None if tracker.ttft_ms is None else tracker.ttft_ms / 1000,
+            tracker.latency_ms / 1000,
+            usage.input_tokens if usage else 0,
+            usage.output_tokens if usage else 0,
+            cost.total_rounded,
+        )
+        if tracker.error is not None:
+            self._metrics.error(bot.bot_name, tracker.error.code)
+        logger.info(
+            request_summary_line(
+                bot=bot.bot_name,
+                model=model_id,
+                ttft_ms=tracker.ttft_ms,
+                usage=usage,
+                latency_ms=tracker.latency_ms,
+                latency_optimized=bot.optimize_latency,
+                outcome=tracker.outcome,
+            )
+        )
+        await self._capture(tracker, poe_access_key, cost)
+        if self._ledger is not None:
+            try:
+                await self._ledger.record(
+                    UsageRecord(
+                        request_id=tracker.request_id,
+                        bot=bot.bot_name,
+                        model_id=model_id,
+                        user_id=tracker.user_id,
+                        conversation_id=tracker.conversation_id,
+                        started_at=tracker.started_at,
+                        input_tokens=usage.input_tokens if usage else 0,
+                        output_tokens=usage.output_tokens if usage else 0,
+                        cache_read_tokens=usage.cache_read_tokens if usage else 0,
+                        cache_write_tokens=usage.cache_write_tokens if usage else 0,
+                        estimated=usage.estimated if usage else False,
+                        cost_milli_cents=cost.total_rounded,
+                        latency_ms=tracker.latency_ms,
+                        ttft_ms=tracker.ttft_ms,
+                        outcome=tracker.outcome,
+                        front=tracker.front,
+                    )
+                )
+                self._metrics.ledger_recorded()
+            except Exception:
+                logger.exception("could not record usage for request %s", tracker.request_id)
+
+    async def _capture(self, tracker: RequestTracker, access_key: str | None, cost: Cost) -> None:
+        if (
+            self._cost is None
+            or tracker.front != "poe"
+            or not tracker.bot_query_id
+            or access_key is None
+            or cost.total_rounded <= 0
+        ):
+            return
+        try:
+            await self._cost.capture(tracker.bot_query_id, access_key, cost)
+        except GatewayError as error:
+            logger.warning("cost capture failed: %s", error.code)

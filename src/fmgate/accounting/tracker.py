@@ -1,0 +1,74 @@
+"""Per-request bookkeeping shared by every front: timing, what was delivered, the outcome.
+
+A :class:`RequestTracker` watches a bot's event stream as a front forwards it. When the request
+ends (success, failure, or the caller going away) the front hands the tracker to
+:class:`fmgate.accounting.finisher.RequestFinisher`, which prices, records and reports it off the
+request's path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fmgate.config.schema import BotConfig
+from fmgate.core.errors import GatewayError
+from fmgate.core.events import Event, Media, ReasoningDelta, Summary, TextDelta, ToolCall, fold
+
+#: Events that count as output reaching the user (for TTFT and "nothing delivered yet").
+OUTPUT_EVENTS = (TextDelta, ReasoningDelta, Media, ToolCall)
+
+
+@dataclass(slots=True)
+class RequestTracker:
+    request_id: str
+    bot: BotConfig
+    front: str
+    user_id: str = ""
+    conversation_id: str = ""
+    #: Poe's id for cost calls (empty for other fronts).
+    bot_query_id: str = ""
+    started_at: float = field(default_factory=time.time)
+    _started: float = field(default_factory=time.perf_counter)
+    first_output_at: float | None = None
+    ended_at: float | None = None
+    summary: Summary = field(default_factory=Summary)
+    outcome: str = "ok"
+    error: GatewayError | None = None
+    images_in: int = 0
+
+    def observe(self, event: Event) -> None:
+        if self.first_output_at is None and isinstance(event, OUTPUT_EVENTS):
+            self.first_output_at = time.perf_counter()
+        fold(self.summary, event)
+
+    @property
+    def delivered(self) -> bool:
+        """Whether any output reached the caller."""
+        return self.first_output_at is not None
+
+    def succeeded(self) -> None:
+        self._end("ok", None)
+
+    def failed(self, error: GatewayError) -> None:
+        self._end(error.code, error)
+
+    def cancelled(self) -> None:
+        self._end("cancelled", None)
+
+    def _end(self, outcome: str, error: GatewayError | None) -> None:
+        if self.ended_at is None:
+            self.ended_at = time.perf_counter()
+            self.outcome = outcome
+            self.error = error
+
+    @property
+    def ttft_ms(self) -> float | None:
+        if self.first_output_at is None:
+            return None
+        return (self.first_output_at - self._started) * 1000
+
+    @property
+    def latency_ms(self) -> float:
+        end = self.ended_at if self.ended_at is not None else time.perf_counter()
+        return (end - self._started) * 1000

@@ -1,0 +1,62 @@
+"""What a front hands to a bot: a protocol-neutral conversation turn.
+
+Fronts (Poe, OpenAI, ...) parse their wire format into a :class:`BotRequest`; bots never see Poe
+or OpenAI types. Attachments are references here (URL or inline bytes); ``fmgate.attachments``
+fetches and checks them when a bot builds its model request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fmgate.core.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the user attached to a message."""
+
+    name: str
+    content_type: str
+    #: Where to fetch it (Poe attachment host, or an http URL from an OpenAI caller).
+    url: str | None = None
+    #: The bytes, when the caller sent them inline (data: URLs).
+    data: bytes | None = None
+    #: Text the platform already extracted (Poe's ``parsed_content``: file text, image description).
+    parsed_content: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputMessage:
+    """One message of the conversation, oldest first."""
+
+    role: Role
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    #: Tool calls the model made in this (assistant) message, replayed to the model.
+    tool_uses: tuple[ToolUseBlock, ...] = ()
+    #: Results of earlier tool calls, sent back in this (user) message.
+    tool_results: tuple[ToolResultBlock, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BotRequest:
+    """One request to a bot: the conversation so far plus caller-chosen options."""
+
+    request_id: str
+    messages: tuple[InputMessage, ...]
+    user_id: str = ""
+    conversation_id: str = ""
+    #: Caller's sampling temperature, if any (clamped to the bot's limits by the bot).
+    temperature: float | None = None
+    stop_sequences: tuple[str, ...] = ()
+    #: Values from the caller's parameter controls (Poe) or request options (OpenAI).
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    #: Caller-chosen output cap, if any (clamped by the bot).
+    max_tokens: int | None = None
+    #: Tools the model may call (OpenAI / Anthropic callers); calls come back as ``ToolCall``.
+    tools: tuple[ToolSpec, ...] = ()

@@ -1,0 +1,199 @@
+"""The bundled, dated table of Bedrock models that ``fmgate models add`` reads.
+
+The data lives next to this module, in ``model_table.yaml``.
+
+Each entry declares what a model is (kind, input modalities, context window, output limit,
+whether Bedrock serves it on demand or only through a cross-region inference profile, how it
+reasons) and what it costs per region, in Poe's milli-cents. Lookups accept the plain id or a
+profile id (``us.<id>``); unknown ids get close matches as suggestions.
+
+``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
+Bedrock's own listings; :func:`load_table` is the one reader of every table file: an explicit
+path, else that refreshed copy when it exists, else the bundled table. A model the listings
+added has no prices (``prices: {}``) until someone writes them into the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fmgate.config.schema import BotKind, ImageFamily, Pricing, VideoFamily
+
+TABLE_FILE = "model_table.yaml"
+#: Where ``fmgate models refresh`` writes its table, and where ``models add`` looks first.
+REFRESHED_TABLE_PATH = Path("var/model_table.yaml")
+#: Region of a model the table neither prices nor saw listed anywhere.
+FALLBACK_REGION = "us-east-1"
+#: Cross-region inference-profile prefixes a model id may carry.
+PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
+
+Modality = Literal["text", "image", "document"]
+ReasoningMode = Literal["none", "on_request", "always"]
+
+
+class ModelFacts(BaseModel):
+    """One foundation model as the table declares it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_id: str = Field(description="Bedrock's plain model id (no profile prefix).")
+    kind: BotKind = Field(description="chat | image | video: which bot kind serves it.")
+    name: str = Field(description="Suggested bot name.")
+    description: str = Field(description="One line for listings.")
+    input: tuple[Modality, ...] = Field(("text",), description="What a request may carry.")
+    context_window: int | None = Field(None, ge=1, description="Input tokens; chat models.")
+    max_output_tokens: int | None = Field(None, ge=1, description="Largest output; chat models.")
+    system_messages: bool = Field(True, description="Accepts a system prompt.")
+    reasoning: ReasoningMode = Field("none", description="Never, when asked, or always.")
+    profile_only: bool = Field(False, description="On demand only via an inference profile.")
+    image_family: ImageFamily | None = Field(None, description="Request body of image models.")
+    video_family: VideoFamily | None = Field(None, description="Request body of video models.")
+    prices: Mapping[str, Pricing] = Field(
+        description="Region -> list prices (milli-cents); empty: not priced yet."
+    )
+    profile_ids: tuple[str, ...] = Field(
+        (), description="System-defined inference profiles serving it (from Bedrock's listing)."
+    )
+    regions: tuple[str, ...] = Field(
+        (), description="Regions whose Bedrock listing showed it (`fmgate models refresh`)."
+    )
+
+    @property
+    def priced(self) -> bool:
+        """Whether the table has prices for the model in at least one region."""
+        return bool(self.prices)
+
+    @property
+    def default_region(self) -> str:
+        """The first region the table prices (where the bundled catalog serves the model),
+        else the first region it was listed in."""
+        return next(iter(self.prices), None) or next(iter(self.regions), FALLBACK_REGION)
+
+    def invocation_id(self, region: str) -> str:
+        """The id to call: the geographic profile id for profile-only models (the ``global.``
+        one when Bedrock's listing shows only that)."""
+        if not self.profile_only:
+            return self.model_id
+        geographic = f"{profile_prefix(region)}{self.model_id}"
+        global_profile = f"global.{self.model_id}"
+        listed = self.profile_ids
+        if listed and geographic not in listed and global_profile in listed:
+            return global_profile
+        return geographic
+
+
+class ModelTable(BaseModel):
+    """The whole table: when it was checked, and the models."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as_of: str = Field(description="Date the prices and limits were checked (YYYY-MM-DD).")
+    models: tuple[ModelFacts, ...]
+
+
+class ModelTableError(Exception):
+    """A model table file that cannot be read or is not a valid table; the message names it."""
+
+
+class UnknownModel(LookupError):
+    """A model id the table does not hold; ``suggestions`` are close matches."""
+
+    def __init__(self, model_id: str, suggestions: tuple[str, ...] = ()) -> None:
+        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
+        super().__init__(f"unknown model id {model_id}{hint}")
+        self.model_id = model_id
+        self.suggestions = suggestions
+
+
+#: Region area (``us``-east-1) -> geographic inference-profile prefix.
+PROFILE_PREFIX_BY_AREA: Mapping[str, str] = {"us": "us.", "eu": "eu.", "ap": "apac."}
+
+
+def profile_prefix(region: str) -> str:
+    """The geographic inference-profile prefix for a region (``us.``, ``eu.``, ``apac.``)."""
+    area = region.split("-", 1)[0]
+    prefix = PROFILE_PREFIX_BY_AREA.get(area)
+    if prefix is None:
+        raise UnknownModel(f"an inference profile in {region}")
+    return prefix
+
+
+def plain_model_id(model_id: str) -> str:
+    """``us.anthropic.claude...`` -> ``anthropic.claude...``; plain ids unchanged."""
+    for prefix in PROFILE_PREFIXES:
+        if model_id.startswith(prefix):
+            return model_id.removeprefix(prefix)
+    return model_id
+
+
+@cache
+def bundled_table() -> ModelTable:
+    """The table shipped with fmgate (parsed once)."""
+    text = resources.files("fmgate.model_table").joinpath(TABLE_FILE).read_text(encoding="utf-8")
+    return ModelTable.model_validate(yaml.safe_load(text))
+
+
+def table_path(path: Path | None = None) -> Path | None:
+    """The table file to read: ``path``; else the refreshed table when it exists; else
+    ``None``, meaning the bundled table."""
+    if path is not None:
+        return path
+    return REFRESHED_TABLE_PATH if REFRESHED_TABLE_PATH.is_file() else None
+
+
+def load_table(path: Path | None = None) -> ModelTable:
+    """The model table :func:`table_path` picks; :class:`ModelTableError` if it is invalid."""
+    chosen = table_path(path)
+    if chosen is None:
+        return bundled_table()
+    try:
+        document = yaml.safe_load(chosen.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelTableError(
+            f"cannot read the model table {chosen} ({exc.strerror or type(exc).__name__})"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ModelTableError(f"the model table {chosen} is not valid YAML:\n{exc}") from None
+    try:
+        return ModelTable.model_validate(document)
+    except ValidationError as exc:
+        raise ModelTableError(f"the model table {chosen} is not a valid table:\n{exc}") from None
+
+
+def find_model(model_id: str, table: ModelTable | None = None) -> ModelFacts:
+    """The facts for ``model_id`` (plain or profile id); :class:`UnknownModel` otherwise."""
+    table = table or bundled_table()
+    by_id = {facts.model_id: facts for facts in table.models}
+    facts = by_id.get(plain_model_id(model_id))
+    if facts is not None:
+        return facts
+    close = difflib.get_close_matches(plain_model_id(model_id), list(by_id), n=3, cutoff=0.6)
+    raise UnknownModel(model_id, tuple(close))
+
+
+def table_listing(table: ModelTable) -> str:
+    """A plain-text table of the models: id, kind, suggested name, how called, priced where."""
+    rows = [("MODEL", "KIND", "NAME", "CALLED", "PRICED IN")]
+    rows.extend(
+        (
+            facts.model_id,
+            facts.kind,
+            facts.name,
+            "profile" if facts.profile_only else "on demand",
+            ", ".join(facts.prices) or "NOT PRICED",
+        )
+        for facts in table.models
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )

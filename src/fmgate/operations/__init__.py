@@ -1,1 +1,0 @@
-"""Operators' tools: hot reload of the catalog, ``fmgate models add``, the status page."""

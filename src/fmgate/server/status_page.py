@@ -1,0 +1,272 @@
+"""The status page at ``/``: every bot with its model, prices and live numbers from the metrics.
+
+Plain HTML, no JavaScript: the page refreshes itself (``<meta http-equiv="refresh">``). Every
+value that comes from the catalog (names, descriptions, model ids) is HTML-escaped. The live
+numbers are read from the gateway's own Prometheus registry, the same values ``/metrics`` serves:
+requests finished, errors, streams in flight, and the TTFT median estimated from the histogram
+buckets the way PromQL's ``histogram_quantile`` does (linear within the bucket). Below the
+bots, one row per upstream target (a model in a region) the gateway has called: its circuit
+breaker's state and its adaptive concurrency (limit, running, waiting).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from html import escape
+
+from prometheus_client import CollectorRegistry
+
+from fmgate.accounting.pricing import price_summary
+from fmgate.bots.registry import DeployedBot
+from fmgate.resilience.breaker import Breakers, BreakerState
+from fmgate.resilience.concurrency import ConcurrencyLimits
+
+REFRESH_SECONDS = 5
+
+REQUESTS = "fmgate_requests_total"
+ERRORS = "fmgate_errors_total"
+INFLIGHT = "fmgate_inflight_streams"
+TTFT_BUCKET = "fmgate_ttft_seconds_bucket"
+
+
+@dataclass(slots=True)
+class BotStats:
+    """Live numbers of one bot, since the gateway started."""
+
+    requests: float = 0.0
+    errors: float = 0.0
+    inflight: float = 0.0
+    #: (upper bound in seconds, cumulative count), as in the histogram's ``le`` buckets.
+    ttft_buckets: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def ttft_p50(self) -> float | None:
+        """Median time to first token in seconds; None before any request delivered output."""
+        return bucket_quantile(0.5, self.ttft_buckets)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRow:
+    """One target the gateway has called: its circuit and its adaptive concurrency."""
+
+    model_id: str
+    region: str
+    circuit: str
+    consecutive_failures: int
+    concurrency_limit: float
+    running: int
+    waiting: int
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+async def upstream_rows(breakers: Breakers, limits: ConcurrencyLimits) -> list[UpstreamRow]:
+    """Every target either the breakers or the concurrency limits know, sorted."""
+    circuits = {(s.key.model_id, s.key.aws_region): s for s in await breakers.statuses()}
+    concurrency = {(s.model_id, s.aws_region): s for s in limits.statuses()}
+    rows = []
+    for model_id, region in sorted(circuits.keys() | concurrency.keys()):
+        circuit = circuits.get((model_id, region))
+        limit = concurrency.get((model_id, region))
+        rows.append(
+            UpstreamRow(
+                model_id=model_id,
+                region=region,
+                circuit=(circuit.state if circuit else BreakerState.CLOSED).value,
+                consecutive_failures=circuit.consecutive_failures if circuit else 0,
+                concurrency_limit=round(limit.limit, 1) if limit else 0.0,
+                running=limit.running if limit else 0,
+                waiting=limit.waiting if limit else 0,
+            )
+        )
+    return rows
+
+
+def bot_stats(registry: CollectorRegistry) -> dict[str, BotStats]:
+    """Per-bot numbers read from a metrics registry (bots never requested are absent)."""
+    stats: defaultdict[str, BotStats] = defaultdict(BotStats)
+    for family in registry.collect():
+        for sample in family.samples:
+            bot = sample.labels.get("bot")
+            if bot is None:
+                continue
+            if sample.name == REQUESTS:
+                stats[bot].requests += sample.value
+            elif sample.name == ERRORS:
+                stats[bot].errors += sample.value
+            elif sample.name == INFLIGHT:
+                stats[bot].inflight += sample.value
+            elif sample.name == TTFT_BUCKET:
+                stats[bot].ttft_buckets.append((float(sample.labels["le"]), sample.value))
+    return dict(stats)
+
+
+def bucket_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
+    """The ``q`` quantile of a cumulative histogram, interpolated within its bucket."""
+    ordered = sorted(buckets)
+    if not ordered or ordered[-1][1] <= 0:
+        return None
+    rank = q * ordered[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for upper_bound, count in ordered:
+        if count >= rank:
+            if math.isinf(upper_bound):
+                return lower_bound  # beyond the last finite bucket: its bound is the best we know
+            span = count - lower_count
+            share = (rank - lower_count) / span if span else 1.0
+            return lower_bound + (upper_bound - lower_bound) * share
+        lower_bound, lower_count = upper_bound, count
+    return lower_bound
+
+
+def format_ttft(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def format_count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def status_rows(
+    bots: Iterable[DeployedBot], stats: Mapping[str, BotStats]
+) -> list[dict[str, object]]:
+    """One row per bot: what the page shows (and ``/status.json`` serves)."""
+    rows: list[dict[str, object]] = []
+    for deployed in bots:
+        config = deployed.config
+        live = stats.get(config.bot_name, BotStats())
+        rows.append(
+            {
+                "bot": config.bot_name,
+                "kind": config.kind,
+                "model_id": config.model_id,
+                "region": config.aws_region,
+                "description": config.description,
+                "price": price_summary(config.pricing),
+                "path": f"/bot/{config.bot_name}",
+                "requests": int(live.requests),
+                "errors": int(live.errors),
+                "inflight": int(live.inflight),
+                "ttft_p50_ms": None if live.ttft_p50 is None else round(live.ttft_p50 * 1000, 1),
+            }
+        )
+    return rows
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="{refresh}">
+<title>fmgate status</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd; }}
+th {{ background: #f4f4f4; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+tr.failing td.errors {{ color: #b00020; font-weight: 600; }}
+tr.open td.circuit {{ color: #b00020; font-weight: 600; }}
+small {{ color: #666; }}
+</style>
+</head>
+<body>
+<h1>fmgate</h1>
+<p>{count} bots &middot; {requests} requests &middot; {errors} errors &middot;
+{inflight} streaming now &middot; <a href="/metrics">metrics</a> &middot;
+<a href="/status.json">status.json</a> &middot; refreshes every {refresh} s</p>
+<table>
+<thead><tr><th>bot</th><th>kind</th><th>model</th><th>region</th><th>price</th>
+<th>requests</th><th>errors</th><th>in flight</th><th>TTFT p50</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+{upstreams}
+</body>
+</html>
+"""
+
+ROW = (
+    '<tr class="{css}" data-bot="{bot}"><td><a href="{path}" title="{description}">{bot}</a></td>'
+    "<td>{kind}</td><td><code>{model}</code></td><td>{region}</td><td>{price}</td>"
+    '<td class="num requests">{requests}</td><td class="num errors">{errors}</td>'
+    '<td class="num inflight">{inflight}</td><td class="num ttft">{ttft}</td></tr>'
+)
+
+
+UPSTREAMS = """<h2>Upstreams</h2>
+<table>
+<thead><tr><th>model</th><th>region</th><th>circuit</th><th>failures in a row</th>
+<th>concurrency limit</th><th>running</th><th>waiting</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>"""
+
+UPSTREAM_ROW = (
+    '<tr class="{css}"><td><code>{model}</code></td><td>{region}</td>'
+    '<td class="circuit">{circuit}</td><td class="num">{failures}</td>'
+    '<td class="num limit">{limit:g}</td><td class="num">{running}</td>'
+    '<td class="num">{waiting}</td></tr>'
+)
+
+
+def render_upstreams(upstreams: Iterable[UpstreamRow]) -> str:
+    rows = [
+        UPSTREAM_ROW.format(
+            css="" if row.circuit == BreakerState.CLOSED.value else "open",
+            model=escape(row.model_id),
+            region=escape(row.region),
+            circuit=escape(row.circuit.replace("_", "-")),
+            failures=row.consecutive_failures,
+            limit=row.concurrency_limit,
+            running=row.running,
+            waiting=row.waiting,
+        )
+        for row in upstreams
+    ]
+    return UPSTREAMS.format(rows="\n".join(rows)) if rows else ""
+
+
+def render_status_page(
+    bots: Iterable[DeployedBot],
+    registry: CollectorRegistry,
+    upstreams: Iterable[UpstreamRow] = (),
+) -> str:
+    """The whole HTML page (every catalog value escaped)."""
+    stats = bot_stats(registry)
+    bots = list(bots)
+    rendered = []
+    for deployed in bots:
+        config = deployed.config
+        live = stats.get(config.bot_name, BotStats())
+        rendered.append(
+            ROW.format(
+                css="failing" if live.errors else "",
+                bot=escape(config.bot_name),
+                path=escape(f"/bot/{config.bot_name}"),
+                description=escape(config.description or ""),
+                kind=escape(config.kind),
+                model=escape(config.model_id),
+                region=escape(config.aws_region),
+                price=escape(price_summary(config.pricing)),
+                requests=format_count(live.requests),
+                errors=format_count(live.errors),
+                inflight=format_count(live.inflight),
+                ttft=format_ttft(live.ttft_p50),
+            )
+        )
+    return PAGE.format(
+        refresh=REFRESH_SECONDS,
+        count=len(bots),
+        requests=format_count(sum(s.requests for s in stats.values())),
+        errors=format_count(sum(s.errors for s in stats.values())),
+        inflight=format_count(sum(s.inflight for s in stats.values())),
+        rows="\n".join(rendered),
+        upstreams=render_upstreams(upstreams),
+    )

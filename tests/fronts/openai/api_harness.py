@@ -1,0 +1,54 @@
+"""A gateway on the emulator with virtual API keys, for the OpenAI and Anthropic front tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from fmgate.accounting.ledger import UsageRecord
+from fmgate.config.schema import ApiKeyRef, Catalog
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate_emulator import Emulator
+from tests.fronts.poe.conftest import aws_for
+
+TEST_API_KEY = "sk-fmgate-test-0123456789abcdef"
+TEST_CALLER = "alice"
+GATEWAY_URL = "http://gateway"
+
+
+@pytest.fixture
+def api_catalog(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> Catalog:
+    """The gateway test catalog plus one virtual API key (resolved from the environment)."""
+    monkeypatch.setenv("FMGATE_TEST_API_KEY", TEST_API_KEY)
+    keys = (ApiKeyRef(caller=TEST_CALLER, key="env:FMGATE_TEST_API_KEY"),)
+    settings = catalog.gateway.model_copy(update={"api_keys": keys})
+    return catalog.model_copy(update={"gateway": settings})
+
+
+@pytest.fixture
+async def api_gateway(
+    api_catalog: Catalog, emulator: Emulator, moto_url: str, tmp_path: Path
+) -> AsyncIterator[Gateway]:
+    options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=tmp_path / "usage.db")
+    async with Gateway.open(api_catalog, options) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+async def api_http(api_gateway: Gateway) -> AsyncIterator[httpx2.AsyncClient]:
+    """An in-process HTTP session into the gateway app, for the official SDKs."""
+    transport = httpx2.ASGITransport(app=build_app(api_gateway))
+    async with httpx2.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
+        yield http
+
+
+async def ledger_row(gateway: Gateway, request_id: str) -> UsageRecord:
+    await gateway.finisher.drain()
+    assert gateway.ledger is not None
+    row = await gateway.ledger.get(request_id)
+    assert row is not None
+    return row

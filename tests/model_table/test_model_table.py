@@ -1,0 +1,62 @@
+"""The bundled model table agrees with the emulator's declared capabilities and the catalog."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from fmgate.config.loader import load_catalog
+from fmgate.model_table.table import (
+    ModelFacts,
+    UnknownModel,
+    bundled_table,
+    find_model,
+    plain_model_id,
+)
+from fmgate_emulator.models import MODELS_BY_ID, Modality, Reasoning
+
+EMULATOR_KIND = {Modality.CHAT: "chat", Modality.IMAGE: "image", Modality.VIDEO: "video"}
+
+
+def test_the_table_is_dated_and_covers_every_emulated_model() -> None:
+    table = bundled_table()
+    datetime.date.fromisoformat(table.as_of)
+    assert {facts.model_id for facts in table.models} == set(MODELS_BY_ID)
+
+
+@pytest.mark.parametrize("facts", bundled_table().models, ids=lambda f: f.model_id)
+def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
+    spec = MODELS_BY_ID[facts.model_id]
+    assert facts.kind == EMULATOR_KIND[spec.modality]
+    assert facts.profile_only == spec.profile_only
+    if facts.kind == "chat":
+        assert ("image" in facts.input) == spec.vision
+        assert ("document" in facts.input) == spec.documents
+        assert facts.system_messages == spec.system_messages
+        assert facts.reasoning == Reasoning(spec.reasoning).value
+        assert facts.max_output_tokens == spec.max_output_tokens
+        assert facts.context_window is not None
+
+
+def test_prices_match_the_bundled_catalog() -> None:
+    table = {facts.model_id: facts for facts in bundled_table().models}
+    for bot in load_catalog(None).bots:
+        facts = table[plain_model_id(bot.model_id)]
+        assert facts.prices[bot.aws_region] == bot.pricing.model_copy(
+            update={"authorize": False}
+        ), bot.bot_name
+
+
+def test_lookup_takes_profile_ids_and_suggests_close_matches() -> None:
+    assert find_model("us.amazon.nova-premier-v1:0").model_id == "amazon.nova-premier-v1:0"
+    assert find_model("amazon.nova-premier-v1:0").invocation_id("us-east-1") == (
+        "us.amazon.nova-premier-v1:0"
+    )
+    assert find_model("amazon.nova-premier-v1:0").invocation_id("eu-west-1") == (
+        "eu.amazon.nova-premier-v1:0"
+    )
+    assert find_model("amazon.nova-pro-v1:0").invocation_id("us-east-1") == "amazon.nova-pro-v1:0"
+    with pytest.raises(UnknownModel) as caught:
+        find_model("amazon.nova-prp-v1:0")
+    assert "amazon.nova-pro-v1:0" in caught.value.suggestions
