@@ -16,10 +16,15 @@ MOTO_KEY = "moto"
 
 @contextmanager
 def running_emulator(
-    moto_url: str, video_bucket: str, region: str = "us-east-1"
+    moto_url: str,
+    video_bucket: str,
+    region: str = "us-east-1",
+    *,
+    video_delay_seconds: float = 0.2,
 ) -> Iterator[Emulator]:
     """An emulator on loopback with the tests' credentials, fast pacing and videos written to
-    ``video_bucket`` (created) in the session's moto S3; stopped afterwards."""
+    ``video_bucket`` (created) in the session's moto S3, each ready after
+    ``video_delay_seconds``; stopped afterwards."""
     s3 = boto3.client(
         "s3",
         endpoint_url=moto_url,
@@ -32,7 +37,7 @@ def running_emulator(
         access_key_id=TEST_ACCESS_KEY_ID,
         secret_access_key=TEST_SECRET_ACCESS_KEY,
         profile="fast",
-        video_delay_seconds=0.2,
+        video_delay_seconds=video_delay_seconds,
         s3_endpoint_url=moto_url,
         s3_access_key_id=MOTO_KEY,
         s3_secret_access_key=MOTO_KEY,
