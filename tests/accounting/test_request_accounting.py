@@ -19,6 +19,7 @@ from fmgate.accounting.tracker import RequestTracker
 from fmgate.config.schema import BotConfig, Pricing
 from fmgate.core.errors import ModelStreamFailed, Throttled
 from fmgate.core.events import Done, TextDelta, Usage
+from fmgate.fronts.poe.charges import cost_capture
 from fmgate.fronts.poe.cost import PoeCostClient
 from fmgate.observability.metrics import GatewayMetrics
 from tests.fakes.poe_api import FakePoeApi
@@ -38,6 +39,7 @@ class Accounting:
     ledger: SqliteLedger
     metrics: GatewayMetrics
     api: FakePoeApi
+    cost: PoeCostClient
 
 
 @pytest.fixture
@@ -46,9 +48,9 @@ async def accounting(tmp_path: Path) -> AsyncIterator[Accounting]:
         ledger = SqliteLedger(tmp_path / "usage.db")
         cost = PoeCostClient(api.url)
         metrics = GatewayMetrics()
-        finisher = RequestFinisher(metrics=metrics, ledger=ledger, cost=cost)
+        finisher = RequestFinisher(metrics=metrics, ledger=ledger)
         try:
-            yield Accounting(finisher, ledger, metrics, api)
+            yield Accounting(finisher, ledger, metrics, api, cost)
         finally:
             await finisher.drain()
             await cost.aclose()
@@ -56,13 +58,14 @@ async def accounting(tmp_path: Path) -> AsyncIterator[Accounting]:
 
 
 def tracker(request_id: str) -> RequestTracker:
-    return RequestTracker(
-        request_id=request_id, bot=BOT, front="poe", user_id="u-1", bot_query_id=f"bq-{request_id}"
-    )
+    return RequestTracker(request_id=request_id, bot=BOT, front="poe", user_id="u-1")
 
 
 async def finish(accounting: Accounting, request: RequestTracker) -> None:
-    accounting.finisher.finish(request, poe_access_key=ACCESS_KEY)
+    """Finish as the Poe front does: with its cost capture bound to the serving bot."""
+    capture = cost_capture(accounting.cost, ACCESS_KEY, f"bq-{request.request_id}")
+    assert capture is not None
+    accounting.finisher.finish(request, (capture,))
     await accounting.finisher.drain()
 
 

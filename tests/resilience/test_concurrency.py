@@ -170,8 +170,8 @@ async def test_a_throttle_burst_lowers_the_primarys_limit(
     await emu.inject("throttle", model_id=PRIMARY, operation=STREAM, count=40)
     async with served(limit=32, threshold=1000) as s:
         outcomes = await load(s, "resilient", 40)
-        limit = s.gateway.services.limits.get(PRIMARY, "us-east-1")
-        west = s.gateway.services.limits.get(WEST, "us-west-2")
+        limit = s.gateway.dependencies.limits.get(PRIMARY, "us-east-1")
+        west = s.gateway.dependencies.limits.get(WEST, "us-west-2")
         for outcome in outcomes:
             assert_well_formed(outcome)
             assert outcome.error is None

@@ -85,12 +85,12 @@ async def test_a_circuit_opened_by_one_replica_sends_the_other_to_the_fallback(
 ) -> None:
     await emu.inject("unavailable", model_id=PRIMARY, operation="ConverseStream", count=-1)
     async with open_replicas() as (a, b):  # type: ignore[operator]
-        assert isinstance(a.gateway.services.breakers, RedisBreakers)
+        assert isinstance(a.gateway.dependencies.breakers, RedisBreakers)
         first = [await ask(a.session, "resilient", f"user-{i}") for i in range(2)]
         calls_before = (await emu.counters())["by_model"].get(PRIMARY, 0)
         second = await ask(b.session, "resilient", "user-b")
         calls_after = (await emu.counters())["by_model"].get(PRIMARY, 0)
-        status = await b.gateway.services.breakers.get(PRIMARY, "us-east-1").status()
+        status = await b.gateway.dependencies.breakers.get(PRIMARY, "us-east-1").status()
         rows = await ledger_rows(b, [second])
     for outcome in [*first, second]:
         assert_well_formed(outcome)

@@ -1,27 +1,32 @@
-"""After a request ends: price it, record it, count it, charge it — once, off the hot path.
+"""After a request ends: price it, count it, run the front's hooks, record it — once, off the
+hot path.
 
 Fronts call :meth:`RequestFinisher.finish` exactly once per request (also when the caller went
-away). The work runs in a tracked background task, so a cancelled stream still gets its ledger
-row and its cost capture; :meth:`drain` waits for what is pending at shutdown.
+away), with the hooks their protocol adds (Poe's cost capture, bound to the bot that served the
+request). The work runs in a tracked background task, so a cancelled stream still gets its
+ledger row and its hooks; :meth:`drain` waits for what is pending at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.accounting.ledger import UsageLedger, UsageRecord
 from fmgate.accounting.pricing import Cost, price
 from fmgate.accounting.tracker import RequestTracker
-from fmgate.core.errors import GatewayError
 from fmgate.core.events import Usage
-from fmgate.fronts.poe.cost import PoeCostClient
 from fmgate.observability.logging import bind_request_context
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.observability.request_metrics import request_summary_line
 
 logger = logging.getLogger("fmgate.requests")
+
+#: Work a front adds to the end of its requests, given the request and its price; runs before
+#: the ledger row is written. A hook that raises is logged and does not stop the others.
+FinishHook = Callable[[RequestTracker, Cost], Awaitable[None]]
 
 
 def delivered_usage(tracker: RequestTracker) -> Usage | None:
@@ -51,20 +56,13 @@ def media_units(tracker: RequestTracker) -> tuple[int, float]:
 
 
 class RequestFinisher:
-    def __init__(
-        self,
-        *,
-        metrics: GatewayMetrics,
-        ledger: UsageLedger | None,
-        cost: PoeCostClient | None,
-    ) -> None:
+    def __init__(self, *, metrics: GatewayMetrics, ledger: UsageLedger | None) -> None:
         self._metrics = metrics
         self._ledger = ledger
-        self._cost = cost
         self._pending: set[asyncio.Task[None]] = set()
 
-    def finish(self, tracker: RequestTracker, *, poe_access_key: str | None) -> None:
-        task = asyncio.get_running_loop().create_task(self._finish(tracker, poe_access_key))
+    def finish(self, tracker: RequestTracker, hooks: Sequence[FinishHook] = ()) -> None:
+        task = asyncio.get_running_loop().create_task(self._finish(tracker, hooks))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -73,22 +71,28 @@ class RequestFinisher:
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=wait_seconds)
 
-    async def _finish(self, tracker: RequestTracker, poe_access_key: str | None) -> None:
-        bot = tracker.bot
-        # A fallback may have answered instead of the bot's own model.
-        model_id = tracker.summary.answering_model_id or bot.model_id
-        bind_request_context(tracker.request_id, bot.bot_name, tracker.user_id)
+    async def _finish(self, tracker: RequestTracker, hooks: Sequence[FinishHook]) -> None:
+        bind_request_context(tracker.request_id, tracker.bot.bot_name, tracker.user_id)
         usage = delivered_usage(tracker)
-        images, seconds = media_units(tracker)
-        cost = price(
-            bot.pricing,
-            usage=usage,
-            images_out=images,
-            video_seconds=seconds,
-            succeeded=tracker.outcome == "ok",
-        )
+        cost = request_cost(tracker, usage)
+        self._count(tracker, usage, cost)
+        logger.info(summary_line(tracker, usage))
+        for hook in hooks:
+            try:
+                await hook(tracker, cost)
+            except Exception:
+                logger.exception("a finish hook failed for request %s", tracker.request_id)
+        if self._ledger is not None:
+            try:
+                await self._ledger.record(usage_record(tracker, usage, cost))
+                self._metrics.ledger_recorded()
+            except Exception:
+                logger.exception("could not record usage for request %s", tracker.request_id)
+
+    def _count(self, tracker: RequestTracker, usage: Usage | None, cost: Cost) -> None:
+        name = tracker.bot.bot_name
         self._metrics.request_finished(
-            bot.bot_name,
+            name,
             tracker.front,
             tracker.outcome,
             None if tracker.ttft_ms is None else tracker.ttft_ms / 1000,
@@ -98,55 +102,54 @@ class RequestFinisher:
             cost.total_rounded,
         )
         if tracker.error is not None:
-            self._metrics.error(bot.bot_name, tracker.error.code)
-        logger.info(
-            request_summary_line(
-                bot=bot.bot_name,
-                model=model_id,
-                ttft_ms=tracker.ttft_ms,
-                usage=usage,
-                latency_ms=tracker.latency_ms,
-                latency_optimized=bot.optimize_latency,
-                outcome=tracker.outcome,
-            )
-        )
-        await self._capture(tracker, poe_access_key, cost)
-        if self._ledger is not None:
-            try:
-                await self._ledger.record(
-                    UsageRecord(
-                        request_id=tracker.request_id,
-                        bot=bot.bot_name,
-                        model_id=model_id,
-                        user_id=tracker.user_id,
-                        conversation_id=tracker.conversation_id,
-                        started_at=tracker.started_at,
-                        input_tokens=usage.input_tokens if usage else 0,
-                        output_tokens=usage.output_tokens if usage else 0,
-                        cache_read_tokens=usage.cache_read_tokens if usage else 0,
-                        cache_write_tokens=usage.cache_write_tokens if usage else 0,
-                        estimated=usage.estimated if usage else False,
-                        cost_milli_cents=cost.total_rounded,
-                        latency_ms=tracker.latency_ms,
-                        ttft_ms=tracker.ttft_ms,
-                        outcome=tracker.outcome,
-                        front=tracker.front,
-                    )
-                )
-                self._metrics.ledger_recorded()
-            except Exception:
-                logger.exception("could not record usage for request %s", tracker.request_id)
+            self._metrics.error(name, tracker.error.code)
 
-    async def _capture(self, tracker: RequestTracker, access_key: str | None, cost: Cost) -> None:
-        if (
-            self._cost is None
-            or tracker.front != "poe"
-            or not tracker.bot_query_id
-            or access_key is None
-            or cost.total_rounded <= 0
-        ):
-            return
-        try:
-            await self._cost.capture(tracker.bot_query_id, access_key, cost)
-        except GatewayError as error:
-            logger.warning("cost capture failed: %s", error.code)
+
+def answering_model(tracker: RequestTracker) -> str:
+    """The model that answered: a fallback's, or the bot's own."""
+    return tracker.summary.answering_model_id or tracker.bot.model_id
+
+
+def request_cost(tracker: RequestTracker, usage: Usage | None) -> Cost:
+    images, seconds = media_units(tracker)
+    return price(
+        tracker.bot.pricing,
+        usage=usage,
+        images_out=images,
+        video_seconds=seconds,
+        succeeded=tracker.outcome == "ok",
+    )
+
+
+def summary_line(tracker: RequestTracker, usage: Usage | None) -> str:
+    bot = tracker.bot
+    return request_summary_line(
+        bot=bot.bot_name,
+        model=answering_model(tracker),
+        ttft_ms=tracker.ttft_ms,
+        usage=usage,
+        latency_ms=tracker.latency_ms,
+        latency_optimized=bot.optimize_latency,
+        outcome=tracker.outcome,
+    )
+
+
+def usage_record(tracker: RequestTracker, usage: Usage | None, cost: Cost) -> UsageRecord:
+    return UsageRecord(
+        request_id=tracker.request_id,
+        bot=tracker.bot.bot_name,
+        model_id=answering_model(tracker),
+        user_id=tracker.user_id,
+        conversation_id=tracker.conversation_id,
+        started_at=tracker.started_at,
+        input_tokens=usage.input_tokens if usage else 0,
+        output_tokens=usage.output_tokens if usage else 0,
+        cache_read_tokens=usage.cache_read_tokens if usage else 0,
+        cache_write_tokens=usage.cache_write_tokens if usage else 0,
+        estimated=usage.estimated if usage else False,
+        cost_milli_cents=cost.total_rounded,
+        latency_ms=tracker.latency_ms,
+        ttft_ms=tracker.ttft_ms,
+        outcome=tracker.outcome,
+        front=tracker.front,
+    )

@@ -26,8 +26,6 @@ class RequestTracker:
     front: str
     user_id: str = ""
     conversation_id: str = ""
-    #: Poe's id for cost calls (empty for other fronts).
-    bot_query_id: str = ""
     started_at: float = field(default_factory=time.time)
     _started: float = field(default_factory=time.perf_counter)
     first_output_at: float | None = None

@@ -21,7 +21,7 @@ httpx errors, pydantic validation) are translated exactly once, where they enter
     │   ├── AccessDenied                403     no        operator (credentials / model access)
     │   ├── ModelNotFound               404     no        operator (model id / region)
     │   └── BotMisconfigured            500     no        operator
-    ├── InsufficientFunds               402     no        user (Poe points)
+    ├── InsufficientFunds               402     no        user (credits or points)
     ├── Unauthorized                    401     no        caller (access key)
     └── ServerRestarting                503     yes       wait (the gateway is shutting down)
 
@@ -32,11 +32,7 @@ built from error codes and our own words, never from credentials).
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
-
-PoeErrorType = Literal[
-    "user_message_too_long", "insufficient_fund", "user_caused_error", "privacy_authorization_error"
-]
+from typing import ClassVar
 
 
 class GatewayError(Exception):
@@ -45,7 +41,6 @@ class GatewayError(Exception):
     status: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
     default_message: ClassVar[str] = "The bot ran into an unexpected problem. Please try again."
-    poe_error_type: ClassVar[PoeErrorType | None] = None
     #: Short stable name used in metrics labels and the usage ledger.
     code: ClassVar[str] = "internal"
     #: Retrying helps even after part of the answer reached the caller: the model did not fail,
@@ -110,7 +105,6 @@ class RequestRejected(GatewayError):
 
     status = 400
     code = "rejected"
-    poe_error_type: ClassVar[PoeErrorType | None] = "user_caused_error"
     default_message = "The model could not process this request."
 
 
@@ -120,7 +114,6 @@ class InvalidRequest(RequestRejected):
 
 class ContextTooLong(RequestRejected):
     code = "context_too_long"
-    poe_error_type: ClassVar[PoeErrorType | None] = "user_message_too_long"
     default_message = (
         "This conversation is too long for the model. Start a new chat or send a shorter message."
     )
@@ -163,7 +156,6 @@ class BotMisconfigured(OperatorError):
 class InsufficientFunds(GatewayError):
     status = 402
     code = "insufficient_funds"
-    poe_error_type: ClassVar[PoeErrorType | None] = "insufficient_fund"
     default_message = "You do not have enough points for this request."
 
 

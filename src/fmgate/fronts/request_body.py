@@ -44,9 +44,8 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json_object(request: Request, limit: int, time_limit: float) -> dict[str, object]:
-    """The body decoded as a JSON object."""
-    body = await read_body(request, limit, time_limit)
+def decode_json_object(body: bytes) -> dict[str, object]:
+    """``body`` decoded as a JSON object."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -15,14 +15,14 @@ event, the response for the rest), so it never depends on one task owning the st
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from fmgate.accounting.tracker import RequestTracker
 from fmgate.bots.base import Bot
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import Event, Notice, Progress, close_stream
-from fmgate.core.shutdown import ShutdownSignal, next_before_cut
+from fmgate.core.shutdown import ShutdownSignal, cut_on_shutdown, next_before_cut
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.security.rate_limits import Lease
 
@@ -39,11 +39,17 @@ async def tracked_events(
     tracker: RequestTracker,
     on_end: Callable[[RequestTracker], None],
     shutdown: ShutdownSignal | None = None,
+    *,
     lease: Lease | None = None,
+    before: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[Event, None]:
-    """Forward ``bot``'s events; failures come out as :class:`GatewayError` only. The
+    """Forward ``bot``'s events; failures come out as :class:`GatewayError` only. ``before``
+    runs ahead of the bot, and a failure there ends the request like the bot's would. The
     caller's per-user ``lease`` is given back however the stream ends."""
     try:
+        if before is not None:
+            async with cut_on_shutdown(shutdown):
+                await before()
         events = bot.stream(request)
         try:
             while True:

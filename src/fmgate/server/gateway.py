@@ -1,41 +1,39 @@
 """The running gateway: every shared service, opened together and closed together.
 
-``Gateway.open(catalog, options)`` is an async context manager: it resolves access keys, opens
-the pooled Bedrock clients, the attachment downloader, the usage ledger and the metrics, and
-builds the registry. Fronts hold a ``Gateway`` and read ``gateway.registry`` per request, so a
-new registry can be swapped in while serving.
+``Gateway.open(catalog, options)`` is an async context manager. It reads top to bottom as the
+services it opens, each by a small builder: secrets, the pooled Bedrock clients, the attachment
+downloader, Redis (when replicas share state), the usage ledger and accounting, what bots use
+(retries, breakers, concurrency limits), the registry of deployed bots, and the callers of the
+compatible APIs. The fronts read it per request (see :class:`fmgate.fronts.context.FrontContext`),
+so a new registry can be swapped in while serving. It names no front: what a front keeps of its
+own (Poe's cost client, its settings cache) the front opens itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from fmgate.accounting.expected_cost import expected_cost
 from fmgate.accounting.finisher import RequestFinisher
 from fmgate.accounting.ledger import UsageLedger
 from fmgate.accounting.ledger_store import open_ledger
-from fmgate.accounting.tracker import RequestTracker
-from fmgate.attachments.content import AttachmentFetcher
+from fmgate.attachments.download import AttachmentFetcher
 from fmgate.bedrock.access import AwsAccess
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.registry import DeployedBot, Registry, build_bot
-from fmgate.config.schema import Catalog, GatewaySettings
+from fmgate.config.schema import Catalog, GatewaySettings, RequestLimits
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.core.errors import BotMisconfigured, GatewayError
 from fmgate.fronts.callers import ApiKeys, resolve_api_keys, resolve_jwt_verifier
 from fmgate.fronts.media_store import LocalMediaStore
-from fmgate.fronts.poe.cost import PoeCostClient
-from fmgate.fronts.poe.settings import settings_response
-from fmgate.observability.logging import bind_request_context, register_secret
+from fmgate.observability.logging import register_secret
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.resilience.breaker import BreakerKey, BreakerRegistry, Breakers, OpenListener
 from fmgate.resilience.concurrency import ConcurrencyLimits
@@ -68,27 +66,31 @@ class GatewayOptions:
 class Gateway:
     catalog: Catalog
     registry: Registry
-    services: BotDependencies
+    #: What bots use: Bedrock clients, attachments, retries, breakers, concurrency limits.
+    dependencies: BotDependencies
     metrics: GatewayMetrics
     ledger: UsageLedger | None
     finisher: RequestFinisher
     options: GatewayOptions
-    cost: PoeCostClient | None = None
-    local_media: LocalMediaStore | None = None
-    #: Virtual API keys of the OpenAI- and Anthropic-compatible fronts.
-    api_keys: ApiKeys = field(default_factory=ApiKeys)
-    _settings_cache: dict[str, bytes] = field(default_factory=dict)
     #: Resolves bots' access-key references; kept to build registries for new catalogs.
-    secrets: SecretResolver | None = None
+    secrets: SecretResolver
     #: Per-user concurrency and rate limits (``gateway.limits``), shared by all fronts
     #: (in this process, or through Redis with ``gateway.shared_state``).
-    limiter: Limiter = field(default_factory=lambda: user_limiter(GatewaySettings()))
-    #: The registry before the last swap: streams started on it still finish their accounting.
-    _previous_registry: Registry | None = None
+    limiter: Limiter
+    #: Callers (virtual API keys, JWTs) of the OpenAI- and Anthropic-compatible fronts.
+    api_keys: ApiKeys = field(default_factory=ApiKeys)
+    local_media: LocalMediaStore | None = None
+    #: What the fronts open for the gateway's lifetime (Poe's cost client...): closed when the
+    #: gateway closes, after pending accounting drained (a cost capture still needs its client).
+    resources: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
     def settings(self) -> GatewaySettings:
         return self.catalog.gateway
+
+    @property
+    def limits(self) -> RequestLimits:
+        return self.settings.limits
 
     @property
     def max_request_bytes(self) -> int:
@@ -102,36 +104,8 @@ class Gateway:
     async def open(cls, catalog: Catalog, options: GatewayOptions) -> AsyncIterator[Gateway]:
         async with AsyncExitStack() as stack:
             settings = catalog.gateway
-            aws = options.aws
-            for value in (
-                aws.secret_access_key,
-                aws.session_token,
-                aws.secrets_secret_access_key,
-                options.dev_access_key,
-            ):
-                if value:
-                    register_secret(value)
-            secrets = SecretResolver(
-                endpoint_url=aws.secrets_endpoint_url,
-                access_key_id=aws.secrets_access_key_id,
-                secret_access_key=aws.secrets_secret_access_key,
-            )
-            stack.push_async_callback(secrets.aclose)
-            bedrock = BedrockClients(
-                endpoint_url=aws.endpoint_url or settings.bedrock_endpoint_url,
-                access_key_id=aws.access_key_id,
-                secret_access_key=aws.secret_access_key,
-                session_token=aws.session_token,
-                connect_timeout=settings.connect_timeout_seconds,
-                read_timeout=settings.read_timeout_seconds,
-                max_pool_connections=settings.max_pool_connections,
-                s3_endpoint_url=aws.s3_endpoint_url,
-                s3_access_key_id=aws.s3_access_key_id,
-                s3_secret_access_key=aws.s3_secret_access_key,
-            )
-            stack.push_async_callback(bedrock.aclose)
-            fetcher = AttachmentFetcher(allowed_hosts=settings.poe.attachment_hosts)
-            stack.push_async_callback(fetcher.aclose)
+            register_option_secrets(options)
+            secrets = await stack.enter_async_context(open_secrets(options.aws))
             metrics = GatewayMetrics()
             redis = await open_redis(settings.shared_state, secrets)
             if redis is not None:
@@ -139,66 +113,27 @@ class Gateway:
             ledger = await open_ledger(settings.ledger, options.ledger_path, secrets)
             if ledger is not None:
                 stack.push_async_callback(ledger.aclose)
-            cost = PoeCostClient(settings.poe.api_base_url)
-            stack.push_async_callback(cost.aclose)
-            finisher = RequestFinisher(metrics=metrics, ledger=ledger, cost=cost)
-            stack.push_async_callback(finisher.drain)
-
-            def on_retry(bot: str, error: GatewayError, attempt: int, delay: float) -> None:
-                metrics.retry(bot)
-                logger.info("retrying after %s (attempt %d, in %.2fs)", error.code, attempt, delay)
-
-            def on_fallback(bot: str, model_id: str) -> None:
-                metrics.fallback(bot)
-                logger.info("answered by fallback %s", model_id)
-
-            def on_circuit_open(key: BreakerKey) -> None:
-                metrics.circuit_opened(key.model_id, key.aws_region)
-
-            services = BotDependencies(
-                bedrock=bedrock,
-                attachments=fetcher,
-                retry=RetryPolicy(
-                    max_attempts=settings.max_attempts,
-                    base_delay=settings.retry_base_delay_seconds,
-                    max_delay=settings.retry_max_delay_seconds,
-                ),
-                on_retry=on_retry,
-                breakers=circuit_breakers(catalog, redis, on_circuit_open),
-                limits=ConcurrencyLimits(settings.concurrency),
-                timeouts=settings.timeouts,
-                on_fallback=on_fallback,
+            resources = await stack.enter_async_context(AsyncExitStack())
+            finisher = RequestFinisher(metrics=metrics, ledger=ledger)
+            stack.push_async_callback(finisher.drain)  # before the resources close (LIFO)
+            dependencies = await stack.enter_async_context(
+                open_bot_dependencies(catalog, options.aws, redis, metrics)
             )
-            upstream = services.upstream
-            metrics.watch_upstream_pool(lambda: float(upstream.count))
-            metrics.watch_concurrency(services.limits.statuses)
-            registry = await build_registry(catalog, services, secrets, options)
-            api_keys = await resolve_api_keys(
-                settings.api_keys,
-                secrets,
-                dev_access_key=options.dev_access_key,
-                allow_without_key=options.allow_without_key,
-            )
-            api_keys = replace(api_keys, jwt=await resolve_jwt_verifier(settings.jwt, secrets))
             yield cls(
                 catalog=catalog,
-                registry=registry,
-                api_keys=api_keys,
-                services=services,
+                registry=await build_registry(catalog, dependencies, secrets, options),
+                dependencies=dependencies,
                 metrics=metrics,
                 ledger=ledger,
                 finisher=finisher,
+                options=options,
+                secrets=secrets,
                 limiter=user_limiter(
                     settings, redis, lease_seconds=longest_request_seconds(catalog)
                 ),
-                options=options,
-                cost=cost,
-                secrets=secrets,
-                local_media=(
-                    LocalMediaStore(options.local_media_url.rstrip("/") + "/media/")
-                    if options.local_media_url
-                    else None
-                ),
+                api_keys=await api_callers(settings, secrets, options),
+                local_media=local_media_store(options),
+                resources=resources,
             )
 
     async def swap_catalog(self, catalog: Catalog) -> None:
@@ -206,59 +141,117 @@ class Gateway:
 
         The new registry is built first (access keys resolved, bots constructed); any failure
         raises and leaves the running registry untouched. The swap itself is one assignment:
-        requests already streaming hold their ``DeployedBot`` and finish on the old bots; new
-        requests get the new ones. The gateway-wide services (clients, pools, limits) stay as
-        they are, so ``catalog.gateway`` must be the settings already in use (see
+        requests already streaming hold their ``DeployedBot`` (and what their front bound to
+        it, such as Poe's cost capture) and finish on the old bots; new requests get the new
+        ones. The gateway-wide services (clients, pools, limits) stay as they are, so
+        ``catalog.gateway`` must be the settings already in use (see
         ``fmgate.server.reload``, which reports the ones that need a restart).
         """
-        if self.secrets is None:
-            raise BotMisconfigured("this gateway was not opened with a secret resolver")
-        registry = await build_registry(catalog, self.services, self.secrets, self.options)
-        self._previous_registry = self.registry
+        registry = await build_registry(catalog, self.dependencies, self.secrets, self.options)
         self.catalog = catalog
         self.registry = registry
-        self._settings_cache = {}
 
-    def settings_json(self, deployed: DeployedBot) -> bytes:
-        name = deployed.config.bot_name
-        cached = self._settings_cache.get(name)
-        if cached is None:
-            cached = settings_response(deployed.config).model_dump_json().encode()
-            self._settings_cache[name] = cached
-        return cached
 
-    def cost_authorization(
-        self, deployed: DeployedBot, bot_query_id: str, parameters: Mapping[str, object]
-    ) -> Callable[[], Awaitable[None]] | None:
-        """Poe cost authorization to run before calling the model, when the bot asks for it."""
-        cost = expected_cost(deployed.config, parameters)
-        key = deployed.access_key
-        if cost is None or cost.total_rounded <= 0 or not bot_query_id or key is None:
-            return None
-        if self.cost is None:
-            return None
-        return partial(self.cost.authorize, bot_query_id, key, cost)
+def register_option_secrets(options: GatewayOptions) -> None:
+    """Keep the credentials given as options out of every log line."""
+    aws = options.aws
+    for value in (
+        aws.secret_access_key,
+        aws.session_token,
+        aws.secrets_secret_access_key,
+        options.dev_access_key,
+    ):
+        if value:
+            register_secret(value)
 
-    def finish_request(self, tracker: RequestTracker) -> None:
-        """Hand a finished request to accounting (runs in the background, off the stream)."""
-        name = tracker.bot.bot_name
-        deployed = self.registry.get(name)
-        if deployed is None and self._previous_registry is not None:
-            deployed = self._previous_registry.get(name)  # removed by a swap while streaming
-        access_key = deployed.access_key if deployed is not None else None
-        self.finisher.finish(tracker, poe_access_key=access_key)
 
-    async def bound_stream(
-        self, tracker: RequestTracker, stream: AsyncIterator[bytes]
-    ) -> AsyncIterator[bytes]:
-        """Run a response stream with the request's ids bound to every log line."""
-        bind_request_context(tracker.request_id, tracker.bot.bot_name, tracker.user_id)
-        self.metrics.request_started(tracker.bot.bot_name)
-        try:
-            async for chunk in stream:
-                yield chunk
-        finally:
-            self.metrics.request_ended(tracker.bot.bot_name)
+@asynccontextmanager
+async def open_secrets(aws: AwsAccess) -> AsyncIterator[SecretResolver]:
+    secrets = SecretResolver(
+        endpoint_url=aws.secrets_endpoint_url,
+        access_key_id=aws.secrets_access_key_id,
+        secret_access_key=aws.secrets_secret_access_key,
+    )
+    try:
+        yield secrets
+    finally:
+        await secrets.aclose()
+
+
+@asynccontextmanager
+async def open_bot_dependencies(
+    catalog: Catalog, aws: AwsAccess, redis: Redis | None, metrics: GatewayMetrics
+) -> AsyncIterator[BotDependencies]:
+    """What bots use, wired to the metrics; the Bedrock clients and the downloader closed after."""
+    settings = catalog.gateway
+    async with AsyncExitStack() as stack:
+        bedrock = open_bedrock(settings, aws)
+        stack.push_async_callback(bedrock.aclose)
+        fetcher = AttachmentFetcher(allowed_hosts=settings.poe.attachment_hosts)
+        stack.push_async_callback(fetcher.aclose)
+
+        def on_retry(bot: str, error: GatewayError, attempt: int, delay: float) -> None:
+            metrics.retry(bot)
+            logger.info("retrying after %s (attempt %d, in %.2fs)", error.code, attempt, delay)
+
+        def on_fallback(bot: str, model_id: str) -> None:
+            metrics.fallback(bot)
+            logger.info("answered by fallback %s", model_id)
+
+        def on_circuit_open(key: BreakerKey) -> None:
+            metrics.circuit_opened(key.model_id, key.aws_region)
+
+        dependencies = BotDependencies(
+            bedrock=bedrock,
+            attachments=fetcher,
+            retry=RetryPolicy(
+                max_attempts=settings.max_attempts,
+                base_delay=settings.retry_base_delay_seconds,
+                max_delay=settings.retry_max_delay_seconds,
+            ),
+            on_retry=on_retry,
+            breakers=circuit_breakers(catalog, redis, on_circuit_open),
+            limits=ConcurrencyLimits(settings.concurrency),
+            timeouts=settings.timeouts,
+            on_fallback=on_fallback,
+        )
+        upstream = dependencies.upstream
+        metrics.watch_upstream_pool(lambda: float(upstream.count))
+        metrics.watch_concurrency(dependencies.limits.statuses)
+        yield dependencies
+
+
+def open_bedrock(settings: GatewaySettings, aws: AwsAccess) -> BedrockClients:
+    return BedrockClients(
+        endpoint_url=aws.endpoint_url or settings.bedrock_endpoint_url,
+        access_key_id=aws.access_key_id,
+        secret_access_key=aws.secret_access_key,
+        session_token=aws.session_token,
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
+        max_pool_connections=settings.max_pool_connections,
+        s3_endpoint_url=aws.s3_endpoint_url,
+        s3_access_key_id=aws.s3_access_key_id,
+        s3_secret_access_key=aws.s3_secret_access_key,
+    )
+
+
+async def api_callers(
+    settings: GatewaySettings, secrets: SecretResolver, options: GatewayOptions
+) -> ApiKeys:
+    keys = await resolve_api_keys(
+        settings.api_keys,
+        secrets,
+        dev_access_key=options.dev_access_key,
+        allow_without_key=options.allow_without_key,
+    )
+    return replace(keys, jwt=await resolve_jwt_verifier(settings.jwt, secrets))
+
+
+def local_media_store(options: GatewayOptions) -> LocalMediaStore | None:
+    if not options.local_media_url:
+        return None
+    return LocalMediaStore(options.local_media_url.rstrip("/") + "/media/")
 
 
 def user_limiter(
@@ -307,7 +300,10 @@ def longest_request_seconds(catalog: Catalog) -> float:
 
 
 async def build_registry(
-    catalog: Catalog, services: BotDependencies, secrets: SecretResolver, options: GatewayOptions
+    catalog: Catalog,
+    dependencies: BotDependencies,
+    secrets: SecretResolver,
+    options: GatewayOptions,
 ) -> Registry:
     """Resolve every bot's access key and construct its bot; any failure stops start-up."""
     keys = await asyncio.gather(
@@ -322,7 +318,7 @@ async def build_registry(
             )
         else:
             register_secret(key)
-        deployed.append(DeployedBot(bot=build_bot(config, services), access_key=key))
+        deployed.append(DeployedBot(bot=build_bot(config, dependencies), access_key=key))
     return Registry(deployed)
 
 

@@ -13,6 +13,7 @@ from fmgate.config.schema import Pricing
 from fmgate.core.errors import InsufficientFunds, OperatorError
 from fmgate.core.events import Usage
 from fmgate.fronts.poe.cost import CaptureOnce, CostApiError, PoeCostClient
+from fmgate.fronts.poe.errors import poe_error_type
 from tests.fakes.poe_api import CostAmount, FakePoeApi
 from tests.servers import free_port
 
@@ -53,7 +54,7 @@ async def test_insufficient_funds_is_the_gateway_error_poe_expects() -> None:
             client = PoeCostClient(api.url, http=http)
             with pytest.raises(InsufficientFunds) as caught:
                 await client.authorize("bq-3", ACCESS_KEY, COST)
-    assert caught.value.poe_error_type == "insufficient_fund"
+    assert poe_error_type(caught.value) == "insufficient_fund"
 
 
 @pytest.mark.parametrize("status", [500, 404])

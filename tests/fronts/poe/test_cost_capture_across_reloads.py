@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 
 from fmgate.config.schema import Catalog
 from fmgate.server.app import build_app
@@ -39,7 +38,6 @@ async def started(emu: AsyncEmulatorClient, model_id: str, within: float = 10.0)
             await asyncio.sleep(0.01)
 
 
-@pytest.mark.xfail(strict=True, reason="finish_request looks the access key up by bot name")
 async def test_video_removed_by_two_reloads_mid_request_is_still_charged(
     catalog: Catalog, moto_url: str, poe_api: FakePoeApi
 ) -> None:

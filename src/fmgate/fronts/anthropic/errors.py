@@ -12,6 +12,7 @@ import orjson
 from starlette.responses import Response
 
 from fmgate.core.errors import GatewayError
+from fmgate.fronts.pipeline import Refusal
 
 #: HTTP status -> Anthropic error ``type``; anything else is an ``api_error``.
 ERROR_TYPES: Mapping[int, str] = {
@@ -56,3 +57,16 @@ def gateway_error_body(error: GatewayError) -> dict[str, object]:
 
 def gateway_error_response(error: GatewayError, request_id: str) -> Response:
     return error_response(error.status, error.user_message, request_id)
+
+
+class AnthropicErrors:
+    """The pipeline's errors in Anthropic's shape."""
+
+    def refusal(self, refusal: Refusal) -> Response:
+        return error_response(refusal.status, refusal.message, headers=refusal.headers)
+
+    def gateway_error(self, error: GatewayError, request_id: str) -> Response:
+        return gateway_error_response(error, request_id)
+
+
+ANTHROPIC_ERRORS = AnthropicErrors()

@@ -31,14 +31,14 @@ from fmgate.fronts.anthropic.schema import (
     ToolResultIn,
     ToolUseIn,
 )
+from fmgate.fronts.pipeline import Refusal
 
 
-class BadRequest(Exception):
+class BadRequest(Refusal):
     """The request cannot be read as a Messages request (answered with 400)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(400, message, "invalid_request")
 
 
 def parse_messages_request(data: dict[str, object]) -> MessagesRequest:

@@ -13,6 +13,7 @@ import orjson
 from starlette.responses import Response
 
 from fmgate.core.errors import GatewayError
+from fmgate.fronts.pipeline import Refusal
 
 #: HTTP status -> OpenAI error ``type``; anything else is a ``server_error``.
 ERROR_TYPES: Mapping[int, str] = {
@@ -64,16 +65,30 @@ def gateway_error_response(error: GatewayError, request_id: str) -> Response:
     return error_response(error.status, error.user_message, error.code, headers=headers)
 
 
-def invalid_api_key() -> Response:
-    return error_response(
-        401,
-        "Incorrect API key provided.",
-        "invalid_api_key",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+class OpenAiErrors:
+    """The pipeline's errors in OpenAI's shape."""
+
+    def refusal(self, refusal: Refusal) -> Response:
+        return error_response(
+            refusal.status,
+            refusal.message,
+            refusal.code,
+            param=refusal.param,
+            headers=refusal.headers,
+        )
+
+    def gateway_error(self, error: GatewayError, request_id: str) -> Response:
+        return gateway_error_response(error, request_id)
 
 
-def unknown_model(name: str) -> Response:
-    return error_response(
+OPENAI_ERRORS = OpenAiErrors()
+
+INVALID_API_KEY = Refusal(
+    401, "Incorrect API key provided.", "invalid_api_key", headers={"WWW-Authenticate": "Bearer"}
+)
+
+
+def unknown_model(name: str) -> Refusal:
+    return Refusal(
         404, f"The model `{name[:100]}` does not exist.", "model_not_found", param="model"
     )

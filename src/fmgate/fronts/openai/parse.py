@@ -31,6 +31,7 @@ from fmgate.fronts.openai.schema import (
     ToolMessage,
     UserMessage,
 )
+from fmgate.fronts.pipeline import Refusal
 
 #: The schema of a tool that declares no parameters.
 EMPTY_OBJECT_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
@@ -39,13 +40,11 @@ JSON_OBJECT_INSTRUCTION = (
 )
 
 
-class BadRequest(Exception):
+class BadRequest(Refusal):
     """The request cannot be read as an OpenAI request (answered with 400)."""
 
     def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
+        super().__init__(400, message, "invalid_request", param=param)
 
 
 def validation_error(exc: ValidationError) -> BadRequest:

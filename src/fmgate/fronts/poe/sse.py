@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from fmgate.core.errors import PoeErrorType
+from fmgate.fronts.poe.errors import PoeErrorType
 
 
 def event(name: str, data: object) -> bytes:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fmgate.fronts.poe.stream import SseResponse
+from fmgate.fronts.poe.sse_response import SseResponse
 
 
 async def chunks(count: int, pause_every: int) -> AsyncIterator[bytes]:
