@@ -33,7 +33,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from fmgate.cli.commands import build_parser
+from fmgate.cli import build_parser
 from fmgate.config.loader import parse_catalog
 from fmgate.config.schema import GatewaySettings
 from fmgate.observability.metrics import GatewayMetrics
