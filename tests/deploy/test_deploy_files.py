@@ -475,7 +475,7 @@ def test_dockerfile_command_is_accepted_by_the_cli() -> None:
 
 def test_dockerignore_keeps_the_context_small() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
-    for entry in (".git", ".venv", "tests", "var", "test-artifacts"):
+    for entry in (".git", ".venv", "tests", "var", "test-artifacts", "emulator", "bench"):
         assert entry in ignored
 
 
