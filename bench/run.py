@@ -26,7 +26,9 @@ from bench.loadgen import run_load
 from bench.machine import describe_machine
 from bench.measure import BenchPlan, EmulatorTiming, PathFigures, measure_path
 from bench.processes import ServerProcess, ServerStartError
-from bench.report import BenchReport, PathOutcome, render_table, write_json
+from bench.report import BenchReport, PathOutcome
+from bench.report_json import write_json
+from bench.report_table import render_table
 from bench.servers import (
     BOT_NAME,
     LITELLM_MODEL,

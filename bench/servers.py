@@ -59,7 +59,7 @@ async def emulator_server(
     argv = [
         PYTHON,
         "-m",
-        "fmgate.cli.commands",
+        "fmgate.cli",
         "emulator",
         "--host",
         "127.0.0.1",
@@ -129,7 +129,7 @@ async def fmgate_server(
     argv = [
         PYTHON,
         "-m",
-        "fmgate.cli.commands",
+        "fmgate.cli",
         "serve",
         "--config",
         str(catalog),

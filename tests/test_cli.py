@@ -10,7 +10,7 @@ import pytest
 
 from fmgate.accounting.ledger import UsageRecord
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from fmgate.cli.commands import main
+from fmgate.cli import main
 from fmgate_emulator.content import reply_text
 
 

@@ -11,7 +11,7 @@ import pytest
 from fmgate.accounting.ledger_store import open_ledger
 from fmgate.accounting.postgres_ledger import PostgresLedger
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from fmgate.cli.commands import main
+from fmgate.cli import main
 from fmgate.config.errors import SecretError
 from fmgate.config.schema import LedgerSettings
 from fmgate.config.secrets import SecretResolver

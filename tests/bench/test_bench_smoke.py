@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from bench.comparison import comparison
 from bench.measure import BenchPlan
-from bench.report import comparison, render_table, report_json, write_json
+from bench.report_json import report_json, write_json
+from bench.report_table import render_table
 from bench.run import RunOptions, run_benchmark
 
 TINY_PLAN = BenchPlan(

@@ -33,7 +33,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from fmgate.cli.commands import build_parser
+from fmgate.cli import build_parser
 from fmgate.config.loader import parse_catalog
 from fmgate.config.schema import GatewaySettings
 from fmgate.observability.metrics import GatewayMetrics
@@ -475,7 +475,7 @@ def test_dockerfile_command_is_accepted_by_the_cli() -> None:
 
 def test_dockerignore_keeps_the_context_small() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
-    for entry in (".git", ".venv", "tests", "var", "test-artifacts"):
+    for entry in (".git", ".venv", "tests", "var", "test-artifacts", "emulator", "bench"):
         assert entry in ignored
 
 

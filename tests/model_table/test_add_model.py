@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fmgate.cli.commands import main
+from fmgate.cli import main
 from fmgate.config.loader import load_catalog
 from fmgate.model_table.add_model import AddModelError, add_model
 from fmgate.model_table.table import UnknownModel

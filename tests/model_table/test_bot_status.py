@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fmgate.cli.commands import main
+from fmgate.cli import main
 from fmgate.config.loader import parse_catalog
 from fmgate.config.secrets import SecretResolver
 from fmgate.model_table.bot_status import bot_statuses

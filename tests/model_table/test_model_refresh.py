@@ -12,7 +12,7 @@ import yaml
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from fmgate.cli.commands import main
+from fmgate.cli import main
 from fmgate.config.loader import load_catalog
 from fmgate.model_table.add_model import AddModelError, add_model
 from fmgate.model_table.refresh import RefreshError, refresh_model_table

@@ -3,6 +3,11 @@
 With no AWS credentials and no endpoint configured, ``fmgate serve`` starts the Bedrock emulator
 (and a moto S3 for video results, when moto is installed) in background threads and points the
 gateway at them, saying so on start-up. With credentials, the same code calls real Bedrock.
+
+The emulator is the separate distribution ``fmgate-emulator`` (development and tests; not in the
+production image): without it, asking for the embedded backend raises ``EmulatorNotInstalled``,
+whose message says how to install it. moto is a dev dependency too: without it video results
+have no embedded S3, and the description says so.
 """
 
 from __future__ import annotations
@@ -30,6 +35,16 @@ def aws_credentials_available() -> bool:
     return session.get_credentials() is not None
 
 
+class EmulatorNotInstalled(RuntimeError):
+    """The embedded backend was asked for, but the ``fmgate_emulator`` package is missing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the embedded Bedrock emulator is not installed (it is the package fmgate-emulator, "
+            "for development and tests): pip install -e ./emulator (from a checkout)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Backend:
     aws: AwsAccess
@@ -54,7 +69,13 @@ def choose_backend(
 
 @contextmanager
 def embedded_backend(catalog: Catalog) -> Iterator[Backend]:
-    from fmgate_emulator import Emulator, EmulatorConfig
+    """The emulator (and a moto S3 when installed) on loopback, for as long as the context."""
+    try:
+        from fmgate_emulator import Emulator, EmulatorConfig
+    except ModuleNotFoundError as exc:
+        if exc.name != "fmgate_emulator":
+            raise
+        raise EmulatorNotInstalled from None
 
     secret = secrets.token_urlsafe(24)
     with ExitStack() as stack:
@@ -81,8 +102,17 @@ def embedded_backend(catalog: Catalog) -> Iterator[Backend]:
             ),
             embedded=True,
             description=f"embedded Bedrock emulator at {emulator.url}"
-            + (f" (video results in an embedded S3 at {s3_url})" if s3_url else ""),
+            + embedded_s3_note(catalog, s3_url),
         )
+
+
+def embedded_s3_note(catalog: Catalog, s3_url: str | None) -> str:
+    """Where video results go; a warning when video bots have nowhere (moto not installed)."""
+    if s3_url is not None:
+        return f" (video results in an embedded S3 at {s3_url})"
+    if any(bot.video is not None for bot in catalog.bots):
+        return " (no embedded S3 for video results: moto is not installed, so video jobs fail)"
+    return ""
 
 
 @contextmanager

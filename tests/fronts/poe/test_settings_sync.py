@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi_poe.client import PROTOCOL_VERSION, BotError
 
-from fmgate.cli.commands import main
+from fmgate.cli import main
 from fmgate.config.loader import load_catalog
 from fmgate.config.secrets import SecretResolver
 from fmgate.fronts.poe.settings_sync import describe_failure, sync_settings

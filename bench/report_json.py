@@ -1,0 +1,65 @@
+"""The report as JSON (schema version 1): the run, each path's figures, the comparison."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.comparison import comparison
+from bench.report import BenchReport, PathOutcome, clean
+from bench.stats import PhaseFigures
+
+
+def phase_json(phase: PhaseFigures | None) -> dict[str, object] | None:
+    if phase is None:
+        return None
+    return {k: clean(v) if isinstance(v, float) else v for k, v in phase.as_json().items()}
+
+
+def path_json(outcome: PathOutcome) -> dict[str, object]:
+    data: dict[str, object] = {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "version": outcome.version,
+    }
+    figures = outcome.figures
+    if figures is not None:
+        data["levels"] = {str(c): phase_json(p) for c, p in figures.levels.items()}
+        data["realistic"] = phase_json(figures.realistic)
+        data["server"] = None
+        if figures.server is not None:
+            data["server"] = {
+                k: clean(v) if isinstance(v, float) else v
+                for k, v in asdict(figures.server).items()
+            }
+    return data
+
+
+def report_json(report: BenchReport) -> dict[str, object]:
+    return {
+        "schema_version": 1,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "machine": report.machine,
+        "plan": asdict(report.plan),
+        "cpu_placement": report.cpu_placement,
+        "load_generator": {"ceiling": phase_json(report.load_generator)},
+        "paths": {name: path_json(outcome) for name, outcome in report.paths.items()},
+        "comparison": comparison(report),
+    }
+
+
+def write_json(report: BenchReport, out: Path, history_dir: Path | None) -> list[Path]:
+    """Write ``out`` (latest) and, when ``history_dir``, a timestamped copy beside it."""
+    text = json.dumps(report_json(report), indent=2) + "\n"
+    written = []
+    targets = [out]
+    if history_dir is not None:
+        stamp = report.started_at.replace(":", "").replace("-", "")
+        targets.append(history_dir / f"{stamp}.json")
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        written.append(target)
+    return written
