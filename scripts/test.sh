@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (first run only) and run everything CI runs: ruff, mypy --strict, the test suite.
+# Set up (first run only) and run everything CI runs: ruff, mypy --strict, the import-layer
+# contract (lint-imports), the test suite.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,5 +11,7 @@ echo "== ruff"
 .venv/bin/ruff format --check
 echo "== mypy --strict"
 .venv/bin/mypy
+echo "== import layers (lint-imports)"
+.venv/bin/lint-imports --no-cache
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
