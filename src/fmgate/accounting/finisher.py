@@ -14,6 +14,7 @@ from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.accounting.ledger import UsageLedger, UsageRecord
 from fmgate.accounting.pricing import Cost, price
 from fmgate.accounting.tracker import RequestTracker
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import Usage
 from fmgate.fronts.poe.cost import PoeCostClient
@@ -106,7 +107,7 @@ class RequestFinisher:
                 ttft_ms=tracker.ttft_ms,
                 usage=usage,
                 latency_ms=tracker.latency_ms,
-                latency_optimized=bot.optimize_latency,
+                latency_optimized=isinstance(bot, ChatBotConfig) and bot.optimize_latency,
                 outcome=tracker.outcome,
             )
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fmgate.config.schema import Catalog
+    from fmgate.config.catalog import Catalog
     from fmgate.model_table.bot_status import BotStatus
 
 DEFAULT_PORT = 8080
@@ -461,7 +461,7 @@ def run_usage(args: argparse.Namespace) -> int:
     from fmgate.accounting.ledger_store import open_ledger
     from fmgate.accounting.postgres_ledger import LedgerConfigError, LedgerUnavailable
     from fmgate.config.errors import SecretError
-    from fmgate.config.schema import LedgerSettings
+    from fmgate.config.gateway_settings import LedgerSettings
     from fmgate.config.secrets import SecretResolver
 
     settings = load_or_exit(args.config).gateway.ledger if args.config else LedgerSettings()

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.anthropic.routes import anthropic_routes
 from fmgate.fronts.openai.routes import openai_routes

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fmgate.bedrock.access import AwsAccess
-from fmgate.config.schema import Catalog
+from fmgate.config.bot_config import VideoBotConfig
+from fmgate.config.catalog import Catalog
 
 EMULATOR_ACCESS_KEY_ID = "AKIDEMULATOR"
 #: The embedded moto S3 accepts any credentials; these are not secrets.
@@ -117,7 +118,7 @@ def create_video_buckets(catalog: Catalog, s3_url: str) -> None:
     buckets = {
         bot.video.output_s3_uri.removeprefix("s3://").split("/", 1)[0]
         for bot in catalog.bots
-        if bot.video is not None
+        if isinstance(bot, VideoBotConfig)
     }
     for bucket in sorted(buckets):
         s3.create_bucket(Bucket=bucket)

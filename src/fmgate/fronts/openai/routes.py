@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from fmgate.accounting.tracker import RequestTracker
 from fmgate.bots.registry import DeployedBot
+from fmgate.config.bot_config import ImageBotConfig
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.errors import GatewayError
 from fmgate.core.shutdown import ShutdownSignal
@@ -167,8 +168,8 @@ def openai_routes(
             caller, data = await read_request(gateway, request)
             body = parse_image_request(data)
             deployed = bot_for(gateway, body.model, "image", "/v1/images/generations")
-            image = deployed.config.image
-            ratios = image.aspect_ratios if image is not None else ()
+            config = deployed.config
+            ratios = config.image.aspect_ratios if isinstance(config, ImageBotConfig) else ()
             bot_request = to_image_bot_request(body, new_request_id(), caller, ratios)
             lease = await admitted(gateway, caller, deployed)
         except Refused as refused:
