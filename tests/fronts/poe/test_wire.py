@@ -118,3 +118,5 @@ def test_image_bot_settings_offer_aspect_ratio_and_rate_card() -> None:
     assert [o.value for o in ratio.options] == ["1:1", "16:9"]
     assert settings.rate_card is not None
     assert "4000" in settings.rate_card
+    # image bots read no attachments, so Poe is not asked to prepare any
+    assert (settings.expand_text_attachments, settings.enable_image_comprehension) == (False, False)
