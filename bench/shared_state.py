@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from redis.asyncio import Redis
 
 from bench.stats import percentile
-from fmgate.config.schema import BreakerSettings
+from fmgate.config.gateway_settings import BreakerSettings
 from fmgate.resilience.breaker import BreakerRegistry, Breakers
 from fmgate.security.rate_limits import Limiter, LimitExceeded, LimitKey, UserLimiter
 from fmgate.shared_state.breakers import RedisBreakers

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fmgate.config.bot_config import VideoBotConfig
 from fmgate.config.loader import load_catalog
 from fmgate.server.bedrock_target import embedded_backend
 from fmgate_emulator.content import reply_text
@@ -90,7 +91,7 @@ def test_embedded_backend_without_moto_says_video_results_have_no_s3(
     monkeypatch.setitem(sys.modules, "moto", None)
     monkeypatch.setitem(sys.modules, "moto.server", None)
     catalog = load_catalog(None)  # the bundled catalog has video bots
-    assert any(bot.video is not None for bot in catalog.bots)
+    assert any(isinstance(bot, VideoBotConfig) for bot in catalog.bots)
     with embedded_backend(catalog) as backend:
         assert backend.embedded
         assert backend.aws.s3_endpoint_url is None

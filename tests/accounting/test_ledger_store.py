@@ -13,7 +13,7 @@ from fmgate.accounting.postgres_ledger import PostgresLedger
 from fmgate.accounting.sqlite_ledger import SqliteLedger
 from fmgate.cli import main
 from fmgate.config.errors import SecretError
-from fmgate.config.schema import LedgerSettings
+from fmgate.config.gateway_settings import LedgerSettings
 from fmgate.config.secrets import SecretResolver
 from tests.accounting.records import usage_record
 from tests.postgres_server import TEST_POSTGRES_PASSWORD

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fmgate.accounting.pricing import Cost, CostItem, price
-from fmgate.config.schema import Pricing
+from fmgate.config.pricing import Pricing
 from fmgate.core.events import Usage
 
 SONNET = Pricing(input_token=0.3, output_token=1.5, cache_read_token=0.03, cache_write_token=0.375)

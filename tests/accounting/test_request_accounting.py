@@ -16,7 +16,8 @@ import pytest
 from fmgate.accounting.finisher import RequestFinisher
 from fmgate.accounting.sqlite_ledger import SqliteLedger
 from fmgate.accounting.tracker import RequestTracker
-from fmgate.config.schema import BotConfig, Pricing
+from fmgate.config.bot_config import ChatBotConfig
+from fmgate.config.pricing import Pricing
 from fmgate.core.errors import ModelStreamFailed, Throttled
 from fmgate.core.events import Done, TextDelta, Usage
 from fmgate.fronts.poe.charges import cost_capture
@@ -26,7 +27,7 @@ from tests.fakes.poe_api import FakePoeApi
 from tests.observability.scrape import value
 
 ACCESS_KEY = "poe-bot-access-key-accounting-77aa"
-BOT = BotConfig(
+BOT = ChatBotConfig(
     bot_name="claude",
     model_id="us.anthropic.claude-sonnet-4-20250514-v1:0",
     pricing=Pricing(input_token=0.3, output_token=1.5, minimum=10),

@@ -13,7 +13,7 @@ from aiohttp import web
 from PIL import Image
 
 from fmgate.attachments.download import AttachmentFetcher
-from fmgate.config.schema import AttachmentLimits
+from fmgate.config.bot_config import AttachmentLimits
 
 CHUNK = 64 * 1024
 HUGE_BYTES = 64 * 1024 * 1024  # what the "huge" endpoints would send if nobody stopped them

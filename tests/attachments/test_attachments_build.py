@@ -11,7 +11,7 @@ from PIL import Image
 
 from fmgate.attachments.content import AttachmentContent, build_attachment_content
 from fmgate.attachments.download import AttachmentFetcher
-from fmgate.config.schema import AttachmentLimits, BotConfig
+from fmgate.config.bot_config import AttachmentLimits, ChatBotConfig
 from fmgate.core.bot_request import Attachment
 from fmgate.core.errors import AttachmentRejected
 from fmgate.core.model_request import DocumentBlock, ImageBlock, TextBlock
@@ -28,8 +28,8 @@ from tests.attachments.conftest import (
 )
 
 
-def bot(**fields: Any) -> BotConfig:
-    return BotConfig(bot_name="test-bot", model_id="test.model-v1", **fields)
+def bot(**fields: Any) -> ChatBotConfig:
+    return ChatBotConfig(bot_name="test-bot", model_id="test.model-v1", **fields)
 
 
 def served(server: FileServer, name: str, content_type: str, **extra: Any) -> Attachment:
@@ -39,7 +39,7 @@ def served(server: FileServer, name: str, content_type: str, **extra: Any) -> At
 
 
 async def build(
-    fetcher: AttachmentFetcher, config: BotConfig, *attachments: Attachment, **kwargs: Any
+    fetcher: AttachmentFetcher, config: ChatBotConfig, *attachments: Attachment, **kwargs: Any
 ) -> AttachmentContent:
     return await build_attachment_content(attachments, config, fetcher, **kwargs)
 

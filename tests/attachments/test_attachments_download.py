@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from fmgate.attachments.download import AttachmentFetcher, AttachmentTooLarge
-from fmgate.config.schema import AttachmentLimits
+from fmgate.config.bot_config import AttachmentLimits
 from fmgate.core.errors import AttachmentRejected
 from tests.attachments.conftest import HUGE_BYTES, NOTES_TXT, PNG, FileServer
 from tests.servers import free_port

@@ -10,7 +10,7 @@ from PIL import Image
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.images import generate_images
 from fmgate.bedrock.video import VideoFailed, fetch_video, start_video, wait_for_video
-from fmgate.config.schema import ImageFamily, VideoFamily
+from fmgate.config.media import ImageFamily, VideoFamily
 from fmgate.core.errors import Throttled, UpstreamTimeout
 from fmgate.core.model_request import ImageRequest, VideoRequest
 from fmgate_emulator import EmulatorClient

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from fmgate.config.bot_config import BotConfig, ChatBotConfig, ImageBotConfig, VideoBotConfig
+from fmgate.config.catalog import Catalog
 from fmgate.config.loader import load_catalog, validate_catalog_file
-from fmgate.config.schema import BotConfig, Catalog
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,8 @@ def model_of(bot: BotConfig) -> Model:
     return MODELS[base_model_id(bot)]
 
 
-def chat_bots(catalog: Catalog) -> list[BotConfig]:
-    return [bot for bot in catalog.bots if bot.kind == "chat"]
+def chat_bots(catalog: Catalog) -> list[ChatBotConfig]:
+    return [bot for bot in catalog.bots if isinstance(bot, ChatBotConfig)]
 
 
 def test_bundled_catalog_is_large_and_varied(catalog: Catalog) -> None:
@@ -149,11 +150,9 @@ def test_every_model_id_is_from_the_list_with_the_right_profile_form(catalog: Ca
 def test_bot_kinds_match_their_models(catalog: Catalog) -> None:
     for bot in catalog.bots:
         assert bot.kind == model_of(bot).kind, bot.bot_name
-        if bot.kind == "image":
-            assert bot.image is not None
+        if isinstance(bot, ImageBotConfig):
             assert bot.image.family == IMAGE_FAMILIES[bot.model_id], bot.bot_name
-        if bot.kind == "video":
-            assert bot.video is not None
+        if isinstance(bot, VideoBotConfig):
             assert bot.video.family == VIDEO_FAMILIES[bot.model_id], bot.bot_name
             assert bot.video.output_s3_uri == "s3://fmgate-video-output/generated"
 
@@ -172,10 +171,11 @@ def test_chat_capabilities_are_declared_as_the_model_list_says(catalog: Catalog)
 
 
 def test_thinking_variants_sit_next_to_plain_bots(catalog: Catalog) -> None:
-    thinking = [bot for bot in catalog.bots if bot.enable_reasoning]
+    thinking = [bot for bot in chat_bots(catalog) if bot.enable_reasoning]
     assert {bot.bot_name for bot in thinking} >= {"claude-sonnet-4-5-thinking"}
     for bot in thinking:
         plain = catalog.bot(bot.bot_name.removesuffix("-thinking"))
+        assert isinstance(plain, ChatBotConfig)
         assert plain.model_id == bot.model_id
         assert not plain.enable_reasoning
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fmgate.config.bot_config import ImageBotConfig
 from fmgate.config.errors import CatalogError, CatalogProblem
 from fmgate.config.loader import load_catalog, parse_catalog, validate_catalog_file
 
@@ -312,7 +313,7 @@ bots:
     image: {family: titan-image}
 """
     bot = parse_catalog(text, "catalog.yaml").bot("titan")
-    assert bot.image is not None
+    assert isinstance(bot, ImageBotConfig)
     assert (bot.image.family, bot.image.base_size) == ("titan-image", 512)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from fmgate.config.bot_config import VideoBotConfig
 from fmgate.config.loader import parse_catalog
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
@@ -27,7 +28,7 @@ def test_documented_example_loads_as_described() -> None:
     assert catalog.bot("nova-micro").max_tokens_limit == 10000
     assert catalog.bot("mistral-7b").supports_system_messages is False
     reel = catalog.bot("nova-reel")
-    assert reel.video is not None
+    assert isinstance(reel, VideoBotConfig)
     assert reel.video.output_s3_uri == "s3://fmgate-video-output/generated"
     assert reel.pricing.authorize
     assert reel.pricing.video_second == 8000

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmgate.config import schema
+from fmgate.config import bot_config, fields, gateway_settings, media, pricing
 from fmgate.config.reference import END_MARKER, SECTIONS, START_MARKER, render_reference
+
+#: The modules that hold the catalog's models (Catalog itself is the document, not a section).
+SCHEMA_MODULES = (bot_config, fields, gateway_settings, media, pricing)
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 
@@ -22,10 +25,11 @@ def test_every_settings_model_has_a_section() -> None:
     documented = {model for _, model in SECTIONS}
     models = {
         value
-        for value in vars(schema).values()
+        for module in SCHEMA_MODULES
+        for value in vars(module).values()
         if isinstance(value, type)
-        and issubclass(value, schema.StrictModel)
-        and value not in (schema.StrictModel, schema.Catalog)
+        and issubclass(value, fields.StrictModel)
+        and value is not fields.StrictModel
     }
     assert models - documented == set()
 
@@ -37,3 +41,14 @@ def test_reference_shows_types_defaults_and_bounds() -> None:
     assert "| `access_key` | `SecretRef \\| None` | `null` |" in reference
     assert "| `bot_name` | `str` | (required) |" in reference
     assert "| `breaker` | `BreakerSettings` | (see below) |" in reference
+
+
+def test_each_bot_kind_has_a_section_with_only_its_own_fields() -> None:
+    reference = render_reference()
+    chat = reference.split("### Chat bots")[1].split("### Image bots")[0]
+    image = reference.split("### Image bots")[1].split("### Video bots")[0]
+    assert "The fields of BotConfigBase, and:" in chat
+    assert "| `max_tokens` |" in chat
+    assert "| `bot_name` |" not in chat
+    assert "| `image` | `ImageDefaults` | (required) |" in image
+    assert "| `max_tokens` |" not in image

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmgate.config.loader import deep_merge, load_catalog, parse_catalog
+from fmgate.config.layers import deep_merge
+from fmgate.config.loader import load_catalog, parse_catalog
 
 LAYERED = """
 version: 1
@@ -80,7 +81,7 @@ def test_bot_without_template_gets_defaults_and_schema_defaults() -> None:
     assert bot.kind == "chat"
     assert bot.temperature is None
     assert bot.supports_images is False
-    assert bot.max_tokens_limit == 8192  # BotConfig's own default
+    assert bot.max_tokens_limit == 8192  # ChatBotConfig's own default
     assert bot.pricing.output_token == 0.2
 
 

@@ -34,8 +34,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from fmgate.cli import build_parser
+from fmgate.config.gateway_settings import GatewaySettings
 from fmgate.config.loader import parse_catalog
-from fmgate.config.schema import GatewaySettings
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.server.app import build_app
 from fmgate.server.serving import CUT_ALLOWANCE_SECONDS

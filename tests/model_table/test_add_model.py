@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from fmgate.cli import main
+from fmgate.config.bot_config import ImageBotConfig, VideoBotConfig
 from fmgate.config.loader import load_catalog
 from fmgate.model_table.add_model import AddModelError, add_model
 from fmgate.model_table.table import UnknownModel
@@ -75,12 +76,12 @@ def test_image_and_video_models(tmp_path: Path) -> None:
         "us-west-2",
         8000,
     )
-    assert image.image is not None
+    assert isinstance(image, ImageBotConfig)
     assert image.image.family == "stability"
     with pytest.raises(AddModelError, match="--output-s3-uri"):
         add_model(path, "amazon.nova-reel-v1:1")
     video = add_model(path, "amazon.nova-reel-v1:1", output_s3_uri="s3://my-videos/out").config
-    assert video.video is not None
+    assert isinstance(video, VideoBotConfig)
     assert video.video.output_s3_uri == "s3://my-videos/out"
     assert video.pricing.authorize
     assert video.pricing.video_second == 8000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fmgate.config.schema import BreakerSettings
+from fmgate.config.gateway_settings import BreakerSettings
 from fmgate.resilience.breaker import (
     BreakerKey,
     BreakerRegistry,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from fmgate.config.schema import ConcurrencySettings
+from fmgate.config.gateway_settings import ConcurrencySettings
 from fmgate.core.errors import ModelBusy
 from fmgate.resilience.concurrency import AdaptiveLimit, ConcurrencyLimits, Verdict
 from fmgate_emulator import AsyncEmulatorClient

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fmgate.config.errors import CatalogError
+from fmgate.config.gateway_settings import BreakerSettings, TimeoutSettings
 from fmgate.config.loader import parse_catalog
-from fmgate.config.schema import BreakerSettings, TimeoutSettings
 
 
 def problems(text: str) -> list[str]:
@@ -81,7 +81,10 @@ bots:
     fallbacks: [{model_id: amazon.nova-canvas-v1:0}]
 """
     )
-    assert any("chat bots only" in p for p in found)
+    assert found == [
+        'catalog.yaml:4: bot "pictures" (bots[0]): field "fallbacks": '
+        "not valid for image bots: only chat bots have this field"
+    ]
 
 
 def test_bad_fallback_fields_are_named() -> None:

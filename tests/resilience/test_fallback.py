@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from fmgate.config.gateway_settings import BreakerSettings
 from fmgate.config.loader import parse_catalog
-from fmgate.config.schema import BreakerSettings
 from fmgate.core.errors import (
     GatewayError,
     InvalidRequest,

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from fmgate.config.schema import Catalog, RequestLimits
+from fmgate.config.catalog import Catalog
+from fmgate.config.gateway_settings import RequestLimits
 from tests.attachments.conftest import file_server
 from tests.fronts.poe.conftest import (
     catalog,

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fmgate.config.fields import SECRET_REF_PATTERN
 from fmgate.config.loader import load_catalog, parse_catalog
-from fmgate.config.schema import SECRET_REF_PATTERN
 from fmgate.core.errors import BotMisconfigured
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from tests.attachments.conftest import FileServer
 from tests.fronts.poe.conftest import GatewaySession
 from tests.fronts.poe.harness import TEST_POE_KEY, ask, query, raw_events

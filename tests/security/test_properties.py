@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from fmgate.bots.chat import ChatBot
-from fmgate.config.schema import BotConfig, RequestLimits
+from fmgate.config.bot_config import ChatBotConfig
+from fmgate.config.gateway_settings import RequestLimits
 from fmgate.core.errors import RequestRejected
 from fmgate.core.model_request import TextBlock
 from fmgate.fronts.poe.parse import BadPoeRequest, nesting_depth, parse_query, to_bot_request
@@ -29,7 +30,7 @@ PROPERTY_SETTINGS = settings(
 
 
 @pytest.fixture
-def chat_bots(gateway: Gateway) -> dict[str, tuple[ChatBot, BotConfig]]:
+def chat_bots(gateway: Gateway) -> dict[str, tuple[ChatBot, ChatBotConfig]]:
     """The test catalog's chat bots with and without system-prompt support (no secrets in
     their reprs, which hypothesis prints for a failing example)."""
     bots = {}
@@ -37,7 +38,7 @@ def chat_bots(gateway: Gateway) -> dict[str, tuple[ChatBot, BotConfig]]:
         deployed = gateway.registry.get(name)
         assert deployed is not None
         assert isinstance(deployed.bot, ChatBot)
-        bots[name] = (deployed.bot, deployed.config)
+        bots[name] = (deployed.bot, deployed.bot.config)
     return bots
 
 
@@ -64,7 +65,7 @@ def test_parsing_any_body_either_works_or_is_a_bad_request(body: object) -> None
 @PROPERTY_SETTINGS
 @given(body=query_bodies)
 async def test_any_valid_query_becomes_valid_converse_turns(
-    chat_bots: dict[str, tuple[ChatBot, BotConfig]], body: dict[str, object]
+    chat_bots: dict[str, tuple[ChatBot, ChatBotConfig]], body: dict[str, object]
 ) -> None:
     try:
         query = parse_query(body, LIMITS)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import httpx
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from fmgate.security.rate_limits import (
     SWEEP_THRESHOLD,
     LimitExceeded,

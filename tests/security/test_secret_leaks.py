@@ -27,8 +27,8 @@ import httpx
 import pytest
 
 from fmgate import cli
+from fmgate.config.catalog import Catalog
 from fmgate.config.loader import parse_catalog
-from fmgate.config.schema import Catalog
 from fmgate.observability.logging import WIRE_BODY_LOGGERS, configure_logging
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions

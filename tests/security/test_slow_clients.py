@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
-from fmgate.config.schema import SharedStateSettings
+from fmgate.config.gateway_settings import SharedStateSettings
 from fmgate.config.secrets import SecretResolver
 from fmgate.shared_state.connection import open_redis
 from tests.redis_server import RedisServer, redis_server

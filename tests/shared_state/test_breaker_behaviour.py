@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from redis.asyncio import Redis
 
-from fmgate.config.schema import BreakerSettings
+from fmgate.config.gateway_settings import BreakerSettings
 from fmgate.resilience.breaker import (
     Breaker,
     BreakerKey,

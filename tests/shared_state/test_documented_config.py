@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from fmgate.config.schema import SharedStateSettings
+from fmgate.config.gateway_settings import SharedStateSettings
 
 DOC = Path(__file__).parents[2] / "docs" / "shared-state.md"
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from redis.asyncio import Redis
 
-from fmgate.config.schema import SharedStateSettings
+from fmgate.config.gateway_settings import SharedStateSettings
 from fmgate.config.secrets import SecretResolver
 from fmgate.observability.logging import redact
 from fmgate.shared_state.connection import (

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
-from fmgate.config.schema import BreakerSettings
+from fmgate.config.gateway_settings import BreakerSettings
 from fmgate.resilience.breaker import BreakerState, CircuitOpen
 from fmgate.security.rate_limits import LimitExceeded, LimitKey
 from fmgate.shared_state.breakers import UNSHARED_GENERATION, RedisBreakers

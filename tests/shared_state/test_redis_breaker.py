@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from fmgate.config.schema import BreakerSettings
+from fmgate.config.gateway_settings import BreakerSettings
 from fmgate.resilience.breaker import BreakerKey, BreakerState, CircuitOpen, Permit
 from fmgate.shared_state.breakers import RedisBreakers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fmgate.accounting.pricing import Cost, price
-from fmgate.config.schema import BotConfig
+from fmgate.config.bot_config import BotConfig, ImageBotConfig, VideoBotConfig
 from fmgate.core import parameters as p
 
 
@@ -13,10 +13,10 @@ def expected_cost(config: BotConfig, parameters: Mapping[str, object]) -> Cost |
     """What this request will cost if it succeeds, or None when nothing is to be authorized."""
     if not config.pricing.authorize:
         return None
-    if config.image is not None:
+    if isinstance(config, ImageBotConfig):
         chosen = p.number(parameters, p.IMAGE_COUNT)
         count = int(p.clamp(chosen, 1, 4)) if chosen is not None else config.image.count
         return price(config.pricing, usage=None, images_out=count)
-    if config.video is not None:
+    if isinstance(config, VideoBotConfig):
         return price(config.pricing, usage=None, video_seconds=config.video.duration_seconds)
     return None

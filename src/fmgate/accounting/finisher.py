@@ -17,6 +17,7 @@ from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.accounting.ledger import UsageLedger, UsageRecord
 from fmgate.accounting.pricing import Cost, price
 from fmgate.accounting.tracker import RequestTracker
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.events import Usage
 from fmgate.observability.logging import bind_request_context
 from fmgate.observability.metrics import GatewayMetrics
@@ -129,7 +130,7 @@ def summary_line(tracker: RequestTracker, usage: Usage | None) -> str:
         ttft_ms=tracker.ttft_ms,
         usage=usage,
         latency_ms=tracker.latency_ms,
-        latency_optimized=bot.optimize_latency,
+        latency_optimized=isinstance(bot, ChatBotConfig) and bot.optimize_latency,
         outcome=tracker.outcome,
     )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fmgate.accounting.ledger import UsageLedger
 from fmgate.accounting.postgres_ledger import PostgresLedger
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from fmgate.config.schema import LedgerSettings
+from fmgate.config.gateway_settings import LedgerSettings
 from fmgate.config.secrets import SecretResolver
 
 

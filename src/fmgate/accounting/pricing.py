@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fmgate.config.schema import Pricing
+from fmgate.config.pricing import Pricing
 from fmgate.core.events import Usage
 
 #: Float noise below this many milli-cents is ignored when rounding up (1e-6 milli-cents).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from fmgate.config.schema import BotConfig
+from fmgate.config.bot_config import BotConfig
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import Event, Media, ReasoningDelta, Summary, TextDelta, ToolCall, fold
 

@@ -39,7 +39,7 @@ from fmgate.attachments.media_types import (
     has_document_signature,
 )
 from fmgate.attachments.text_budget import TextBudget, decode_text, format_attachment_text
-from fmgate.config.schema import BotConfig
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.bot_request import Attachment
 from fmgate.core.errors import AttachmentRejected
 from fmgate.core.model_request import ContentBlock, DocumentBlock, DocumentFormat
@@ -72,7 +72,7 @@ class AttachmentContent:
 
 async def build_attachment_content(
     attachments: Sequence[Attachment],
-    config: BotConfig,
+    config: ChatBotConfig,
     fetcher: AttachmentFetcher,
     *,
     message_text: str | None = None,
@@ -112,7 +112,7 @@ async def build_attachment_content(
 class _ContentBuilder:
     """Builds the blocks for one message, keeping the per-message counters and budgets."""
 
-    def __init__(self, config: BotConfig, fetcher: AttachmentFetcher) -> None:
+    def __init__(self, config: ChatBotConfig, fetcher: AttachmentFetcher) -> None:
         self._config = config
         self._limits = config.attachments
         self._fetcher = fetcher

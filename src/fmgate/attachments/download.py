@@ -33,7 +33,7 @@ import httpx
 from fmgate.attachments.address_guard import AddressCheckingTransport
 from fmgate.attachments.media_types import media_type
 from fmgate.attachments.url_policy import HostPolicy, URLRefused
-from fmgate.config.schema import AttachmentLimits
+from fmgate.config.bot_config import AttachmentLimits
 from fmgate.core.errors import AttachmentRejected
 
 logger = logging.getLogger(__name__)

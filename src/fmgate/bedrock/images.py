@@ -26,7 +26,7 @@ from typing import Literal
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
 from fmgate.bedrock.readers import Shape, UnexpectedShape, items, mapping, optional_text
-from fmgate.config.schema import ImageFamily, split_ratio
+from fmgate.config.media import ImageFamily, split_ratio
 from fmgate.core.errors import ContentFiltered
 from fmgate.core.events import Media
 from fmgate.core.model_request import ImageRequest

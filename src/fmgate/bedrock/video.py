@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from fmgate.bedrock.client import BedrockRuntimeClient, S3Client
 from fmgate.bedrock.errors import bedrock_errors
 from fmgate.bedrock.readers import UnexpectedShape, field, optional_text, text
-from fmgate.config.schema import VideoFamily
+from fmgate.config.media import VideoFamily
 from fmgate.core.errors import BotMisconfigured, GatewayError, UpstreamError, UpstreamTimeout
 from fmgate.core.model_request import VideoRequest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from fmgate.config.schema import BotConfig
+from fmgate.config.bot_config import BotConfig
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.events import Event
 

@@ -15,7 +15,7 @@ from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.turns import build_turns, split_system
-from fmgate.config.schema import BotConfig
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
 from fmgate.core.errors import GatewayError, InvalidRequest
@@ -50,7 +50,7 @@ ESTIMATE_TIMEOUT_SECONDS = 5.0
 class ChatBot:
     """The ``chat`` kind."""
 
-    def __init__(self, config: BotConfig, services: BotDependencies) -> None:
+    def __init__(self, config: ChatBotConfig, services: BotDependencies) -> None:
         self._config = config
         self._services = services
         #: The bot's own model, then its fallbacks; and each by (model id, region).
@@ -58,7 +58,7 @@ class ChatBot:
         self._by_place = {(t.model_id, t.aws_region): t for t in self._targets}
 
     @property
-    def config(self) -> BotConfig:
+    def config(self) -> ChatBotConfig:
         return self._config
 
     async def stream(self, request: BotRequest) -> AsyncIterator[Event]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fmgate.attachments.content import AttachmentFetcher
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.in_flight import InFlightCalls
-from fmgate.config.schema import TimeoutSettings
+from fmgate.config.gateway_settings import TimeoutSettings
 from fmgate.core.errors import GatewayError
 from fmgate.resilience.breaker import BreakerRegistry, Breakers
 from fmgate.resilience.concurrency import ConcurrencyLimits

@@ -8,7 +8,8 @@ from contextlib import aclosing
 from fmgate.bedrock.images import generate_images, size_for_aspect
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.prompt import last_user_prompt
-from fmgate.config.schema import BotConfig, ImageDefaults
+from fmgate.config.bot_config import ImageBotConfig
+from fmgate.config.media import ImageDefaults
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.errors import GatewayError
@@ -23,14 +24,13 @@ MAX_SEED = 2_147_483_646
 class ImageBot:
     """The ``image`` kind."""
 
-    def __init__(self, config: BotConfig, services: BotDependencies) -> None:
-        assert config.image is not None  # guaranteed by BotConfig validation
+    def __init__(self, config: ImageBotConfig, services: BotDependencies) -> None:
         self._config = config
         self._image: ImageDefaults = config.image
         self._services = services
 
     @property
-    def config(self) -> BotConfig:
+    def config(self) -> ImageBotConfig:
         return self._config
 
     def build_request(self, request: BotRequest) -> ImageRequest:

@@ -1,30 +1,27 @@
 """Bot name -> deployed bot, built once from the catalog.
 
-The factory is a table keyed by ``kind``; a bot may name its own class (``custom_class:
-python:module:Class``), which is constructed like the built-in kinds: ``Class(config, services)``.
+Each kind's class takes its kind's config (``ChatBot(ChatBotConfig, ...)``...): the factory picks
+it by the config's type, which is its ``kind``. A bot may name its own class (``custom_class:
+python:module:Class``), constructed like the built-in kinds: ``Class(config, services)``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import assert_never
 
 from fmgate.bots.base import Bot
 from fmgate.bots.chat import ChatBot
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.image import ImageBot
 from fmgate.bots.video import VideoBot
-from fmgate.config.schema import BotConfig, BotKind
+from fmgate.config.bot_config import BotConfig, ChatBotConfig, ImageBotConfig, VideoBotConfig
 from fmgate.core.errors import BotMisconfigured
 
+#: A ``custom_class``: called with the bot's config (of its kind) and the shared services.
 BotFactory = Callable[[BotConfig, BotDependencies], Bot]
-
-BOT_KINDS: Mapping[BotKind, BotFactory] = {
-    "chat": ChatBot,
-    "image": ImageBot,
-    "video": VideoBot,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +53,19 @@ class Registry:
         return len(self._bots)
 
 
-def bot_factory(config: BotConfig) -> BotFactory:
-    """The class that serves this bot: its custom class, or its kind's."""
-    if config.custom_class is None:
-        return BOT_KINDS[config.kind]
-    return load_custom_class(config.custom_class)
+def build_bot(config: BotConfig, services: BotDependencies) -> Bot:
+    """The bot serving ``config``: its custom class, or its kind's."""
+    if config.custom_class is not None:
+        return load_custom_class(config.custom_class)(config, services)
+    match config:
+        case ChatBotConfig():
+            return ChatBot(config, services)
+        case ImageBotConfig():
+            return ImageBot(config, services)
+        case VideoBotConfig():
+            return VideoBot(config, services)
+        case _:
+            assert_never(config)
 
 
 def load_custom_class(reference: str) -> BotFactory:
@@ -74,7 +79,3 @@ def load_custom_class(reference: str) -> BotFactory:
     if factory is None or not callable(factory):
         raise BotMisconfigured(f"custom_class {reference}: {module_name} has no class {class_name}")
     return factory  # type: ignore[no-any-return]
-
-
-def build_bot(config: BotConfig, services: BotDependencies) -> Bot:
-    return bot_factory(config)(config, services)

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from fmgate.bedrock.video import fetch_video, start_video, wait_for_video
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.prompt import last_user_prompt
-from fmgate.config.schema import BotConfig, VideoDefaults
+from fmgate.config.bot_config import VideoBotConfig
+from fmgate.config.media import VideoDefaults
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.events import Done, Event, Media, Progress
@@ -25,14 +26,13 @@ def progress_text(elapsed: float) -> str:
 class VideoBot:
     """The ``video`` kind."""
 
-    def __init__(self, config: BotConfig, services: BotDependencies) -> None:
-        assert config.video is not None  # guaranteed by BotConfig validation
+    def __init__(self, config: VideoBotConfig, services: BotDependencies) -> None:
         self._config = config
         self._video: VideoDefaults = config.video
         self._services = services
 
     @property
-    def config(self) -> BotConfig:
+    def config(self) -> VideoBotConfig:
         return self._config
 
     def build_request(self, request: BotRequest) -> VideoRequest:

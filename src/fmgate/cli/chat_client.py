@@ -12,7 +12,7 @@ import sys
 import fastapi_poe as fp
 import httpx
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 
 
 def query_for(message: str) -> fp.QueryRequest:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fmgate.accounting.pricing import price_summary
-from fmgate.config.schema import BotConfig
+from fmgate.config.bot_config import BotConfig
 from fmgate.model_table.bot_status import BotStatus
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
-    from fmgate.config.schema import Catalog
+    from fmgate.config.catalog import Catalog
 
     #: What ``ArgumentParser.add_subparsers`` returns; each command module's ``register`` takes it.
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]

@@ -13,7 +13,7 @@ from fmgate.cli.options import add_config_option, load_or_exit
 
 if TYPE_CHECKING:
     from fmgate.cli.options import Subparsers
-    from fmgate.config.schema import Catalog
+    from fmgate.config.catalog import Catalog
     from fmgate.server.bedrock_target import Backend
 
 DEFAULT_PORT = 8080

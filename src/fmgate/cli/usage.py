@@ -13,7 +13,7 @@ from fmgate.cli.options import add_config_option, load_or_exit
 
 if TYPE_CHECKING:
     from fmgate.cli.options import Subparsers
-    from fmgate.config.schema import LedgerSettings
+    from fmgate.config.gateway_settings import LedgerSettings
 
 
 def register(subparsers: Subparsers) -> None:
@@ -36,7 +36,7 @@ def run_usage(args: argparse.Namespace) -> int:
     from fmgate.accounting.ledger_schema import LedgerSchemaError
     from fmgate.accounting.postgres_ledger import LedgerConfigError, LedgerUnavailable
     from fmgate.config.errors import SecretError
-    from fmgate.config.schema import LedgerSettings
+    from fmgate.config.gateway_settings import LedgerSettings
 
     settings = load_or_exit(args.config).gateway.ledger if args.config else LedgerSettings()
     if settings.kind == "sqlite" and not args.ledger.exists():

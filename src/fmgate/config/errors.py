@@ -21,7 +21,7 @@ from typing import get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from fmgate.config.schema import FieldConflict
+from fmgate.config.fields import FieldConflict
 from fmgate.core.errors import BotMisconfigured
 
 
@@ -84,6 +84,12 @@ PATTERN_HINTS: Mapping[str, str] = {
     "aspect_ratio": "write W:H, like 16:9",
 }
 
+#: Plain words for required fields whose absence needs explaining (keyed by field path).
+MISSING_HINTS: Mapping[str, str] = {
+    "image": "an image bot needs an `image` section (with its `family`)",
+    "video": "a video bot needs a `video` section (with its `family` and `output_s3_uri`)",
+}
+
 
 class ProblemList:
     """The problems found so far in one source, in the order found."""
@@ -120,7 +126,8 @@ def describe_error(
     if kind == "extra_forbidden":
         return field_path(loc), unknown_field_message(model, loc)
     if kind == "missing":
-        return field_path(loc), "required field is missing"
+        path = field_path(loc)
+        return path, MISSING_HINTS.get(path, "required field is missing")
     if kind == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
         return field_path(loc), PATTERN_HINTS[str(loc[-1])]
     cause = error.get("ctx", {}).get("error")
@@ -146,7 +153,12 @@ def unknown_field_message(model: type[BaseModel], loc: tuple[str | int, ...]) ->
     owner = nested_model(model, loc[:-1])
     if owner is None or not loc or not isinstance(loc[-1], str):
         return "unknown field"
-    close = difflib.get_close_matches(loc[-1], list(owner.model_fields), n=1)
+    return unknown_name_message(loc[-1], owner.model_fields)
+
+
+def unknown_name_message(name: str, known: Iterable[str]) -> str:
+    """The message for an unknown field: the closest ``known`` name is suggested, if any."""
+    close = difflib.get_close_matches(name, list(known), n=1)
     return f'unknown field (did you mean "{close[0]}"?)' if close else "unknown field"
 
 

@@ -1,7 +1,8 @@
 """The catalog's field reference (docs/configuration.md), rendered from the pydantic models.
 
 ``python -m fmgate.config.reference`` prints it; a test keeps the copy in the docs identical, so
-a field added to :mod:`fmgate.config.schema` is documented by running one command.
+a field added to a catalog model is documented by running one command. The bot kinds get one
+section each: the fields every bot has, then what each kind adds.
 """
 
 from __future__ import annotations
@@ -16,37 +17,64 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from fmgate.config import schema
+from fmgate.config.bot_config import (
+    AttachmentLimits,
+    BotConfigBase,
+    ChatBotConfig,
+    FallbackTarget,
+    ImageBotConfig,
+    VideoBotConfig,
+)
+from fmgate.config.fields import SecretRef
+from fmgate.config.gateway_settings import (
+    ApiKeyRef,
+    BreakerSettings,
+    ConcurrencySettings,
+    EmulatorSettings,
+    GatewaySettings,
+    JwtSettings,
+    LedgerSettings,
+    PoeSettings,
+    RequestLimits,
+    SharedStateSettings,
+    TimeoutSettings,
+)
+from fmgate.config.media import ImageDefaults, VideoDefaults
+from fmgate.config.pricing import Pricing
 
 #: Where the generated reference sits in docs/configuration.md.
 START_MARKER = "<!-- field-reference:start (python -m fmgate.config.reference) -->"
 END_MARKER = "<!-- field-reference:end -->"
 
-#: (heading, model) for every section, in reading order.
+#: (heading, model) for every section, in reading order. A model that extends another with
+#: fields (a bot kind) lists only the fields it adds.
 SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
-    ("Bot (`bots[]` entries, `defaults`, templates): BotConfig", schema.BotConfig),
-    ("`image` section: ImageDefaults", schema.ImageDefaults),
-    ("`video` section: VideoDefaults", schema.VideoDefaults),
-    ("`pricing` section: Pricing", schema.Pricing),
-    ("`attachments` section: AttachmentLimits", schema.AttachmentLimits),
-    ("`fallbacks[]` entries: FallbackTarget", schema.FallbackTarget),
-    ("`gateway` section: GatewaySettings", schema.GatewaySettings),
-    ("`gateway.limits`: RequestLimits", schema.RequestLimits),
-    ("`gateway.breaker`: BreakerSettings", schema.BreakerSettings),
-    ("`gateway.timeouts`: TimeoutSettings", schema.TimeoutSettings),
-    ("`gateway.concurrency`: ConcurrencySettings", schema.ConcurrencySettings),
-    ("`gateway.shared_state`: SharedStateSettings", schema.SharedStateSettings),
-    ("`gateway.ledger`: LedgerSettings", schema.LedgerSettings),
-    ("`gateway.jwt`: JwtSettings", schema.JwtSettings),
-    ("`gateway.api_keys[]`: ApiKeyRef", schema.ApiKeyRef),
-    ("`gateway.poe`: PoeSettings", schema.PoeSettings),
-    ("`gateway.emulator`: EmulatorSettings", schema.EmulatorSettings),
+    ("Every bot (`bots[]` entries, `defaults`, templates): BotConfigBase", BotConfigBase),
+    ("Chat bots (`kind: chat`, the default): ChatBotConfig", ChatBotConfig),
+    ("Image bots (`kind: image`): ImageBotConfig", ImageBotConfig),
+    ("Video bots (`kind: video`): VideoBotConfig", VideoBotConfig),
+    ("`image` section: ImageDefaults", ImageDefaults),
+    ("`video` section: VideoDefaults", VideoDefaults),
+    ("`pricing` section: Pricing", Pricing),
+    ("`attachments` section (chat bots): AttachmentLimits", AttachmentLimits),
+    ("`fallbacks[]` entries (chat bots): FallbackTarget", FallbackTarget),
+    ("`gateway` section: GatewaySettings", GatewaySettings),
+    ("`gateway.limits`: RequestLimits", RequestLimits),
+    ("`gateway.breaker`: BreakerSettings", BreakerSettings),
+    ("`gateway.timeouts`: TimeoutSettings", TimeoutSettings),
+    ("`gateway.concurrency`: ConcurrencySettings", ConcurrencySettings),
+    ("`gateway.shared_state`: SharedStateSettings", SharedStateSettings),
+    ("`gateway.ledger`: LedgerSettings", LedgerSettings),
+    ("`gateway.jwt`: JwtSettings", JwtSettings),
+    ("`gateway.api_keys[]`: ApiKeyRef", ApiKeyRef),
+    ("`gateway.poe`: PoeSettings", PoeSettings),
+    ("`gateway.emulator`: EmulatorSettings", EmulatorSettings),
 )
 
 
 def type_name(annotation: Any) -> str:
     """A short, readable name for a field's type."""
-    if annotation == schema.SecretRef:
+    if annotation == SecretRef:
         return "SecretRef"
     origin = get_origin(annotation)
     args = get_args(annotation)
@@ -101,14 +129,22 @@ def escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def extended_model(model: type[BaseModel]) -> type[BaseModel] | None:
+    """The model with fields that ``model`` extends (a bot kind's BotConfigBase), if any."""
+    parent = model.__mro__[1]
+    return parent if issubclass(parent, BaseModel) and parent.model_fields else None
+
+
 def section(heading: str, model: type[BaseModel]) -> str:
-    lines = [
-        f"### {heading}",
-        "",
-        "| field | type | default | meaning |",
-        "|---|---|---|---|",
-    ]
+    lines = [f"### {heading}", ""]
+    extended = extended_model(model)
+    inherited = extended.model_fields if extended is not None else {}
+    if extended is not None:
+        lines += [f"The fields of {extended.__name__}, and:", ""]
+    lines += ["| field | type | default | meaning |", "|---|---|---|---|"]
     for name, field in model.model_fields.items():
+        if name in inherited:
+            continue
         meaning = (field.description or "") + bounds_text(field)
         lines.append(
             f"| `{name}` | `{escape(type_name(field.annotation))}` | {escape(default_text(field))} "

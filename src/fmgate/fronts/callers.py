@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fmgate.config.schema import ApiKeyRef, JwtSettings
+from fmgate.config.gateway_settings import ApiKeyRef, JwtSettings
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.observability.logging import register_secret
 from fmgate.security.jwt_auth import JwtPolicy, JwtVerifier, TokenRejected

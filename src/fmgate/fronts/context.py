@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from fmgate.accounting.finisher import RequestFinisher
 from fmgate.bots.registry import Registry
-from fmgate.config.schema import RequestLimits
+from fmgate.config.gateway_settings import RequestLimits
 from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.callers import ApiKeys
 from fmgate.fronts.media_store import LocalMediaStore

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import yaml
 
+from fmgate.config.bot_config import BotConfig, BotKind
+from fmgate.config.catalog import Catalog
 from fmgate.config.errors import CatalogError
 from fmgate.config.loader import parse_catalog
-from fmgate.config.schema import BotConfig, BotKind, Catalog
 from fmgate.model_table.table import ModelFacts, ModelTable, bundled_table, find_model
 
 #: Output cap a new chat bot starts with (reasoning models need room for their thinking).

@@ -13,8 +13,9 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fmgate.config.bot_config import BotConfig
 from fmgate.config.errors import SecretError
-from fmgate.config.schema import BotConfig, Pricing
+from fmgate.config.pricing import Pricing
 from fmgate.config.secrets import AwsSecretRef, SecretResolver, parse_secret_ref
 from fmgate.model_table.table import (
     PROFILE_PREFIXES,

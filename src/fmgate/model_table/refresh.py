@@ -43,7 +43,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from fmgate.config.schema import BotKind
+from fmgate.config.bot_config import BotKind
 from fmgate.model_table.add_model import replace_file
 from fmgate.model_table.table import (
     REFRESHED_TABLE_PATH,

@@ -25,7 +25,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fmgate.config.schema import BotKind, ImageFamily, Pricing, VideoFamily
+from fmgate.config.bot_config import BotKind
+from fmgate.config.media import ImageFamily, VideoFamily
+from fmgate.config.pricing import Pricing
 
 TABLE_FILE = "model_table.yaml"
 #: Where ``fmgate models refresh`` writes its table, and where ``models add`` looks first.

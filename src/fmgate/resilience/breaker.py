@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from fmgate.config.schema import BreakerSettings
+from fmgate.config.gateway_settings import BreakerSettings
 
 logger = logging.getLogger("fmgate.resilience")
 

@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-from fmgate.config.schema import ConcurrencySettings
+from fmgate.config.gateway_settings import ConcurrencySettings
 from fmgate.core.errors import ModelBusy
 
 logger = logging.getLogger("fmgate.resilience")

@@ -26,7 +26,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from functools import partial
 
-from fmgate.config.schema import BotConfig
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.errors import GatewayError, ModelBusy, Throttled, UpstreamUnavailable
 from fmgate.core.events import AnsweredBy, Event, close_stream
 from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
@@ -55,7 +55,7 @@ class Target:
 TargetCall = Callable[[Target], AsyncIterator[Event]]
 
 
-def bot_targets(config: BotConfig) -> tuple[Target, ...]:
+def bot_targets(config: ChatBotConfig) -> tuple[Target, ...]:
     """The bot's own model, then its fallbacks (a fallback without a region uses the bot's)."""
     own = Target(config.model_id, config.aws_region, config.model_id)
     return (

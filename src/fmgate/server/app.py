@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.anthropic.routes import ANTHROPIC_ROUTES
 from fmgate.fronts.openai.routes import OPENAI_ROUTES

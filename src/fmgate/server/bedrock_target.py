@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fmgate.bedrock.access import AwsAccess
-from fmgate.config.schema import Catalog
+from fmgate.config.bot_config import VideoBotConfig
+from fmgate.config.catalog import Catalog
 
 EMULATOR_ACCESS_KEY_ID = "AKIDEMULATOR"
 #: The embedded moto S3 accepts any credentials; these are not secrets.
@@ -110,7 +111,7 @@ def embedded_s3_note(catalog: Catalog, s3_url: str | None) -> str:
     """Where video results go; a warning when video bots have nowhere (moto not installed)."""
     if s3_url is not None:
         return f" (video results in an embedded S3 at {s3_url})"
-    if any(bot.video is not None for bot in catalog.bots):
+    if any(isinstance(bot, VideoBotConfig) for bot in catalog.bots):
         return " (no embedded S3 for video results: moto is not installed, so video jobs fail)"
     return ""
 
@@ -147,7 +148,7 @@ def create_video_buckets(catalog: Catalog, s3_url: str) -> None:
     buckets = {
         bot.video.output_s3_uri.removeprefix("s3://").split("/", 1)[0]
         for bot in catalog.bots
-        if bot.video is not None
+        if isinstance(bot, VideoBotConfig)
     }
     for bucket in sorted(buckets):
         s3.create_bucket(Bucket=bucket)

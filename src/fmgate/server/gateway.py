@@ -28,7 +28,9 @@ from fmgate.bedrock.access import AwsAccess
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.registry import DeployedBot, Registry, build_bot
-from fmgate.config.schema import Catalog, GatewaySettings, RequestLimits
+from fmgate.config.bot_config import VideoBotConfig
+from fmgate.config.catalog import Catalog
+from fmgate.config.gateway_settings import GatewaySettings, RequestLimits
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.core.errors import BotMisconfigured, GatewayError
 from fmgate.fronts.callers import ApiKeys, resolve_api_keys, resolve_jwt_verifier
@@ -295,7 +297,7 @@ def circuit_breakers(catalog: Catalog, redis: Redis | None, on_open: OpenListene
 def longest_request_seconds(catalog: Catalog) -> float:
     """The longest one request may run: a chat or image deadline, or a video's wait (+ margin)."""
     timeouts = catalog.gateway.timeouts
-    videos = [bot.video.timeout_seconds + 60.0 for bot in catalog.bots if bot.video is not None]
+    videos = [b.video.timeout_seconds + 60.0 for b in catalog.bots if isinstance(b, VideoBotConfig)]
     return max(300.0, timeouts.chat_request_seconds, timeouts.image_request_seconds, *videos)
 
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from fmgate.config.catalog import Catalog
 from fmgate.config.errors import CatalogError, CatalogProblem
+from fmgate.config.gateway_settings import GatewaySettings
 from fmgate.config.loader import parse_catalog
-from fmgate.config.schema import Catalog, GatewaySettings
 from fmgate.core.errors import GatewayError
 from fmgate.server.gateway import Gateway
 

@@ -33,7 +33,7 @@ from typing import Final
 
 from redis.asyncio import Redis
 
-from fmgate.config.schema import BreakerSettings
+from fmgate.config.gateway_settings import BreakerSettings
 from fmgate.resilience.breaker import (
     BreakerKey,
     BreakerState,

@@ -35,7 +35,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from fmgate.config.schema import SharedStateSettings
+from fmgate.config.gateway_settings import SharedStateSettings
 from fmgate.config.secrets import SecretResolver
 from fmgate.observability.logging import register_secret
 

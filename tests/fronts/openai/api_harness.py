@@ -9,7 +9,8 @@ import httpx2
 import pytest
 
 from fmgate.accounting.ledger import UsageRecord
-from fmgate.config.schema import ApiKeyRef, Catalog
+from fmgate.config.catalog import Catalog
+from fmgate.config.gateway_settings import ApiKeyRef
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fmgate.config.schema import ApiKeyRef
+from fmgate.config.gateway_settings import ApiKeyRef
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.fronts.callers import ANONYMOUS_CALLER, DEV_CALLER, ApiKeys, resolve_api_keys
 

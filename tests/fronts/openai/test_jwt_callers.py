@@ -12,7 +12,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from fmgate.config.schema import Catalog, JwtSettings
+from fmgate.config.catalog import Catalog
+from fmgate.config.gateway_settings import JwtSettings
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator

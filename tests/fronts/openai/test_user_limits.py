@@ -9,7 +9,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from fmgate.security.rate_limits import LimitKey, UserLimiter
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions

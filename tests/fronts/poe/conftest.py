@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from fmgate.bedrock.access import AwsAccess
+from fmgate.config.catalog import Catalog
 from fmgate.config.loader import parse_catalog
-from fmgate.config.schema import Catalog
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import AsyncEmulatorClient, Emulator

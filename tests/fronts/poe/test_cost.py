@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from fmgate.accounting.pricing import Cost, CostItem, price
-from fmgate.config.schema import Pricing
+from fmgate.config.pricing import Pricing
 from fmgate.core.errors import InsufficientFunds, OperatorError
 from fmgate.core.events import Usage
 from fmgate.fronts.poe.cost import CaptureOnce, CostApiError, PoeCostClient

@@ -11,7 +11,7 @@ import asyncio
 
 import httpx
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import AsyncEmulatorClient

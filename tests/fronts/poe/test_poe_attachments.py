@@ -7,7 +7,7 @@ import base64
 import fastapi_poe as fp
 import pytest
 
-from fmgate.config.schema import Catalog
+from fmgate.config.catalog import Catalog
 from fmgate_emulator import AsyncEmulatorClient
 from tests.attachments.conftest import NOTES_TXT, PNG, FileServer, file_server
 from tests.fronts.poe.conftest import GatewaySession

@@ -9,7 +9,8 @@ import fastapi_poe as fp
 import httpx
 from PIL import Image
 
-from fmgate.config.schema import Catalog
+from fmgate.config.bot_config import VideoBotConfig
+from fmgate.config.catalog import Catalog
 from fmgate_emulator import AsyncEmulatorClient
 from tests.fakes.poe_api import FakePoeApi
 from tests.fronts.poe.conftest import GatewaySession
@@ -164,7 +165,7 @@ async def test_video_not_ready_by_its_deadline_tells_the_user(
     catalog: Catalog, gateway_session: GatewaySession, poe_api: FakePoeApi
 ) -> None:
     reel = next(bot for bot in catalog.bots if bot.bot_name == "nova-reel")
-    assert reel.video is not None
+    assert isinstance(reel, VideoBotConfig)
     video = reel.video.model_copy(update={"timeout_seconds": 0.05, "poll_interval_seconds": 0.01})
     async with gateway_session(with_bot(catalog, "nova-reel", video=video)) as session:
         reply = await ask(session, "nova-reel", "waves on a beach")

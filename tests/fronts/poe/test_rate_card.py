@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from fmgate.config.bot_config import BotKind
 from fmgate.config.loader import load_catalog
-from fmgate.config.schema import BotKind, Pricing
+from fmgate.config.pricing import Pricing
 from fmgate.fronts.poe.rate_card import rate_card
 
 ROW = re.compile(

@@ -7,7 +7,9 @@ import json
 import fastapi_poe as fp
 import pytest
 
-from fmgate.config.schema import BotConfig, ImageDefaults, Pricing
+from fmgate.config.bot_config import ImageBotConfig
+from fmgate.config.media import ImageDefaults
+from fmgate.config.pricing import Pricing
 from fmgate.fronts.bearer import bearer_token, key_matches
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
@@ -102,10 +104,9 @@ def test_access_key_check() -> None:
 
 
 def test_image_bot_settings_offer_aspect_ratio_and_rate_card() -> None:
-    config = BotConfig(
+    config = ImageBotConfig(
         bot_name="img",
         model_id="amazon.nova-canvas-v1:0",
-        kind="image",
         image=ImageDefaults(family="nova-canvas", aspect_ratios=("1:1", "16:9")),
         pricing=Pricing(image_output=4000),
     )
@@ -117,3 +118,5 @@ def test_image_bot_settings_offer_aspect_ratio_and_rate_card() -> None:
     assert [o.value for o in ratio.options] == ["1:1", "16:9"]
     assert settings.rate_card is not None
     assert "4000" in settings.rate_card
+    # image bots read no attachments, so Poe is not asked to prepare any
+    assert (settings.expand_text_attachments, settings.enable_image_comprehension) == (False, False)

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from starlette.requests import Request
 
 from fmgate.bots.registry import DeployedBot
-from fmgate.config.schema import BotKind
+from fmgate.config.bot_config import BotKind, ImageBotConfig
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.events import Event
 from fmgate.fronts.bearer import bearer_token
@@ -107,8 +107,8 @@ class ImageGenerations:
     def bot_request(
         self, body: ImageGenerationRequest, deployed: DeployedBot, request_id: str, caller: str
     ) -> BotRequest:
-        image = deployed.config.image
-        ratios = image.aspect_ratios if image is not None else ()
+        config = deployed.config
+        ratios = config.image.aspect_ratios if isinstance(config, ImageBotConfig) else ()
         return to_image_bot_request(body, request_id, caller, ratios)
 
     def stream_renderer(self, body: ImageGenerationRequest) -> StreamRenderer | None:

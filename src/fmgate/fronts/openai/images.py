@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import ValidationError
 
-from fmgate.config.schema import split_ratio
+from fmgate.config.media import split_ratio
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
 from fmgate.core.events import Event, Media

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fmgate.bots.registry import DeployedBot, Registry
-from fmgate.config.schema import PoeSettings
+from fmgate.config.gateway_settings import PoeSettings
 from fmgate.fronts.poe.cost import PoeCostClient
 from fmgate.fronts.poe.settings import settings_response
 

@@ -8,7 +8,7 @@ import fastapi_poe as fp
 import orjson
 from pydantic import ValidationError
 
-from fmgate.config.schema import RequestLimits
+from fmgate.config.gateway_settings import RequestLimits
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage, Role
 
 RequestType = Literal["query", "settings", "report_feedback", "report_reaction", "report_error"]

@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fmgate.config.schema import BotKind, Pricing
+from fmgate.config.bot_config import BotKind
+from fmgate.config.pricing import Pricing
 
 #: Token units tried in order: the first that makes the price a whole number of milli-cents wins.
 TOKEN_UNITS: tuple[tuple[int, str], ...] = ((1_000, "1k tokens"), (1_000_000, "1M tokens"))

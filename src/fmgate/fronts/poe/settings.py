@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 import fastapi_poe as fp
 
-from fmgate.config.schema import BotConfig, split_ratio
+from fmgate.config.bot_config import BotConfig, ChatBotConfig, ImageBotConfig, VideoBotConfig
+from fmgate.config.media import ImageDefaults, split_ratio
 from fmgate.core import parameters as p
 from fmgate.fronts.poe.rate_card import rate_card
 
 
 def settings_response(config: BotConfig) -> fp.SettingsResponse:
     card, label = rate_card(config.pricing, config.kind)
+    # Only chat bots read attachments: Poe need not prepare them for the other kinds.
     return fp.SettingsResponse(
         allow_attachments=config.allow_attachments,
-        expand_text_attachments=config.expand_text_attachments,
-        enable_image_comprehension=config.enable_image_comprehension,
+        expand_text_attachments=isinstance(config, ChatBotConfig)
+        and config.expand_text_attachments,
+        enable_image_comprehension=isinstance(config, ChatBotConfig)
+        and config.enable_image_comprehension,
         introduction_message=config.introduction_message or None,
         rate_card=card,
         cost_label=label,
@@ -25,19 +31,19 @@ def settings_response(config: BotConfig) -> fp.SettingsResponse:
 def parameter_controls(config: BotConfig) -> fp.ParameterControls | None:
     if not config.user_controls:
         return None
-    controls: list[fp.BaseControl] = []
-    if config.kind == "chat":
-        controls.extend(chat_controls(config))
-    elif config.image is not None:
-        controls.extend(image_controls(config))
-    elif config.video is not None:
-        controls.extend(video_controls(config))
-    if not controls:
-        return None
+    match config:
+        case ChatBotConfig():
+            controls = chat_controls(config)
+        case ImageBotConfig():
+            controls = image_controls(config.image)
+        case VideoBotConfig():
+            controls = video_controls()
+        case _:
+            assert_never(config)
     return fp.ParameterControls(sections=[fp.Section(name="Options", controls=controls)])
 
 
-def chat_controls(config: BotConfig) -> list[fp.BaseControl]:
+def chat_controls(config: ChatBotConfig) -> list[fp.BaseControl]:
     controls: list[fp.BaseControl] = [
         fp.Slider(
             label="Temperature",
@@ -83,9 +89,7 @@ def aspect_ratio_control(ratios: tuple[str, ...]) -> fp.AspectRatio:
     )
 
 
-def image_controls(config: BotConfig) -> list[fp.BaseControl]:
-    assert config.image is not None
-    image = config.image
+def image_controls(image: ImageDefaults) -> list[fp.BaseControl]:
     return [
         aspect_ratio_control(image.aspect_ratios),
         fp.TextField(
@@ -106,7 +110,6 @@ def image_controls(config: BotConfig) -> list[fp.BaseControl]:
     ]
 
 
-def video_controls(config: BotConfig) -> list[fp.BaseControl]:
-    assert config.video is not None
+def video_controls() -> list[fp.BaseControl]:
     # Durations are fixed per model family (Nova Reel TEXT_VIDEO: 6 s), so only the seed is offered.
     return [fp.TextField(label="Seed", parameter_name=p.SEED, placeholder="random")]

@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi_poe.client import BotError, sync_bot_settings
 
-from fmgate.config.schema import BotConfig, Catalog
+from fmgate.config.bot_config import BotConfig
+from fmgate.config.catalog import Catalog
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.observability.logging import SecretRedactionFilter, SecretRegistry, register_secret
 

@@ -1,0 +1,233 @@
+"""What one bot is: a discriminated union of the three bot kinds.
+
+::
+
+    BotConfig = ChatBotConfig | ImageBotConfig | VideoBotConfig     (picked by ``kind``)
+
+    BotConfigBase     what every kind has: name, model, region, Poe key and listing, pricing
+      ChatBotConfig   kind: chat (the default): conversation, generation, attachments, fallbacks
+      ImageBotConfig  kind: image: the `image` section (required)
+      VideoBotConfig  kind: video: the `video` section (required)
+
+A catalog entry without ``kind`` is a chat bot. A field belongs to the kinds that use it, so a
+chat field on an image bot is an error, and code that needs a kind's field narrows first
+(``isinstance(config, ChatBotConfig)``). Capabilities are declared here, never guessed from
+model-id substrings: a vision model says ``supports_images: true``, an image model says which
+request-body ``family`` it speaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal, Self, TypeAlias
+
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from fmgate.config.fields import (
+    AWS_REGION_PATTERN,
+    BOT_NAME_PATTERN,
+    BedrockModelId,
+    FieldConflict,
+    SecretRef,
+    StrictModel,
+)
+from fmgate.config.media import ImageDefaults, VideoDefaults
+from fmgate.config.pricing import Pricing
+
+BotKind = Literal["chat", "image", "video"]
+#: The kind of a catalog entry that does not say.
+DEFAULT_KIND: BotKind = "chat"
+
+
+class AttachmentLimits(StrictModel):
+    """Caps on what the gateway downloads for one request."""
+
+    max_file_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest single file.")
+    max_total_bytes: int = Field(
+        30 * 1024 * 1024, ge=1024, description="All files of one request together."
+    )
+    max_files: int = Field(20, ge=1, description="Files used from one message.")
+    text_budget_chars: int = Field(
+        200_000, ge=1000, description="Characters of expanded text attachments, all together."
+    )
+    max_image_pixels: int = Field(
+        8000 * 8000, ge=64 * 64, description="Largest image (width x height) accepted."
+    )
+    download_timeout_seconds: float = Field(20.0, gt=0, description="Per attachment download.")
+
+
+class FallbackTarget(StrictModel):
+    """Another model (or the same model elsewhere) that may answer when the bot's own cannot.
+
+    List other regions or cross-region inference profiles of the same model first, then other
+    models. A fallback receives the very request the bot's model would have received, so it
+    must accept the bot's capabilities (images, documents, reasoning) as configured.
+    """
+
+    model_id: BedrockModelId = Field(
+        min_length=1, description="Bedrock model id, inference-profile id or ARN to call."
+    )
+    aws_region: str | None = Field(
+        None, pattern=AWS_REGION_PATTERN, description="Region to call; None = the bot's region."
+    )
+    label: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        description="Name users are shown when this fallback answers; None = the model id.",
+    )
+
+
+class BotConfigBase(StrictModel):
+    """What every bot has, whatever its kind: a Bedrock model deployed behind the fronts."""
+
+    bot_name: str = Field(pattern=BOT_NAME_PATTERN, description="Served at POST /bot/<bot_name>.")
+    model_id: BedrockModelId = Field(
+        min_length=1,
+        description="Bedrock model id, inference-profile id (us./eu./apac./global.) or ARN.",
+    )
+    kind: BotKind = Field(
+        DEFAULT_KIND, description="chat | image | video: picks the bot class and its fields."
+    )
+    aws_region: str = Field(
+        "us-east-1",
+        pattern=AWS_REGION_PATTERN,
+        description="AWS region whose Bedrock Runtime serves the model.",
+    )
+    access_key: SecretRef | None = Field(
+        None, description="Reference to the Poe access key for this bot (never a literal)."
+    )
+    description: str = Field("", description="One line for listings.")
+    introduction_message: str = Field("", description="Shown by Poe when a chat starts.")
+    custom_class: str | None = Field(
+        None,
+        pattern=r"^python:[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="python:module:Class to use instead of the kind's class.",
+    )
+    allow_attachments: bool = Field(
+        True,
+        description="Let users attach files on Poe (only chat bots read them: image and video "
+        "bots use the message text).",
+    )
+    user_controls: bool = Field(
+        True,
+        description="Offer parameter controls on Poe (chat: temperature, output tokens, "
+        "thinking budget; image: aspect ratio, negative prompt, count, seed; video: seed).",
+    )
+    pricing: Pricing = Field(Pricing(), description="What Poe users are charged (milli-cents).")
+
+
+class ChatBotConfig(BotConfigBase):
+    """A chat bot (``kind: chat``, the default): a conversation in, text out (Converse)."""
+
+    kind: Literal["chat"] = "chat"
+
+    # Conversation handling
+    supports_system_messages: bool = Field(
+        True, description="Send the system prompt as Converse `system`; else fold into user turn."
+    )
+    system_prompt: str | None = Field(None, description="Operator's system prompt, always sent.")
+    expand_text_attachments: bool = Field(
+        True, description="Fetch text attachments and place them in the conversation."
+    )
+    enable_image_comprehension: bool = Field(
+        False, description="Ask Poe to describe images (for models without vision)."
+    )
+    supports_images: bool = Field(False, description="Model takes Converse image blocks.")
+    supports_documents: bool = Field(False, description="Model takes Converse document blocks.")
+    attachments: AttachmentLimits = Field(
+        AttachmentLimits(), description="Download caps for attachments (see below)."
+    )
+
+    # Generation
+    streaming: bool = Field(True, description="Use ConverseStream; else Converse, one text.")
+    max_tokens: int = Field(2048, ge=1, description="Default output cap.")
+    max_tokens_limit: int = Field(8192, ge=1, description="Largest output cap a user may ask.")
+    temperature: float | None = Field(
+        None, ge=0, le=2, description="Default temperature; None = the model's default."
+    )
+    top_p: float | None = Field(
+        None, ge=0, le=1, description="Nucleus sampling; not sent with extended thinking."
+    )
+    temperature_limit: float = Field(1.0, gt=0, le=2, description="Model's largest temperature.")
+    stop_sequences: tuple[str, ...] = Field((), description="Always-applied stop sequences.")
+    optimize_latency: bool = Field(False, description="Send performanceConfig.latency=optimized.")
+    enable_reasoning: bool = Field(False, description="Request extended thinking.")
+    reasoning_budget: int = Field(4096, ge=1024, description="Thinking budget in tokens.")
+    additional_model_request_fields: dict[str, object] = Field(
+        default_factory=dict,
+        description="Extra Converse additionalModelRequestFields (model-specific knobs).",
+    )
+
+    # Resilience
+    fallbacks: tuple[FallbackTarget, ...] = Field(
+        (),
+        description="Where to send the request, in order, when the model is throttled, "
+        "unavailable, not ready or too slow before answering.",
+    )
+    announce_fallback: bool = Field(
+        True, description="Tell the user which fallback answered, and why."
+    )
+
+    @model_validator(mode="after")
+    def _fallbacks_are_distinct(self) -> Self:
+        seen = {(self.model_id, self.aws_region)}
+        for target in self.fallbacks:
+            place = (target.model_id, target.aws_region or self.aws_region)
+            if place in seen:
+                raise FieldConflict(
+                    "fallbacks",
+                    f"fallback {target.model_id} in {place[1]} repeats the bot's model or an "
+                    "earlier fallback",
+                )
+            seen.add(place)
+        return self
+
+    @model_validator(mode="after")
+    def _limits_are_consistent(self) -> Self:
+        if self.max_tokens > self.max_tokens_limit:
+            raise FieldConflict("max_tokens", "max_tokens is larger than max_tokens_limit")
+        if self.enable_reasoning and self.reasoning_budget >= self.max_tokens_limit:
+            raise FieldConflict(
+                "reasoning_budget", "reasoning_budget must be below max_tokens_limit"
+            )
+        return self
+
+
+class ImageBotConfig(BotConfigBase):
+    """An image bot (``kind: image``): a prompt in, generated images out (InvokeModel)."""
+
+    kind: Literal["image"] = "image"
+    image: ImageDefaults = Field(description="The model's body family and image defaults.")
+
+
+class VideoBotConfig(BotConfigBase):
+    """A video bot (``kind: video``): a prompt in, a video out (StartAsyncInvoke to S3)."""
+
+    kind: Literal["video"] = "video"
+    video: VideoDefaults = Field(description="The model's body family, S3 output and defaults.")
+
+
+#: Each kind's class (the loader validates an entry with its kind's class).
+BOT_CONFIG_TYPES: Mapping[BotKind, type[ChatBotConfig | ImageBotConfig | VideoBotConfig]] = {
+    "chat": ChatBotConfig,
+    "image": ImageBotConfig,
+    "video": VideoBotConfig,
+}
+
+
+def bot_kind(value: object) -> str | None:
+    """The union's discriminator: a bot's ``kind``; a mapping without one is a chat bot."""
+    if isinstance(value, BotConfigBase):
+        return value.kind
+    kind = value.get("kind", DEFAULT_KIND) if isinstance(value, Mapping) else None
+    return kind if isinstance(kind, str) else None
+
+
+#: Any bot: the rest of the code takes this, and narrows when it needs a kind's own fields.
+BotConfig: TypeAlias = Annotated[
+    Annotated[ChatBotConfig, Tag("chat")]
+    | Annotated[ImageBotConfig, Tag("image")]
+    | Annotated[VideoBotConfig, Tag("video")],
+    Discriminator(bot_kind),
+]

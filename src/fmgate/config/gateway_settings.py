@@ -1,0 +1,266 @@
+"""Gateway-wide settings: the catalog's ``gateway`` section and its sub-sections.
+
+How the gateway reaches Bedrock and Poe, who may call the /v1 fronts, request limits, circuit
+breaking, timeouts, adaptive concurrency, shared state between replicas and the usage ledger.
+Every field has a default, so ``gateway: {}`` (or no section at all) is a working gateway.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from fmgate.config.fields import SecretRef, StrictModel
+
+
+class PoeSettings(StrictModel):
+    """How the gateway talks to Poe's own APIs (cost, file upload)."""
+
+    api_base_url: str = Field("https://api.poe.com/", description="Cost API base URL.")
+    upload_base_url: str = Field(
+        "https://www.quora.com/poe_api/", description="File-upload API base URL."
+    )
+    attachment_hosts: tuple[str, ...] = Field(
+        ("pfst.cf2.poecdn.net", "qph.cf2.poecdn.net", "psc2.cf2.poecdn.net"),
+        description="Hosts attachments may be downloaded from (exact host names).",
+    )
+    allow_without_key: bool = Field(
+        False, description="DEV ONLY: serve bots that have no access key."
+    )
+    settings_base_url: str = Field(
+        "https://api.poe.com/bot/",
+        description="Where `fmgate poe sync` sends bot settings (fastapi_poe's sync endpoint).",
+    )
+
+
+class EmulatorSettings(StrictModel):
+    """The embedded Bedrock emulator used when no AWS credentials are configured."""
+
+    enabled: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: only when no AWS credentials or endpoint are configured."
+    )
+    profile: Literal["fast", "realistic"] = Field(
+        "realistic", description="Token pacing: realistic latency, or as fast as possible."
+    )
+
+
+class RequestLimits(StrictModel):
+    """Caps on what one caller may send and how often (hostile or runaway clients).
+
+    Size caps answer 413, shape caps 400, and the per-user limits (keyed by the caller's user
+    id and the bot) answer with a retryable error event. Defaults are generous: no real Poe
+    conversation comes near them.
+    """
+
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest request body (413 above it)."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="Time to receive a whole request body (408 after it)."
+    )
+    max_messages: int = Field(
+        2000, ge=1, description="Messages in one query, the whole conversation (413 above it)."
+    )
+    max_message_chars: int = Field(
+        1_000_000, ge=1000, description="Characters in one message (413 above it)."
+    )
+    max_attachments: int = Field(
+        200, ge=0, description="Attachments across all messages of one query (413 above it)."
+    )
+    max_parameter_depth: int = Field(
+        8, ge=1, description="Nesting depth of a message's `parameters` (400 above it)."
+    )
+    max_concurrent_per_user: int = Field(
+        8, ge=1, description="Requests one user may have running on one bot at once."
+    )
+    requests_per_minute_per_user: float = Field(
+        120.0, gt=0, description="Sustained requests per minute per user and bot."
+    )
+    burst_per_user: int = Field(
+        30, ge=1, description="Requests a user may send at once before the per-minute rate applies."
+    )
+
+
+class ApiKeyRef(StrictModel):
+    """One caller's virtual API key for the OpenAI- and Anthropic-compatible fronts."""
+
+    caller: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$",
+        description="Who uses this key; recorded as the user in the usage ledger.",
+    )
+    key: SecretRef = Field(description="Reference to the key (never a literal).")
+
+
+class BreakerSettings(StrictModel):
+    """Circuit breaking per (model, region): stop calling a target that keeps failing."""
+
+    failure_threshold: int = Field(
+        5,
+        ge=1,
+        description="Consecutive failed calls (throttled, 5xx, not ready, timed out) that open "
+        "the circuit.",
+    )
+    cooldown_seconds: float = Field(
+        30.0, gt=0, description="How long an open circuit skips the target before one probe."
+    )
+
+
+class TimeoutSettings(StrictModel):
+    """How long the gateway waits for a model before giving up on it."""
+
+    first_token_seconds: float = Field(
+        60.0, gt=0, description="ConverseStream: from the call to the first output."
+    )
+    idle_seconds: float = Field(
+        60.0, gt=0, description="ConverseStream: longest silence between two events."
+    )
+    chat_request_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A chat bot's whole answer: every try and fallback (Poe allows 120 s).",
+    )
+    image_request_seconds: float = Field(
+        110.0,
+        gt=0,
+        description="An image bot's whole answer: generation, every try and the upload.",
+    )
+
+
+class ConcurrencySettings(StrictModel):
+    """Adaptive concurrency per (model, region): how many calls the gateway lets run at once.
+
+    The limit grows by one after each call that succeeds and halves when the model throttles
+    (AIMD), between ``min_limit`` and ``max_limit``. Calls over the limit wait in a queue; one
+    that waits longer than ``queue_timeout_seconds`` ends with a clear, retryable "busy" message
+    (or goes to the bot's next fallback).
+    """
+
+    enabled: bool = Field(True, description="Limit calls per model and region at all.")
+    initial_limit: int = Field(64, ge=1, description="Calls at once before any feedback.")
+    min_limit: int = Field(1, ge=1, description="Never fewer calls at once than this.")
+    max_limit: int = Field(512, ge=1, description="Never more calls at once than this.")
+    queue_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest wait for a free slot before answering 'busy'."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConcurrencySettings:
+        if not self.min_limit <= self.initial_limit <= self.max_limit:
+            raise ValueError("need min_limit <= initial_limit <= max_limit")
+        return self
+
+
+class SharedStateSettings(StrictModel):
+    """State shared by several gateway replicas (circuit breakers, per-user limits).
+
+    Without ``redis_url`` every replica keeps its own state in memory.
+    """
+
+    redis_url: SecretRef | None = Field(
+        None,
+        description="Reference to a Redis URL (redis://[:password@]host:port/db); it may "
+        "hold a password, so a reference (env:, file:, aws-secretsmanager:), never a literal.",
+    )
+    key_prefix: str = Field(
+        "fmgate:", pattern=r"^[A-Za-z0-9:_.-]{1,32}$", description="Prefix of every Redis key."
+    )
+    breaker_cache_seconds: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description="How long a replica trusts a 'circuit closed, no failures' reading before "
+        "asking Redis again (0: every call asks; a circuit opened elsewhere is seen this late).",
+    )
+
+
+class LedgerSettings(StrictModel):
+    """Where usage records go: a local SQLite file (default) or PostgreSQL (shared by replicas)."""
+
+    kind: Literal["sqlite", "postgres"] = Field(
+        "sqlite", description="sqlite: one file per gateway; postgres: one database for all."
+    )
+    postgres_dsn: SecretRef | None = Field(
+        None,
+        description="Reference to a libpq connection string (it holds a password); required "
+        "for kind postgres.",
+    )
+    pool_size: int = Field(4, ge=1, le=64, description="PostgreSQL connections per gateway.")
+
+    @model_validator(mode="after")
+    def _dsn_for_postgres(self) -> LedgerSettings:
+        if self.kind == "postgres" and self.postgres_dsn is None:
+            raise ValueError("ledger kind postgres needs postgres_dsn (a reference)")
+        return self
+
+
+class JwtSettings(StrictModel):
+    """JWT bearer tokens accepted on the /v1 fronts besides virtual API keys (``gateway.jwt``)."""
+
+    issuer: str = Field(min_length=1, description="Required `iss` claim.")
+    audience: str = Field(min_length=1, description="Required `aud` claim.")
+    algorithms: tuple[str, ...] = Field(
+        ("RS256",),
+        min_length=1,
+        description="Allowed algorithms (never `none`; HMAC and public-key ones not mixed).",
+    )
+    keys: dict[str, SecretRef] = Field(
+        min_length=1,
+        description="Key id (`kid`) -> reference to an HMAC secret or a PEM public key.",
+    )
+    leeway_seconds: float = Field(30.0, ge=0, le=300, description="Clock skew allowed.")
+
+
+class GatewaySettings(StrictModel):
+    """Gateway-wide settings (the catalog's ``gateway`` section)."""
+
+    bedrock_endpoint_url: str | None = Field(
+        None, description="Bedrock Runtime endpoint override (emulator, VPC endpoint)."
+    )
+    connect_timeout_seconds: float = Field(30.0, gt=0, description="Connecting to Bedrock.")
+    read_timeout_seconds: float = Field(
+        300.0, gt=0, description="Waiting for Bedrock's next bytes."
+    )
+    max_pool_connections: int = Field(
+        256, ge=1, description="HTTP connections per Bedrock client (one client per region)."
+    )
+    max_attempts: int = Field(3, ge=1, le=10, description="Tries per request before giving up.")
+    retry_base_delay_seconds: float = Field(
+        0.25, ge=0, description="First retry delay; doubles per attempt, with jitter."
+    )
+    retry_max_delay_seconds: float = Field(8.0, ge=0, description="Longest retry delay.")
+    poe: PoeSettings = Field(PoeSettings(), description="Poe's own APIs (see below).")
+    emulator: EmulatorSettings = Field(
+        EmulatorSettings(), description="The embedded Bedrock emulator (see below)."
+    )
+    api_keys: tuple[ApiKeyRef, ...] = Field(
+        (),
+        description="Virtual API keys for /v1/* (OpenAI and Anthropic shapes); separate from "
+        "Poe access keys.",
+    )
+    limits: RequestLimits = Field(
+        RequestLimits(), description="Request size, shape and per-user rate limits (see below)."
+    )
+    breaker: BreakerSettings = Field(
+        BreakerSettings(), description="Circuit breaking per model and region (see below)."
+    )
+    timeouts: TimeoutSettings = Field(
+        TimeoutSettings(), description="First-token, idle and whole-request timeouts (see below)."
+    )
+    jwt: JwtSettings | None = Field(
+        None, description="Also accept JWT bearer tokens on the /v1 fronts (see below)."
+    )
+    concurrency: ConcurrencySettings = Field(
+        ConcurrencySettings(), description="Adaptive calls-at-once per model (see below)."
+    )
+    shared_state: SharedStateSettings = Field(
+        SharedStateSettings(), description="Redis for breaker and limit state (see below)."
+    )
+    ledger: LedgerSettings = Field(
+        LedgerSettings(), description="Usage ledger store: SQLite or PostgreSQL (see below)."
+    )
+    shutdown_grace_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM: how long in-flight streams may run on before being cut.",
+    )

@@ -1,0 +1,46 @@
+"""What Poe users are charged for a bot (the ``pricing`` section of every bot kind)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from fmgate.config.fields import StrictModel
+
+
+class Pricing(StrictModel):
+    """Prices in Poe's unit, US milli-cents (1/1000 of a cent). 0 means "not charged"."""
+
+    input_token: float = Field(0.0, ge=0, description="Per input (prompt) token.")
+    output_token: float = Field(0.0, ge=0, description="Per output (completion) token.")
+    cache_read_token: float = Field(0.0, ge=0, description="Per prompt-cache read token.")
+    cache_write_token: float = Field(0.0, ge=0, description="Per prompt-cache write token.")
+    image_input: float = Field(0.0, ge=0, description="Per image attachment analysed.")
+    image_output: float = Field(0.0, ge=0, description="Per image generated.")
+    video_second: float = Field(0.0, ge=0, description="Per second of video generated.")
+    minimum: float = Field(0.0, ge=0, description="Smallest charge for a successful request.")
+    on_failure: Literal["charge_delivered", "charge_nothing"] = Field(
+        "charge_delivered",
+        description="A request that failed or was cancelled part-way: charge what was delivered "
+        "(tokens used, media generated; never the minimum), or nothing.",
+    )
+    authorize: bool = Field(
+        False,
+        description="Authorize the expected cost with Poe before calling the model "
+        "(for expensive image/video bots); the actual cost is captured afterwards.",
+    )
+
+    @property
+    def is_priced(self) -> bool:
+        return any(
+            v > 0
+            for v in (
+                self.input_token,
+                self.output_token,
+                self.image_output,
+                self.video_second,
+                self.image_input,
+                self.minimum,
+            )
+        )
