@@ -55,6 +55,27 @@ class BenchPlan:
     hold_ttft_ms: float = 3000.0
     hold_tokens_per_second: float = 8.0
     hold_open_timeout: float = 30.0
+    #: A second, larger hold for the paths that ask for it (fmgate: Poe scale in one process);
+    #: 0 = none.
+    large_hold_streams: int = 5000
+    large_hold_open_timeout: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class HoldFigures:
+    """Streams held open at once: what completed, and the server's memory."""
+
+    requested: int
+    open_at_reading: int
+    completed: int
+    failures: dict[str, int]
+    rss_idle_mb: float
+    rss_loaded_mb: float
+    rss_per_1000_mb: float
+
+    @property
+    def dropped(self) -> int:
+        return self.requested - self.completed
 
 
 @dataclass(slots=True)
@@ -65,7 +86,9 @@ class ServerFigures:
     idle_rss_mb: float = 0.0
     rss_per_1000_open_streams_mb: float = 0.0
     cpu_seconds_per_1000_requests: float = 0.0
-    hold: dict[str, object] = field(default_factory=dict)
+    hold: HoldFigures | None = None
+    #: The larger hold (None when the path runs none).
+    large_hold: HoldFigures | None = None
 
 
 @dataclass(slots=True)
@@ -84,9 +107,15 @@ class PathFigures:
 
 
 async def measure_path(
-    client: StreamClient, server_pid: int | None, emulator: EmulatorTiming, plan: BenchPlan
+    client: StreamClient,
+    server_pid: int | None,
+    emulator: EmulatorTiming,
+    plan: BenchPlan,
+    *,
+    large_hold: bool = False,
 ) -> PathFigures:
-    """Run every phase of ``plan`` against ``client``; server figures when ``server_pid``."""
+    """Run every phase of ``plan`` against ``client``; server figures when ``server_pid``
+    (with ``large_hold``, also the plan's larger hold)."""
     figures = PathFigures(name=client.name)
     await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
     await run_load(client, concurrency=8, max_requests=plan.warmup_requests, max_seconds=30.0)
@@ -122,36 +151,42 @@ async def measure_path(
             * 1000
         )
         await emulator.set_timing(plan.hold_ttft_ms, plan.hold_tokens_per_second)
-        await hold_streams(client, server_pid, plan, figures.server)
-        figures.server.peak_rss_mb = sample(server_pid).peak_rss_bytes / MB
+        server = figures.server
+        server.hold = await hold_streams(
+            client, server_pid, plan.hold_streams, plan.hold_open_timeout
+        )
+        server.idle_rss_mb = server.hold.rss_idle_mb
+        server.rss_per_1000_open_streams_mb = server.hold.rss_per_1000_mb
+        if large_hold and plan.large_hold_streams:
+            server.large_hold = await hold_streams(
+                client, server_pid, plan.large_hold_streams, plan.large_hold_open_timeout
+            )
+        server.peak_rss_mb = sample(server_pid).peak_rss_bytes / MB
     await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
     return figures
 
 
 async def hold_streams(
-    client: StreamClient, server_pid: int, plan: BenchPlan, server: ServerFigures
-) -> None:
-    """Hold ``plan.hold_streams`` streams open; RSS delta per 1,000 streams; count drops."""
+    client: StreamClient, server_pid: int, streams: int, open_timeout: float
+) -> HoldFigures:
+    """Hold ``streams`` streams open at once: RSS idle and loaded, the delta per 1,000 open
+    streams, and what did not complete."""
     await asyncio.sleep(0.5)  # let the previous phase's connections and buffers settle
     idle = sample(server_pid)
     readings: list[ProcessSample] = []
     result: HoldResult = await hold_open(
         client,
-        plan.hold_streams,
+        streams,
         on_all_open=lambda: readings.append(sample(server_pid)),
-        open_timeout=plan.hold_open_timeout,
+        open_timeout=open_timeout,
     )
     loaded = readings[0]
-    server.idle_rss_mb = idle.rss_bytes / MB
-    server.rss_per_1000_open_streams_mb = (
-        (loaded.rss_bytes - idle.rss_bytes) / MB / max(result.opened, 1) * 1000
+    return HoldFigures(
+        requested=result.requested,
+        open_at_reading=result.opened,
+        completed=result.completed,
+        failures=result.failures,
+        rss_idle_mb=idle.rss_bytes / MB,
+        rss_loaded_mb=loaded.rss_bytes / MB,
+        rss_per_1000_mb=(loaded.rss_bytes - idle.rss_bytes) / MB / max(result.opened, 1) * 1000,
     )
-    server.hold = {
-        "requested": result.requested,
-        "open_at_reading": result.opened,
-        "completed": result.completed,
-        "dropped": result.requested - result.completed,
-        "failures": result.failures,
-        "rss_idle_mb": idle.rss_bytes / MB,
-        "rss_loaded_mb": loaded.rss_bytes / MB,
-    }

@@ -1,4 +1,5 @@
-"""The report as JSON (schema version 1): the run, each path's figures, the comparison."""
+"""The report as JSON (schema version 2): the run, each path's figures (two holds for fmgate),
+the comparison, and the healthy phases in which a stream failed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.comparison import comparison
+from bench.health import healthy_phase_failures
 from bench.report import BenchReport, PathOutcome, clean
 from bench.stats import PhaseFigures
 
@@ -15,6 +17,19 @@ def phase_json(phase: PhaseFigures | None) -> dict[str, object] | None:
     if phase is None:
         return None
     return {k: clean(v) if isinstance(v, float) else v for k, v in phase.as_json().items()}
+
+
+def rounded(data: dict[str, object]) -> dict[str, object]:
+    """Floats cleaned (NaN -> null, rounded), nested objects too."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, float):
+            out[key] = clean(value)
+        elif isinstance(value, dict):
+            out[key] = rounded(value)
+        else:
+            out[key] = value
+    return out
 
 
 def path_json(outcome: PathOutcome) -> dict[str, object]:
@@ -29,16 +44,13 @@ def path_json(outcome: PathOutcome) -> dict[str, object]:
         data["realistic"] = phase_json(figures.realistic)
         data["server"] = None
         if figures.server is not None:
-            data["server"] = {
-                k: clean(v) if isinstance(v, float) else v
-                for k, v in asdict(figures.server).items()
-            }
+            data["server"] = rounded(asdict(figures.server))
     return data
 
 
 def report_json(report: BenchReport) -> dict[str, object]:
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "started_at": report.started_at,
         "finished_at": report.finished_at,
         "machine": report.machine,
@@ -47,6 +59,8 @@ def report_json(report: BenchReport) -> dict[str, object]:
         "load_generator": {"ceiling": phase_json(report.load_generator)},
         "paths": {name: path_json(outcome) for name, outcome in report.paths.items()},
         "comparison": comparison(report),
+        #: Phases of the healthy emulator in which a stream failed: the run failed if any.
+        "healthy_phase_failures": [f.as_json() for f in healthy_phase_failures(report)],
     }
 
 

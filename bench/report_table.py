@@ -87,12 +87,14 @@ def path_notes(name: str, outcome: PathOutcome) -> list[str]:
     if outcome.status != "ok":
         lines.append(f"{name}: {outcome.status} ({outcome.reason})")
     elif outcome.figures is not None and outcome.figures.server is not None:
-        hold = outcome.figures.server.hold
-        lines.append(
-            f"{name}: {hold.get('requested')} streams held open, "
-            f"{hold.get('open_at_reading')} open at the RSS reading, "
-            f"{hold.get('dropped')} dropped"
-        )
+        server = outcome.figures.server
+        for hold in (server.hold, server.large_hold):
+            if hold is not None:
+                lines.append(
+                    f"{name}: {hold.requested} streams held open, "
+                    f"{hold.open_at_reading} open at the RSS reading, {hold.dropped} dropped, "
+                    f"{hold.rss_per_1000_mb:.1f} MiB per 1,000 open streams"
+                )
     if outcome.figures is not None:
         failed = sum(p.failed for p in outcome.figures.levels.values())
         if outcome.figures.realistic is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import uvloop
 
 from bench.emulator_control import EmulatorControl
+from bench.health import healthy_phase_failures
 from bench.litellm_env import LitellmInstall, ensure_litellm
 from bench.loadgen import run_load
 from bench.machine import describe_machine
@@ -55,6 +56,8 @@ QUICK_PLAN = BenchPlan(
     hold_ttft_ms=2000.0,
     hold_tokens_per_second=16.0,
     hold_open_timeout=15.0,
+    large_hold_streams=1000,
+    large_hold_open_timeout=30.0,
 )
 FULL_PLAN = BenchPlan()
 
@@ -70,7 +73,8 @@ class RunOptions:
     load_cpus: frozenset[int] | None = None
     server_cpus: frozenset[int] | None = None
     credentials: BenchCredentials = field(default_factory=BenchCredentials)
-    max_connections: int = 4096
+    #: The load generator's connection pool: above the largest hold.
+    max_connections: int = 8192
 
 
 def cpu_placement(pin: bool) -> tuple[frozenset[int] | None, frozenset[int] | None]:
@@ -134,10 +138,12 @@ async def measured(
     server_pid: int | None,
     control: EmulatorTiming,
     plan: BenchPlan,
+    *,
+    large_hold: bool = False,
 ) -> PathFigures:
     client = await client_factory()
     try:
-        return await measure_path(client, server_pid, control, plan)
+        return await measure_path(client, server_pid, control, plan, large_hold=large_hold)
     finally:
         await client.aclose()
 
@@ -180,7 +186,9 @@ async def run_fmgate(
                     options.max_connections,
                 )
 
-            return await measured("fmgate", client, server.pid, control, options.plan)
+            return await measured(
+                "fmgate", client, server.pid, control, options.plan, large_hold=True
+            )
 
     return await guarded("fmgate", body())
 
@@ -301,7 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     history = RESULTS_DIR if args.out.resolve().parent == RESULTS_DIR else None
     for path in write_json(report, args.out, history):
         say(f"wrote {path}")
-    return 0
+    failures = healthy_phase_failures(report)
+    for failure in failures:
+        print(f"bench: FAILED: {failure.describe()}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -85,15 +85,15 @@ async def emulator_server(
 
 
 def fmgate_catalog(emulator_url: str, max_tokens: int) -> dict[str, object]:
-    """A one-bot catalog pointed at the emulator (connection pool sized for 1,000+ streams,
-    per-user limits above the load)."""
+    """A one-bot catalog pointed at the emulator (connection pool sized for the 5,000-stream
+    hold, per-user limits above the load); everything else is the catalog's default."""
     return {
         "version": 1,
         "gateway": {
             "bedrock_endpoint_url": emulator_url,
-            "max_pool_connections": 4096,
+            "max_pool_connections": 8192,
             "emulator": {"enabled": "never"},
-            # One bench user drives up to 1,000 streams at once: the per-user limits must not
+            # One bench user drives up to 5,000 streams at once: the per-user limits must not
             # be what is measured.
             "limits": {
                 "max_concurrent_per_user": 1_000_000,

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from bench.comparison import comparison
+from bench.health import healthy_phase_failures
 from bench.measure import BenchPlan
 from bench.report_json import report_json, write_json
 from bench.report_table import render_table
@@ -30,6 +31,8 @@ TINY_PLAN = BenchPlan(
     hold_ttft_ms=300.0,
     hold_tokens_per_second=100.0,
     hold_open_timeout=10.0,
+    large_hold_streams=16,
+    large_hold_open_timeout=10.0,
 )
 
 
@@ -74,8 +77,11 @@ async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     assert fmgate.server is not None
     assert positive(fmgate.server.peak_rss_mb)
     assert positive(fmgate.server.cpu_seconds_per_1000_requests)
-    assert fmgate.server.hold["requested"] == 8
-    assert fmgate.server.hold["dropped"] == 0
+    assert fmgate.server.hold is not None
+    assert (fmgate.server.hold.requested, fmgate.server.hold.dropped) == (8, 0)
+    assert fmgate.server.large_hold is not None  # fmgate alone also holds the larger number
+    assert (fmgate.server.large_hold.requested, fmgate.server.large_hold.dropped) == (16, 0)
+    assert healthy_phase_failures(report) == []
     assert math.isfinite(fmgate.server.rss_per_1000_open_streams_mb)
 
     table = comparison(report)

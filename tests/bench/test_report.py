@@ -6,7 +6,7 @@ import math
 
 from bench.comparison import comparison
 from bench.figures import all_rows
-from bench.measure import BenchPlan, PathFigures, ServerFigures
+from bench.measure import BenchPlan, HoldFigures, PathFigures, ServerFigures
 from bench.report import BenchReport, PathOutcome
 from bench.report_json import report_json
 from bench.report_table import render_table
@@ -37,7 +37,7 @@ def report() -> BenchReport:
     fmgate = PathFigures("fmgate", {1: phase(1, 1.5, 800.0), 16: phase(16, math.nan, 0.0)})
     fmgate.realistic = phase(4, 301.0, 10.0, failed=2)
     fmgate.server = ServerFigures(
-        peak_rss_mb=140.0, hold={"requested": 8, "open_at_reading": 8, "dropped": 0}
+        peak_rss_mb=140.0, hold=HoldFigures(8, 8, 8, {}, 100.0, 100.5, 62.5)
     )
     return BenchReport(
         started_at="2026-11-24T18:48:00Z",
@@ -101,7 +101,8 @@ def test_table_shows_missing_figures_as_dashes_and_notes_the_run() -> None:
     assert row.split()[-5:] == ["1.00", "1.50", "-", "1.50x", "-"]
     assert "load generator ceiling: 6,000 streams/s at c=16" in lines[-5]
     assert lines[-4:-1] == [
-        "fmgate: 8 streams held open, 8 open at the RSS reading, 0 dropped",
+        "fmgate: 8 streams held open, 8 open at the RSS reading, 0 dropped, "
+        "62.5 MiB per 1,000 open streams",
         "fmgate: 2 streams failed during the load phases",
         "litellm: skipped (no venv)",
     ]

@@ -1,0 +1,76 @@
+"""Every healthy phase must complete every stream: a dropped or failed stream fails the run.
+
+The emulator is healthy in every phase of the benchmark (no fault injected), so a stream that
+fails — under throughput load, in the realistic phase, or among the streams held open — is the
+path's failure, not noise. :func:`healthy_phase_failures` names each such phase; ``bench.run``
+prints them, records them in the JSON and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bench.measure import PathFigures
+from bench.report import BenchReport
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseFailure:
+    path: str
+    phase: str
+    failed: int
+    streams: int
+    reasons: dict[str, int]
+
+    def describe(self) -> str:
+        why = ", ".join(f"{reason}: {count}" for reason, count in self.reasons.items())
+        return f"{self.path} {self.phase}: {self.failed} of {self.streams} streams failed ({why})"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "phase": self.phase,
+            "failed": self.failed,
+            "streams": self.streams,
+            "reasons": self.reasons,
+        }
+
+
+def healthy_phase_failures(report: BenchReport) -> list[PhaseFailure]:
+    """The phases of ``report`` in which a stream failed (the load generator's ceiling too),
+    and the paths that should have run and did not."""
+    failures: list[PhaseFailure] = []
+    ceiling = report.load_generator
+    if ceiling is not None and ceiling.failed:
+        failures.append(
+            PhaseFailure(
+                "load generator", "ceiling", ceiling.failed, ceiling.streams, ceiling.failures
+            )
+        )
+    for name, outcome in report.paths.items():
+        if outcome.status == "failed":
+            failures.append(PhaseFailure(name, "start", 1, 1, {outcome.reason or "failed": 1}))
+        if outcome.figures is not None:
+            failures.extend(path_failures(name, outcome.figures))
+    return failures
+
+
+def path_failures(name: str, figures: PathFigures) -> Iterator[PhaseFailure]:
+    for level, phase in figures.levels.items():
+        if phase.failed:
+            yield PhaseFailure(name, f"c={level}", phase.failed, phase.streams, phase.failures)
+    realistic = figures.realistic
+    if realistic is not None and realistic.failed:
+        yield PhaseFailure(
+            name, "realistic", realistic.failed, realistic.streams, realistic.failures
+        )
+    server = figures.server
+    if server is None:
+        return
+    for hold in (server.hold, server.large_hold):
+        if hold is not None and hold.dropped:
+            reasons = hold.failures or {"did not complete": hold.dropped}
+            yield PhaseFailure(
+                name, f"hold {hold.requested}", hold.dropped, hold.requested, reasons
+            )

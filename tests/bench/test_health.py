@@ -1,0 +1,66 @@
+"""A healthy phase that drops a stream fails the benchmark, naming the path and the phase."""
+
+from __future__ import annotations
+
+from bench.health import healthy_phase_failures
+from bench.measure import BenchPlan, HoldFigures, PathFigures, ServerFigures
+from bench.report import BenchReport, PathOutcome
+from bench.stats import PhaseFigures
+
+
+def phase(concurrency: int, failed: int = 0) -> PhaseFigures:
+    failures = {"busy": failed} if failed else {}
+    return PhaseFigures(
+        concurrency=concurrency,
+        streams=100,
+        completed=100 - failed,
+        failed=failed,
+        ttft_p50_ms=1.0,
+        ttft_p99_ms=2.0,
+        total_p50_ms=3.0,
+        total_p99_ms=4.0,
+        throughput_per_s=10.0,
+        wall_seconds=1.0,
+        failures=failures,
+    )
+
+
+def hold(requested: int, completed: int) -> HoldFigures:
+    failures = {"error event: busy": requested - completed} if completed < requested else {}
+    return HoldFigures(requested, requested, completed, failures, 100.0, 140.0, 40.0)
+
+
+def report(figures: PathFigures, ceiling: PhaseFigures | None = None) -> BenchReport:
+    outcome = PathOutcome("fmgate", "ok", figures=figures)
+    return BenchReport("t0", "t1", {}, BenchPlan(), {}, ceiling, {"fmgate": outcome})
+
+
+def test_a_clean_run_has_no_failures() -> None:
+    figures = PathFigures("fmgate", levels={1: phase(1)}, realistic=phase(64))
+    figures.server = ServerFigures(hold=hold(1000, 1000), large_hold=hold(5000, 5000))
+    assert healthy_phase_failures(report(figures)) == []
+
+
+def test_dropped_held_streams_name_the_hold() -> None:
+    figures = PathFigures("fmgate", levels={1: phase(1)})
+    figures.server = ServerFigures(hold=hold(1000, 291), large_hold=hold(5000, 5000))
+    [failure] = healthy_phase_failures(report(figures))
+    assert (failure.path, failure.phase, failure.failed) == ("fmgate", "hold 1000", 709)
+    assert failure.describe() == (
+        "fmgate hold 1000: 709 of 1000 streams failed (error event: busy: 709)"
+    )
+
+
+def test_failed_streams_under_load_and_a_path_that_did_not_start_are_failures() -> None:
+    figures = PathFigures("fmgate", levels={1: phase(1), 64: phase(64, failed=3)})
+    run = report(figures, ceiling=phase(64, failed=1))
+    run.paths["litellm"] = PathOutcome("litellm", "failed", reason="server did not start")
+    phases = [(f.path, f.phase) for f in healthy_phase_failures(run)]
+    assert phases == [("load generator", "ceiling"), ("fmgate", "c=64"), ("litellm", "start")]
+
+
+def test_a_skipped_peer_is_not_a_failure() -> None:
+    figures = PathFigures("fmgate", levels={1: phase(1)})
+    run = report(figures)
+    run.paths["litellm"] = PathOutcome("litellm", "skipped", reason="--skip-litellm")
+    assert healthy_phase_failures(run) == []
