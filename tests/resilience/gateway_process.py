@@ -10,7 +10,7 @@ import re
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ version: 1
 gateway:
   shutdown_grace_seconds: {grace}
   emulator: {{enabled: always, profile: fast}}
+{gateway_extra}
 defaults:
   kind: chat
   aws_region: us-east-1
@@ -94,13 +95,23 @@ async def _read_until(
 
 
 @asynccontextmanager
-async def gateway_process(workdir: Path, *, grace_seconds: float) -> AsyncIterator[GatewayProcess]:
-    """Start ``fmgate serve`` in ``workdir`` on a free port; kill it afterwards if still running."""
+async def gateway_process(
+    workdir: Path,
+    *,
+    grace_seconds: float,
+    gateway_extra: str = "",
+    env_extra: Mapping[str, str] | None = None,
+) -> AsyncIterator[GatewayProcess]:
+    """Start ``fmgate serve`` in ``workdir`` on a free port; kill it afterwards if still running.
+
+    ``gateway_extra`` is YAML added to the catalog's ``gateway`` section (indented by two
+    spaces), ``env_extra`` the environment its references read."""
     catalog = workdir / "catalog.yaml"
-    catalog.write_text(CATALOG.format(grace=grace_seconds, bot=BOT))
+    catalog.write_text(CATALOG.format(grace=grace_seconds, bot=BOT, gateway_extra=gateway_extra))
     port = free_port()
     stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
     env = {k: v for k, v in os.environ.items() if k not in ("POE_ACCESS_KEY", "FMGATE_CONFIG")}
+    env.update(env_extra or {})
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).with_name("fmgate")),
