@@ -22,7 +22,7 @@ from fmgate.core.events import Done, TextDelta, Usage
 from fmgate.fronts.poe.cost import PoeCostClient
 from fmgate.observability.metrics import GatewayMetrics
 from tests.fakes.poe_api import FakePoeApi
-from tests.observability.scrape import value
+from tests.harness.scrape import value
 
 ACCESS_KEY = "poe-bot-access-key-accounting-77aa"
 BOT = BotConfig(

@@ -20,7 +20,7 @@ from fmgate.core.errors import (
 from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, Usage, accumulate
 from fmgate.core.model_request import ChatMessage, ChatRequest, ImageBlock, TextBlock
 from fmgate_emulator import EmulatorClient
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 NOVA = "amazon.nova-lite-v1:0"
 CLAUDE_PROFILE = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"

@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from fmgate_emulator.async_jobs import sample_video
-from tests.emulator.conftest import VIDEO_BUCKET, s3_client
+from tests.emulator.sdk import s3_client
+from tests.harness.emulator import VIDEO_BUCKET
 
 NOVA_REEL_INPUT = {
     "taskType": "TEXT_VIDEO",

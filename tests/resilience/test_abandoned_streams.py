@@ -19,10 +19,10 @@ import httpx
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.fronts.poe.harness import TEST_POE_KEY, query
-from tests.resilience.conftest import OpenServed
-from tests.resilience.load import metric
-from tests.servers import uvicorn_serving
+from tests.harness.load import metric
+from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.servers import uvicorn_serving
+from tests.resilience.catalog import OpenServed
 
 STREAMS = 200
 BOT = "lonely"  # no fallbacks: one Bedrock stream per request

@@ -10,8 +10,7 @@ from fmgate.config.schema import ConcurrencySettings
 from fmgate.core.errors import ModelBusy
 from fmgate.resilience.concurrency import AdaptiveLimit, ConcurrencyLimits, Verdict
 from fmgate_emulator import AsyncEmulatorClient
-from tests.resilience.conftest import LONELY, PRIMARY, WEST, OpenServed
-from tests.resilience.load import (
+from tests.harness.load import (
     assert_well_formed,
     ledger_rows,
     load,
@@ -19,6 +18,7 @@ from tests.resilience.load import (
     models_of,
     outcomes_of,
 )
+from tests.resilience.catalog import LONELY, PRIMARY, WEST, OpenServed
 
 STREAM = "ConverseStream"
 

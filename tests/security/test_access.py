@@ -15,8 +15,8 @@ from fmgate.core.errors import BotMisconfigured
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator
-from tests.fronts.poe.conftest import aws_for
-from tests.fronts.poe.harness import TEST_POE_KEY, query
+from tests.harness.emulator import aws_for
+from tests.harness.poe_client import TEST_POE_KEY, query
 
 KEYLESS = """
 version: 1

@@ -20,8 +20,8 @@ from fmgate.security.rate_limits import (
     UserLimiter,
 )
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.poe.conftest import GatewaySession
-from tests.fronts.poe.harness import query, raw_events
+from tests.harness.poe_client import query, raw_events
+from tests.harness.poe_gateway import GatewaySession
 
 ALICE = LimitKey("alice", "nova-lite")
 BOB = LimitKey("bob", "nova-lite")

@@ -16,8 +16,8 @@ from fmgate.resilience.breaker import BreakerState, CircuitOpen
 from fmgate.security.rate_limits import LimitExceeded, LimitKey
 from fmgate.shared_state.breakers import UNSHARED_GENERATION, RedisBreakers
 from fmgate.shared_state.limits import RedisUserLimiter
-from tests.redis_server import RedisServer, redis_server
-from tests.shared_state.conftest import connect
+from tests.harness.redis_server import RedisServer, redis_server
+from tests.shared_state.redis_clients import connect
 
 MODEL = "amazon.nova-pro-v1:0"
 REGION = "us-east-1"

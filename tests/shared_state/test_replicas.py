@@ -17,12 +17,11 @@ from fmgate.shared_state.breakers import RedisBreakers
 from fmgate.shared_state.limits import RedisUserLimiter
 from fmgate_emulator import AsyncEmulatorClient, Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import aws_for, emu, emulator, poe_api, pointed_at
-from tests.fronts.poe.harness import TEST_POE_KEY
-from tests.redis_server import RedisServer
-from tests.resilience.load import Served, ask, assert_well_formed, ledger_rows, models_of
-
-__all__ = ["emu", "emulator", "poe_api"]
+from tests.harness.emulator import aws_for
+from tests.harness.load import Served, ask, assert_well_formed, ledger_rows, models_of
+from tests.harness.poe_client import TEST_POE_KEY
+from tests.harness.poe_gateway import pointed_at
+from tests.harness.redis_server import RedisServer
 
 PRIMARY = "us.amazon.nova-pro-v1:0"
 WEST = "amazon.nova-pro-v1:0"

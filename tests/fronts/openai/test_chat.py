@@ -10,7 +10,7 @@ from PIL import Image
 
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.openai.api_harness import TEST_CALLER, ledger_row
+from tests.harness.api_gateway import TEST_CALLER, ledger_row
 
 
 async def test_whole_completion_answers_and_records_usage_in_the_ledger(

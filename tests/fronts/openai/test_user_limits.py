@@ -14,9 +14,9 @@ from fmgate.security.rate_limits import LimitKey, UserLimiter
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.fronts.openai.api_harness import GATEWAY_URL, TEST_API_KEY, TEST_CALLER
-from tests.fronts.poe.conftest import aws_for
-from tests.servers import uvicorn_serving
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, TEST_CALLER
+from tests.harness.emulator import aws_for
+from tests.harness.servers import uvicorn_serving
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

@@ -9,11 +9,9 @@ import pytest
 
 from fmgate.config.schema import Catalog
 from fmgate_emulator import AsyncEmulatorClient
-from tests.attachments.conftest import NOTES_TXT, PNG, FileServer, file_server
-from tests.fronts.poe.conftest import GatewaySession
-from tests.fronts.poe.harness import ask, query
-
-__all__ = ["file_server"]  # the loopback file server fixture, shared with the unit tests
+from tests.harness.attachment_files import NOTES_TXT, PNG, FileServer
+from tests.harness.poe_client import ask, query
+from tests.harness.poe_gateway import GatewaySession
 
 
 def allowing(catalog: Catalog, server: FileServer) -> Catalog:

@@ -10,8 +10,8 @@ from fmgate.config.loader import parse_catalog
 from fmgate_emulator import AsyncEmulatorClient
 from fmgate_emulator.content import reply_text
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import CATALOG, GatewaySession, pointed_at
-from tests.fronts.poe.harness import TEST_POE_KEY, ask, query, raw_events
+from tests.harness.poe_client import TEST_POE_KEY, ask, query, raw_events
+from tests.harness.poe_gateway import CATALOG, GatewaySession, pointed_at
 
 
 def converse_bodies(records: list[dict[str, object]]) -> list[dict[str, object]]:

@@ -12,8 +12,8 @@ from PIL import Image
 from fmgate.config.schema import Catalog
 from fmgate_emulator import AsyncEmulatorClient
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import GatewaySession
-from tests.fronts.poe.harness import ask, query
+from tests.harness.poe_client import ask, query
+from tests.harness.poe_gateway import GatewaySession
 
 
 async def test_image_bot_returns_png_of_the_asked_aspect_ratio(
