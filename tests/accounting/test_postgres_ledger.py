@@ -111,7 +111,7 @@ async def test_record_made_while_the_server_is_down_lands_when_it_is_back(
         await asyncio.to_thread(postgres.stop)
         try:
             pending = asyncio.create_task(ledger.record(usage_record("during")))
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # a while (a negative: no event to poll for)
             assert not pending.done()  # still retrying, not failed
         finally:
             await asyncio.to_thread(postgres.start)

@@ -6,7 +6,6 @@ a catalog file, with a reloader) and ``serve_app`` (``fmgate serve --config FILE
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from fmgate_emulator import Emulator
 from tests.fakes.poe_api import FakePoeApi
 from tests.harness.emulator import aws_for
 from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.polling import eventually
 from tests.harness.servers import uvicorn_serving
 
 #: Seconds before a wait fails the test instead of stalling CI (a bound, not a timing assertion).
@@ -134,9 +134,12 @@ def serve_app(emulator: Emulator, moto_url: str) -> ServeApp:
 
 async def wait_until_served(session: httpx.AsyncClient, bot: str, served: bool = True) -> None:
     """Poll ``GET /bot/<name>`` until the bot is (or is no longer) served; bounded by BOUND."""
-    async with asyncio.timeout(BOUND):
-        while await is_served(session, bot) != served:  # noqa: ASYNC110 - polling HTTP
-            await asyncio.sleep(0.02)
+
+    async def settled() -> bool:
+        return await is_served(session, bot) == served
+
+    what = f"{bot} is served" if served else f"{bot} is no longer served"
+    await eventually(settled, what, within=BOUND, interval=0.02)
 
 
 async def answer_over_http(session: httpx.AsyncClient, url: str, bot: str, text: str) -> str:

@@ -18,6 +18,7 @@ from tests.harness.load import (
     models_of,
     outcomes_of,
 )
+from tests.harness.polling import eventually
 from tests.resilience.catalog import LONELY, PRIMARY, WEST, OpenServed
 
 STREAM = "ConverseStream"
@@ -78,8 +79,7 @@ async def test_calls_over_the_limit_wait_in_line_first_come_first_served() -> No
         slot.release()
 
     waiting = [asyncio.create_task(wait(name)) for name in ("a", "b", "c")]
-    await asyncio.sleep(0.01)
-    assert limit.waiting == 3
+    await eventually(lambda: limit.waiting == 3, "the three callers wait in line")
     assert order == []
     first.release()
     await asyncio.gather(*waiting)
@@ -104,7 +104,7 @@ async def test_a_cancelled_waiter_never_holds_a_slot() -> None:
     limit = limit_of(1, high=1)
     held = await limit.acquire()
     waiter = asyncio.create_task(limit.acquire())
-    await asyncio.sleep(0.01)
+    await eventually(lambda: limit.waiting == 1, "the waiter is in line")
     held.release()  # the slot is granted to the waiter ...
     waiter.cancel()  # ... which is cancelled before it runs: the slot must come back
     with pytest.raises(asyncio.CancelledError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from fmgate.config.loader import parse_catalog
 from fmgate.resilience.breaker import BreakerState
+from fmgate.security.rate_limits import LimitKey
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate.shared_state.breakers import RedisBreakers
@@ -21,6 +23,7 @@ from tests.harness.emulator import aws_for
 from tests.harness.load import Served, ask, assert_well_formed, ledger_rows, models_of
 from tests.harness.poe_client import TEST_POE_KEY
 from tests.harness.poe_gateway import pointed_at
+from tests.harness.polling import eventually
 from tests.harness.redis_server import RedisServer
 
 PRIMARY = "us.amazon.nova-pro-v1:0"
@@ -99,6 +102,13 @@ async def test_a_circuit_opened_by_one_replica_sends_the_other_to_the_fallback(
     assert models_of(rows) == {WEST: 1}
 
 
+async def holds_a_slot(served: Served, user: str) -> bool:
+    """Whether a request of ``user`` to ``resilient`` holds a slot in Redis (asking ``served``)."""
+    limiter = served.gateway.limiter
+    assert isinstance(limiter, RedisUserLimiter)
+    return await limiter.running(LimitKey(user, "resilient")) > 0
+
+
 async def test_a_users_concurrency_limit_holds_across_replicas(
     open_replicas: object, emu: AsyncEmulatorClient
 ) -> None:
@@ -107,10 +117,8 @@ async def test_a_users_concurrency_limit_holds_across_replicas(
     )
     async with open_replicas() as (a, b):  # type: ignore[operator]
         assert isinstance(a.gateway.limiter, RedisUserLimiter)
-        import asyncio
-
         slow = asyncio.create_task(ask(a.session, "resilient", "alice"))
-        await asyncio.sleep(0.3)  # alice's first request is running on replica a
+        await eventually(lambda: holds_a_slot(a, "alice"), "alice's first request runs on a")
         refused = await ask(b.session, "resilient", "alice")
         finished = await slow
     assert_well_formed(refused)

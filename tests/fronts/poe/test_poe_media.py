@@ -14,6 +14,7 @@ from fmgate_emulator import AsyncEmulatorClient
 from tests.fakes.poe_api import FakePoeApi
 from tests.harness.poe_client import ask, query
 from tests.harness.poe_gateway import GatewaySession
+from tests.harness.polling import eventually
 
 
 async def test_image_bot_returns_png_of_the_asked_aspect_ratio(
@@ -106,10 +107,8 @@ async def test_image_cost_is_authorized_before_and_captured_after(
     assert reply.error is None
     [authorization] = poe_api.authorizations
     assert authorization.total == 800  # one image at the catalog's price
-    for _ in range(100):  # capture runs after the stream, in the background
-        if poe_api.captures:
-            break
-        await asyncio.sleep(0.01)
+    # The capture runs after the stream, in the background.
+    await eventually(lambda: bool(poe_api.captures), "the cost is captured")
     [capture] = poe_api.captures
     assert capture.total == 800
 
