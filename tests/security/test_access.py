@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fmgate.config.errors import CatalogError
 from fmgate.config.loader import load_catalog, parse_catalog
 from fmgate.config.schema import SECRET_REF_PATTERN
 from fmgate.core.errors import BotMisconfigured
@@ -65,7 +66,7 @@ def test_the_bundled_catalog_holds_references_not_keys() -> None:
 
 def test_a_literal_key_in_a_catalog_is_refused() -> None:
     text = KEYLESS.replace("env:FMGATE_TEST_POE_KEY", TEST_POE_KEY)
-    with pytest.raises(Exception) as caught:  # noqa: PT011 - the loader's own error type
+    with pytest.raises(CatalogError, match="access_key") as caught:
         parse_catalog(text, "catalog.yaml")
     assert TEST_POE_KEY not in str(caught.value)
 
