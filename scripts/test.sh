@@ -8,7 +8,7 @@ bash scripts/system-packages.sh
 echo "== ruff"
 .venv/bin/ruff check
 .venv/bin/ruff format --check
-echo "== mypy --strict"
+echo "== mypy --strict (src, emulator/src, tests, bench: [tool.mypy] packages in pyproject.toml)"
 .venv/bin/mypy
 echo "== pytest"
 .venv/bin/python -m pytest "$@"

@@ -115,7 +115,9 @@ async def test_converse_gives_the_same_kind_of_events(
 
     assert isinstance(events[0], TextDelta)
     assert isinstance(events[-2], Usage)
-    assert events[-1] == Done(stop_reason="end_turn", latency_ms=events[-1].latency_ms)
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done == Done(stop_reason="end_turn", latency_ms=done.latency_ms)
     assert control.counters()["total"] == 1
 
 

@@ -48,7 +48,8 @@ bots:
 async def test_missing_or_wrong_key_is_401_without_detail(
     poe: httpx.AsyncClient, authorization: str | bytes | None
 ) -> None:
-    headers = {} if authorization is None else {"Authorization": authorization}
+    value = authorization.encode() if isinstance(authorization, str) else authorization
+    headers = {} if value is None else {b"Authorization": value}
     response = await poe.post(
         "/bot/nova-lite", json=query(("user", "hi")).model_dump(), headers=headers
     )

@@ -7,7 +7,7 @@ that a refill takes a fraction of a second.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -142,6 +142,7 @@ async def test_admitted_stream_releases_on_failure_and_on_cancel(
             await asyncio.sleep(0)
 
     stream = admitted_stream(limits, ALICE, endless(), lambda _: b"refused")
+    assert isinstance(stream, AsyncGenerator)  # so the caller can close it
     assert await anext(stream) == b"x"
     assert await under_test.running(ALICE) == 1
     refused = [

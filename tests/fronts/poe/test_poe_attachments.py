@@ -41,7 +41,7 @@ async def test_text_and_image_attachments_reach_the_model(
         reply = await ask(session, "nova-lite", query(message))
     assert reply.error is None
     [record] = await emu.requests(model_id="amazon.nova-lite-v1:0")
-    [user] = record["body"]["messages"]  # type: ignore[index]
+    [user] = record["body"]["messages"]
     texts = "".join(block.get("text", "") for block in user["content"])
     assert "What is in these files?" in texts
     assert '<attachment name="notes.txt">' in texts
@@ -115,6 +115,6 @@ async def test_text_only_model_uses_poes_image_description(
     assert reply.error is None
     [record] = await emu.requests(model_id="mistral.mistral-7b-instruct-v0:2")
     body = record["body"]
-    texts = "".join(b.get("text", "") for m in body["messages"] for b in m["content"])  # type: ignore[index]
+    texts = "".join(b.get("text", "") for m in body["messages"] for b in m["content"])
     assert "A red square on white." in texts
-    assert not any("image" in b for m in body["messages"] for b in m["content"])  # type: ignore[index]
+    assert not any("image" in b for m in body["messages"] for b in m["content"])
