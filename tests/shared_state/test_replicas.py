@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -48,6 +48,10 @@ bots:
 """
 
 
+#: Opens two replicas (gateways sharing the test's Redis key prefix), each with a Poe session.
+OpenReplicas = Callable[[], AbstractAsyncContextManager[tuple[Served, Served]]]
+
+
 @pytest.fixture
 def open_replicas(
     monkeypatch: pytest.MonkeyPatch,
@@ -57,7 +61,7 @@ def open_replicas(
     moto_url: str,
     poe_api: FakePoeApi,
     tmp_path: Path,
-) -> object:
+) -> OpenReplicas:
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
     monkeypatch.setenv("FMGATE_TEST_REDIS_URL", redis_session_server.url)
     text = CATALOG % {"prefix": key_prefix, "primary": PRIMARY, "west": WEST}
@@ -83,10 +87,10 @@ def open_replicas(
 
 
 async def test_a_circuit_opened_by_one_replica_sends_the_other_to_the_fallback(
-    open_replicas: object, emu: AsyncEmulatorClient
+    open_replicas: OpenReplicas, emu: AsyncEmulatorClient
 ) -> None:
     await emu.inject("unavailable", model_id=PRIMARY, operation="ConverseStream", count=-1)
-    async with open_replicas() as (a, b):  # type: ignore[operator]
+    async with open_replicas() as (a, b):
         assert isinstance(a.gateway.services.breakers, RedisBreakers)
         first = [await ask(a.session, "resilient", f"user-{i}") for i in range(2)]
         calls_before = (await emu.counters())["by_model"].get(PRIMARY, 0)
@@ -110,12 +114,12 @@ async def holds_a_slot(served: Served, user: str) -> bool:
 
 
 async def test_a_users_concurrency_limit_holds_across_replicas(
-    open_replicas: object, emu: AsyncEmulatorClient
+    open_replicas: OpenReplicas, emu: AsyncEmulatorClient
 ) -> None:
     await emu.inject(
         "slow_first_token", model_id=PRIMARY, operation="ConverseStream", delay_seconds=1.0
     )
-    async with open_replicas() as (a, b):  # type: ignore[operator]
+    async with open_replicas() as (a, b):
         assert isinstance(a.gateway.limiter, RedisUserLimiter)
         slow = asyncio.create_task(ask(a.session, "resilient", "alice"))
         await eventually(lambda: holds_a_slot(a, "alice"), "alice's first request runs on a")
