@@ -9,7 +9,7 @@ bash scripts/system-packages.sh
 echo "== ruff"
 .venv/bin/ruff check
 .venv/bin/ruff format --check
-echo "== mypy --strict"
+echo "== mypy --strict (src, emulator/src, tests, bench: [tool.mypy] packages in pyproject.toml)"
 .venv/bin/mypy
 echo "== import layers (lint-imports)"
 .venv/bin/lint-imports --no-cache

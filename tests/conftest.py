@@ -9,27 +9,35 @@ from collections.abc import Iterator
 import pytest
 
 from fmgate.observability.logging import SecretRedactionFilter
-from tests.servers import moto_server
+from tests.harness.api_gateway import TEST_API_KEY
+from tests.harness.credentials import TEST_SECRET_ACCESS_KEY
+from tests.harness.poe_client import TEST_POE_KEY
+from tests.harness.postgres_server import TEST_POSTGRES_PASSWORD
+from tests.harness.redis_server import TEST_REDIS_PASSWORD
+from tests.harness.servers import moto_server
 
-#: Shared fixtures, available to every test folder.
-pytest_plugins = ["tests.harness.catalog_files"]
+#: The shared harness: fixtures every test folder uses by name (one concept per module).
+pytest_plugins = [
+    "tests.harness.emulator",
+    "tests.harness.poe_gateway",
+    "tests.harness.api_gateway",
+    "tests.harness.catalog_files",
+    "tests.harness.attachment_files",
+    "tests.harness.postgres_server",
+]
 
 # Tests never reach AWS: make sure no ambient credentials or profile are picked up by accident.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
     os.environ.pop(_name, None)
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
-TEST_ACCESS_KEY_ID = "AKIDFMGATETEST000001"
-TEST_SECRET_ACCESS_KEY = "fmgate-test-secret-do-not-leak-8b1f"
-
-
 #: Secrets the test configuration hands the gateway; none may appear in anything it logs.
 WATCHED_SECRETS = (
     TEST_SECRET_ACCESS_KEY,
-    "poe-test-access-key-0123456789ab",  # tests.fronts.poe.harness.TEST_POE_KEY
-    "sk-fmgate-test-0123456789abcdef",  # tests.fronts.openai.api_harness.TEST_API_KEY
-    "fmgate-pg-test-password-do-not-leak-4d9a",  # tests.postgres_server
-    "fmgate-redis-test-pass-5e2c9a71",  # tests.redis_server
+    TEST_POE_KEY,
+    TEST_API_KEY,
+    TEST_POSTGRES_PASSWORD,
+    TEST_REDIS_PASSWORD,
 )
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fmgate.core.events import Done, ReasoningDelta, TextDelta, Usage, accumulate
+from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, Usage, accumulate
 
 
 def test_fold_keeps_order_and_totals() -> None:
-    events = [ReasoningDelta("think "), ReasoningDelta("more")]
+    events: list[Event] = [ReasoningDelta("think "), ReasoningDelta("more")]
     events += [TextDelta(f"{n} ") for n in range(5000)]
     summary = accumulate([*events, Usage(input_tokens=3, output_tokens=5000), Done("max_tokens")])
     assert summary.reasoning == "think more"

@@ -1,8 +1,8 @@
-"""Ledger fixtures: the real PostgreSQL, and every ledger store for the shared contract suite."""
+"""Every ledger store in turn for the shared contract suite (Postgres: ``postgres_dsn``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,12 +10,7 @@ import pytest
 from fmgate.accounting.ledger import UsageLedger
 from fmgate.accounting.postgres_ledger import PostgresLedger
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from tests.postgres_server import postgres, postgres_dsn  # noqa: F401  (fixtures)
-
-#: Opens (or reopens) the same ledger store each time it is called.
-LedgerOpener = Callable[[], Awaitable[UsageLedger]]
-
-LEDGER_STORES = ("sqlite", "postgres")
+from tests.accounting.ledger_stores import LEDGER_STORES, LedgerOpener
 
 
 @pytest.fixture(params=LEDGER_STORES)

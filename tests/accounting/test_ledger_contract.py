@@ -12,7 +12,7 @@ import pytest
 
 from fmgate.accounting.ledger import UsageTotals
 from fmgate.accounting.ledger_schema import LedgerClosed
-from tests.accounting.conftest import LedgerOpener
+from tests.accounting.ledger_stores import LedgerOpener
 from tests.accounting.records import DAY_ONE, DAY_SECONDS, usage_record
 
 #: 2025-03-02 00:00:00 UTC (DAY_ONE is noon the day before).

@@ -16,7 +16,7 @@ from fmgate.config.errors import SecretError
 from fmgate.config.gateway_settings import LedgerSettings
 from fmgate.config.secrets import SecretResolver
 from tests.accounting.records import usage_record
-from tests.postgres_server import TEST_POSTGRES_PASSWORD
+from tests.harness.postgres_server import TEST_POSTGRES_PASSWORD
 
 DSN_VARIABLE = "FMGATE_LEDGER_DSN"
 POSTGRES_SETTINGS = LedgerSettings(kind="postgres", postgres_dsn=f"env:{DSN_VARIABLE}")

@@ -25,8 +25,8 @@ from fmgate.accounting.postgres_ledger import (
 )
 from fmgate.observability.logging import redact
 from tests.accounting.records import usage_record
-from tests.postgres_server import TEST_POSTGRES_PASSWORD, PostgresServer
-from tests.servers import free_port
+from tests.harness.postgres_server import TEST_POSTGRES_PASSWORD, PostgresServer
+from tests.harness.servers import free_port
 
 #: Gives up fast: for tests where PostgreSQL is meant to stay unreachable.
 QUICK_GIVE_UP = PostgresRetry(attempts=2, first_delay_seconds=0.01, acquire_timeout_seconds=0.5)
@@ -111,7 +111,7 @@ async def test_record_made_while_the_server_is_down_lands_when_it_is_back(
         await asyncio.to_thread(postgres.stop)
         try:
             pending = asyncio.create_task(ledger.record(usage_record("during")))
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # a while (a negative: no event to poll for)
             assert not pending.done()  # still retrying, not failed
         finally:
             await asyncio.to_thread(postgres.start)

@@ -24,7 +24,7 @@ from fmgate.fronts.poe.charges import cost_capture
 from fmgate.fronts.poe.cost import PoeCostClient
 from fmgate.observability.metrics import GatewayMetrics
 from tests.fakes.poe_api import FakePoeApi
-from tests.observability.scrape import value
+from tests.harness.scrape import value
 
 ACCESS_KEY = "poe-bot-access-key-accounting-77aa"
 BOT = ChatBotConfig(

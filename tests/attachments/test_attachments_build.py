@@ -15,7 +15,7 @@ from fmgate.config.bot_config import AttachmentLimits, ChatBotConfig
 from fmgate.core.bot_request import Attachment
 from fmgate.core.errors import AttachmentRejected
 from fmgate.core.model_request import DocumentBlock, ImageBlock, TextBlock
-from tests.attachments.conftest import (
+from tests.harness.attachment_files import (
     DATA_CSV,
     GIF,
     JPEG,

@@ -9,8 +9,8 @@ import pytest
 from fmgate.attachments.download import AttachmentFetcher, AttachmentTooLarge
 from fmgate.config.bot_config import AttachmentLimits
 from fmgate.core.errors import AttachmentRejected
-from tests.attachments.conftest import HUGE_BYTES, NOTES_TXT, PNG, FileServer
-from tests.servers import free_port
+from tests.harness.attachment_files import HUGE_BYTES, NOTES_TXT, PNG, FileServer
+from tests.harness.servers import free_port
 
 MB = 1024 * 1024
 

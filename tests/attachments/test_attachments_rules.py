@@ -24,7 +24,7 @@ from fmgate.attachments.url_policy import (
     check_addresses,
     is_public_address,
 )
-from tests.attachments.conftest import GIF, JPEG, PDF_BYTES, PNG, WEBP
+from tests.harness.attachment_files import GIF, JPEG, PDF_BYTES, PNG, WEBP
 
 
 @pytest.mark.parametrize(

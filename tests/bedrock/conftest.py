@@ -1,41 +1,19 @@
-"""Fixtures for the Bedrock layer: the emulator (with moto S3 for video) and pooled clients."""
+"""Pooled Bedrock clients on the session's emulator (``tests.harness.emulator``) and moto S3."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from fmgate.bedrock.client import BedrockClients
-from fmgate_emulator import Emulator, EmulatorClient
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.emulators import running_emulator
-
-#: Bucket the emulator writes video results to (in the session's moto S3).
-VIDEO_BUCKET = "fmgate-bedrock-tests"
-MOTO_KEY = "moto"
-REGION = "us-east-1"
-
-
-@pytest.fixture(scope="session")
-def bedrock_emulator(moto_url: str) -> Iterator[Emulator]:
-    """A Bedrock Runtime emulator on loopback for the session, writing videos to moto S3."""
-    with running_emulator(moto_url, VIDEO_BUCKET, REGION) as emulator:
-        yield emulator
+from fmgate_emulator import Emulator
+from tests.harness.credentials import MOTO_KEY, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 
 @pytest.fixture
-def emulator_url(bedrock_emulator: Emulator) -> str:
-    return bedrock_emulator.url
-
-
-@pytest.fixture
-def control(emulator_url: str) -> Iterator[EmulatorClient]:
-    """The emulator's control client, reset before and after each test."""
-    client = EmulatorClient(emulator_url)
-    client.reset()
-    yield client
-    client.reset()
+def emulator_url(emulator: Emulator) -> str:
+    return emulator.url
 
 
 @pytest.fixture

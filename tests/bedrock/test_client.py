@@ -13,8 +13,8 @@ from fmgate.bedrock.converse import converse
 from fmgate.bedrock.video import fetch_video
 from fmgate.core.errors import UpstreamTimeout, UpstreamUnavailable
 from fmgate.core.model_request import ChatMessage, ChatRequest, TextBlock
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.servers import free_port
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.servers import free_port
 
 HELLO = ChatRequest(
     model_id="amazon.nova-lite-v1:0", messages=(ChatMessage("user", (TextBlock("hi"),)),)

@@ -20,7 +20,7 @@ from fmgate.core.errors import (
 from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, Usage, accumulate
 from fmgate.core.model_request import ChatMessage, ChatRequest, ImageBlock, TextBlock
 from fmgate_emulator import EmulatorClient
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 NOVA = "amazon.nova-lite-v1:0"
 CLAUDE_PROFILE = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
@@ -115,7 +115,9 @@ async def test_converse_gives_the_same_kind_of_events(
 
     assert isinstance(events[0], TextDelta)
     assert isinstance(events[-2], Usage)
-    assert events[-1] == Done(stop_reason="end_turn", latency_ms=events[-1].latency_ms)
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done == Done(stop_reason="end_turn", latency_ms=done.latency_ms)
     assert control.counters()["total"] == 1
 
 

@@ -14,7 +14,7 @@ from fmgate.config.media import ImageFamily, VideoFamily
 from fmgate.core.errors import Throttled, UpstreamTimeout
 from fmgate.core.model_request import ImageRequest, VideoRequest
 from fmgate_emulator import EmulatorClient
-from tests.bedrock.conftest import REGION, VIDEO_BUCKET
+from tests.harness.emulator import REGION, VIDEO_BUCKET
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -97,6 +97,7 @@ PROFILE_PREFIX = "us."
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
+    """The bundled catalog (deliberately shadows the gateway tests' ``catalog`` in this module)."""
     return load_catalog()
 
 

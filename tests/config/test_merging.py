@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fmgate.config.layers import deep_merge
 from fmgate.config.loader import load_catalog, parse_catalog
+from tests.harness.catalogs import chat_bot
 
 LAYERED = """
 version: 1
@@ -46,7 +47,7 @@ bots:
 
 
 def test_entry_overrides_template_chain_which_overrides_defaults() -> None:
-    bot = parse_catalog(LAYERED, "layered.yaml").bot("layered")
+    bot = chat_bot(parse_catalog(LAYERED, "layered.yaml"), "layered")
     assert bot.temperature == 0.7  # entry beats vision (0.5) beats base (0.3)
     assert bot.supports_images is True  # from vision
     assert bot.max_tokens_limit == 4000  # from base, through vision
@@ -56,7 +57,7 @@ def test_entry_overrides_template_chain_which_overrides_defaults() -> None:
 
 
 def test_mappings_merge_key_by_key_across_all_layers() -> None:
-    bot = parse_catalog(LAYERED, "layered.yaml").bot("layered")
+    bot = chat_bot(parse_catalog(LAYERED, "layered.yaml"), "layered")
     # input from the entry, output from the base template, minimum from defaults
     assert (bot.pricing.input_token, bot.pricing.output_token, bot.pricing.minimum) == (
         0.05,
@@ -71,13 +72,13 @@ def test_mappings_merge_key_by_key_across_all_layers() -> None:
 
 def test_lists_are_replaced_not_appended() -> None:
     catalog = parse_catalog(LAYERED, "layered.yaml")
-    assert catalog.bot("layered").stop_sequences == ("TEMPLATE", "TWO")
-    assert catalog.bot("plain").stop_sequences == ("DEFAULT",)
-    assert catalog.bot("own-key").stop_sequences == ()
+    assert chat_bot(catalog, "layered").stop_sequences == ("TEMPLATE", "TWO")
+    assert chat_bot(catalog, "plain").stop_sequences == ("DEFAULT",)
+    assert chat_bot(catalog, "own-key").stop_sequences == ()
 
 
 def test_bot_without_template_gets_defaults_and_schema_defaults() -> None:
-    bot = parse_catalog(LAYERED, "layered.yaml").bot("plain")
+    bot = chat_bot(parse_catalog(LAYERED, "layered.yaml"), "plain")
     assert bot.kind == "chat"
     assert bot.temperature is None
     assert bot.supports_images is False
@@ -86,7 +87,7 @@ def test_bot_without_template_gets_defaults_and_schema_defaults() -> None:
 
 
 def test_entry_may_use_its_own_secret_reference() -> None:
-    bot = parse_catalog(LAYERED, "layered.yaml").bot("own-key")
+    bot = chat_bot(parse_catalog(LAYERED, "layered.yaml"), "own-key")
     assert bot.access_key == "aws-secretsmanager:poe/keys#own-key"
 
 
@@ -113,7 +114,7 @@ bots:
     pricing: *cheap
 """
     catalog = parse_catalog(text, "anchors.yaml")
-    assert catalog.bot("one").pricing == catalog.bot("two").pricing
+    assert chat_bot(catalog, "one").pricing == chat_bot(catalog, "two").pricing
 
 
 def test_three_level_template_chain_applies_base_first() -> None:
@@ -126,7 +127,7 @@ templates:
 bots:
   - {bot_name: x, template: c, model_id: amazon.nova-micro-v1:0}
 """
-    bot = parse_catalog(text, "chain.yaml").bot("x")
+    bot = chat_bot(parse_catalog(text, "chain.yaml"), "x")
     assert (bot.max_tokens, bot.temperature, bot.top_p) == (300, 0.2, 0.5)
 
 
@@ -145,7 +146,7 @@ defaults: {temperature: 0.4}
 bots:
   - {bot_name: x, model_id: amazon.nova-micro-v1:0, temperature: null}
 """
-    assert parse_catalog(text, "null.yaml").bot("x").temperature is None
+    assert chat_bot(parse_catalog(text, "null.yaml"), "x").temperature is None
 
 
 def test_load_catalog_reads_a_file(tmp_path: Path) -> None:
@@ -162,4 +163,4 @@ bots:
     model_id: amazon.nova-micro-v1:0
     system_prompt: "Costs ${HOME} and $USER"
 """
-    assert parse_catalog(text, "x.yaml").bot("x").system_prompt == "Costs ${HOME} and $USER"
+    assert chat_bot(parse_catalog(text, "x.yaml"), "x").system_prompt == "Costs ${HOME} and $USER"

@@ -285,7 +285,7 @@ async def test_non_string_json_value_does_not_show_it(
 
 
 async def test_unreachable_secrets_manager(clock: FakeClock) -> None:
-    from tests.servers import free_port
+    from tests.harness.servers import free_port
 
     resolver = SecretResolver(
         endpoint_url=f"http://127.0.0.1:{free_port()}",

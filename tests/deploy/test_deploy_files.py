@@ -40,9 +40,9 @@ from fmgate.observability.metrics import GatewayMetrics
 from fmgate.server.app import build_app
 from fmgate.server.serving import CUT_ALLOWANCE_SECONDS
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.poe.harness import TEST_POE_KEY, query
 from tests.harness.catalog_files import BOUND, ServeFile
-from tests.servers import uvicorn_serving
+from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.servers import uvicorn_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

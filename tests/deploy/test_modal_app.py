@@ -32,8 +32,8 @@ from fmgate.server.app_from_env import (
     reload_interval,
 )
 from fmgate_emulator import Emulator
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.fronts.poe.harness import ask
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.poe_client import ask
 
 ROOT = Path(__file__).resolve().parents[2]
 MODAL_APP = ROOT / "deploy" / "modal_app.py"

@@ -1,8 +1,8 @@
-"""An emulator for the whole emulator test package, and SDK clients pointed at it."""
+"""SDK clients pointed at the session's emulator (``tests.harness.emulator``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import boto3
@@ -12,39 +12,14 @@ from aiobotocore.session import get_session
 from botocore.config import Config
 
 from fmgate_emulator import AsyncEmulatorClient, Emulator, EmulatorClient
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.emulators import running_emulator
-
-REGION = "us-east-1"
-VIDEO_BUCKET = "emulator-test-videos"
-MOTO_CREDENTIALS = {"aws_access_key_id": "moto", "aws_secret_access_key": "moto"}
-#: One attempt, no retries (botocore's ``max_attempts`` counts retries, ``total_max_attempts`` all).
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
-#: The SDK's standard retry mode with three retries.
-STANDARD_RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
-
-
-@pytest.fixture(scope="session")
-def emulator(moto_url: str) -> Iterator[Emulator]:
-    with running_emulator(moto_url, VIDEO_BUCKET, REGION) as emu:
-        yield emu
-
-
-def s3_client(moto_url: str) -> Any:
-    return boto3.client("s3", endpoint_url=moto_url, region_name=REGION, **MOTO_CREDENTIALS)
-
-
-@pytest.fixture
-def control(emulator: Emulator) -> Iterator[EmulatorClient]:
-    """The control API, reset before and after each test."""
-    client = EmulatorClient(emulator.url)
-    client.reset()
-    yield client
-    client.reset()
+from tests.emulator.sdk import NO_RETRIES
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.emulator import REGION
 
 
 @pytest.fixture
 def async_control(emulator: Emulator, control: EmulatorClient) -> AsyncEmulatorClient:
+    """The async control client (``control`` resets the emulator around the test)."""
     return AsyncEmulatorClient(emulator.url)
 
 
@@ -89,8 +64,3 @@ async def aio_bedrock(emulator: Emulator, control: EmulatorClient) -> AsyncItera
         config=AioConfig(retries={"mode": "standard", "total_max_attempts": 1}),
     ) as client:
         yield client
-
-
-def user(text: str, *extra: dict[str, Any]) -> dict[str, Any]:
-    """A user message with one text block (plus any extra blocks)."""
-    return {"role": "user", "content": [{"text": text}, *extra]}

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from fmgate_emulator.content import DOCUMENT_TOKENS, IMAGE_TOKENS, count_tokens, reply_text
-from tests.emulator.conftest import user
+from tests.emulator.sdk import user
 
 NOVA_LITE = "amazon.nova-lite-v1:0"
 CLAUDE_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"

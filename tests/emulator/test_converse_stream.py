@@ -13,7 +13,7 @@ from urllib3.exceptions import ProtocolError
 
 from fmgate_emulator import AsyncEmulatorClient, EmulatorClient
 from fmgate_emulator.content import count_tokens, reply_text, split_tokens
-from tests.emulator.conftest import STANDARD_RETRIES, user
+from tests.emulator.sdk import STANDARD_RETRIES, user
 
 NOVA_LITE = "amazon.nova-lite-v1:0"
 CLAUDE_37 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"

@@ -14,7 +14,7 @@ from fmgate_emulator.eventstream import encode_frame, event_frame, exception_fra
 def decode(data: bytes, chunk: int | None = None) -> list[tuple[dict[str, object], bytes]]:
     buffer = EventStreamBuffer()
     step = chunk or len(data)
-    messages = []
+    messages: list[tuple[dict[str, object], bytes]] = []
     for start in range(0, len(data), step):
         buffer.add_data(data[start : start + step])
         messages.extend((m.headers, m.payload) for m in buffer)

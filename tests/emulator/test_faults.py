@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from fmgate_emulator import AsyncEmulatorClient, EmulatorClient
 from fmgate_emulator.content import reply_text
-from tests.emulator.conftest import STANDARD_RETRIES, user
+from tests.emulator.sdk import STANDARD_RETRIES, user
 
 NOVA_LITE = "amazon.nova-lite-v1:0"
 NOVA_MICRO = "amazon.nova-micro-v1:0"

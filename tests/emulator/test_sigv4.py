@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 from fmgate_emulator import Emulator, EmulatorConfig
 from fmgate_emulator.errors import BedrockError
 from fmgate_emulator.sigv4 import Credentials4, SignedRequest, verify
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.emulator.conftest import NO_RETRIES, REGION, user
+from tests.emulator.sdk import NO_RETRIES, user
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.emulator import REGION
 
 ACCEPTED = Credentials4(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, bearer_token="bedrock-api-key")
 PATH = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -11,7 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from fmgate_emulator.async_jobs import sample_video
-from tests.emulator.conftest import VIDEO_BUCKET, s3_client
+from tests.emulator.sdk import s3_client
+from tests.harness.emulator import VIDEO_BUCKET
+from tests.harness.polling import eventually
 
 NOVA_REEL_INPUT = {
     "taskType": "TEXT_VIDEO",
@@ -69,6 +70,11 @@ def test_nova_reel_job_writes_a_playable_mp4_to_s3(bedrock: Any, moto_url: str) 
     assert manifest["outputs"][0]["uri"] == (f"s3://{VIDEO_BUCKET}/reel/{invocation_id}/output.mp4")
 
 
+async def finished(client: Any, arn: str) -> bool:
+    """Whether the job ``arn`` is no longer in progress (aiobotocore client)."""
+    return bool((await client.get_async_invoke(invocationArn=arn))["status"] != "InProgress")
+
+
 async def test_luma_job_and_listing_with_aiobotocore(aio_bedrock: Any) -> None:
     started = await aio_bedrock.start_async_invoke(
         modelId="luma.ray-v2:0", modelInput=LUMA_INPUT, outputDataConfig=output_config("luma")
@@ -76,10 +82,7 @@ async def test_luma_job_and_listing_with_aiobotocore(aio_bedrock: Any) -> None:
     arn = started["invocationArn"]
     in_progress = await aio_bedrock.list_async_invokes(statusEquals="InProgress")
     assert arn in [s["invocationArn"] for s in in_progress["asyncInvokeSummaries"]]
-    for _ in range(200):
-        if (await aio_bedrock.get_async_invoke(invocationArn=arn))["status"] != "InProgress":
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: finished(aio_bedrock, arn), "the Luma job finishes")
     completed = await aio_bedrock.list_async_invokes(statusEquals="Completed")
     assert arn in [s["invocationArn"] for s in completed["asyncInvokeSummaries"]]
     in_progress = await aio_bedrock.list_async_invokes(statusEquals="InProgress")

@@ -27,7 +27,7 @@ def request(parts: list[bytes], *, stall: bool = False, length: int | None = Non
             return {"type": "http.request", "body": b"", "more_body": False}
         return {"type": "http.request", "body": queue.pop(0), "more_body": bool(queue) or stall}
 
-    return Request({"type": "http", "method": "POST", "headers": headers}, receive)  # type: ignore[arg-type]
+    return Request({"type": "http", "method": "POST", "headers": headers}, receive)
 
 
 async def test_reads_the_whole_body() -> None:

@@ -1,11 +1,11 @@
 """A gateway served from a catalog *file*, reached through the real Poe client, with a reloader.
 
-The emulator, its control client and the fake Poe API are the gateway tests' fixtures.
+Fixtures: ``catalog_file`` (a catalog file serving nova-micro), ``serve_file`` (a gateway on
+a catalog file, with a reloader) and ``serve_app`` (``fmgate serve --config FILE`` in-process).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -21,9 +21,10 @@ from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate.server.reload import CatalogReloader
 from fmgate_emulator import Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import aws_for, emu, emulator, poe_api  # noqa: F401  (fixtures)
-from tests.fronts.poe.harness import TEST_POE_KEY, query
-from tests.servers import uvicorn_serving
+from tests.harness.emulator import aws_for
+from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.polling import eventually
+from tests.harness.servers import uvicorn_serving
 
 #: Seconds before a wait fails the test instead of stalling CI (a bound, not a timing assertion).
 BOUND = 20.0
@@ -77,7 +78,7 @@ ServeFile = Callable[..., AbstractAsyncContextManager[ServedCatalog]]
 @pytest.fixture
 def catalog_file(
     tmp_path: Path,
-    poe_api: FakePoeApi,  # noqa: F811
+    poe_api: FakePoeApi,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     """A catalog file serving nova-micro (the bot every test starts from)."""
@@ -88,7 +89,7 @@ def catalog_file(
 
 
 @pytest.fixture
-def serve_file(emulator: Emulator, moto_url: str) -> ServeFile:  # noqa: F811
+def serve_file(emulator: Emulator, moto_url: str) -> ServeFile:
     """Open a gateway from a catalog file, with a reloader for it (not yet watching)."""
 
     @asynccontextmanager
@@ -114,7 +115,7 @@ ServeApp = Callable[[Path], AbstractAsyncContextManager[str]]
 
 
 @pytest.fixture
-def serve_app(emulator: Emulator, moto_url: str) -> ServeApp:  # noqa: F811
+def serve_app(emulator: Emulator, moto_url: str) -> ServeApp:
     """``fmgate serve --config FILE`` in-process: ``create_app`` on a real uvicorn (loopback).
 
     The app opens its gateway and starts following the file in its lifespan, exactly as the
@@ -133,9 +134,12 @@ def serve_app(emulator: Emulator, moto_url: str) -> ServeApp:  # noqa: F811
 
 async def wait_until_served(session: httpx.AsyncClient, bot: str, served: bool = True) -> None:
     """Poll ``GET /bot/<name>`` until the bot is (or is no longer) served; bounded by BOUND."""
-    async with asyncio.timeout(BOUND):
-        while await is_served(session, bot) != served:  # noqa: ASYNC110 - polling HTTP
-            await asyncio.sleep(0.02)
+
+    async def settled() -> bool:
+        return await is_served(session, bot) == served
+
+    what = f"{bot} is served" if served else f"{bot} is no longer served"
+    await eventually(settled, what, within=BOUND, interval=0.02)
 
 
 async def answer_over_http(session: httpx.AsyncClient, url: str, bot: str, text: str) -> str:

@@ -20,6 +20,7 @@ from tests.harness.catalog_files import (
     is_served,
     wait_until_served,
 )
+from tests.harness.catalogs import as_chat
 
 HAND_WRITTEN = """\
 # my catalog: comments, templates and anchors must survive
@@ -43,7 +44,7 @@ def test_entry_has_capabilities_and_prices_from_the_table(tmp_path: Path) -> Non
     added = add_model(path, "amazon.nova-premier-v1:0")
 
     assert path.read_text().startswith(HAND_WRITTEN)  # existing text kept byte for byte
-    bot = load_catalog(path).bots[-1]
+    bot = as_chat(load_catalog(path).bots[-1])
     assert bot == added.config
     assert bot.bot_name == "nova-premier"
     assert bot.model_id == "us.amazon.nova-premier-v1:0"  # profile-only: the us. profile id
@@ -60,7 +61,7 @@ def test_entry_has_capabilities_and_prices_from_the_table(tmp_path: Path) -> Non
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     added = add_model(path, "mistral.mistral-7b-instruct-v0:2", name="tiny", kind="chat")
-    bot = added.config
+    bot = as_chat(added.config)
     assert (bot.bot_name, bot.model_id) == ("tiny", "mistral.mistral-7b-instruct-v0:2")
     assert not bot.supports_images
     assert bot.enable_image_comprehension

@@ -15,11 +15,8 @@ from fmgate.model_table.bot_status import bot_statuses
 from fmgate.model_table.table import bundled_table
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
-from tests.fronts.poe.conftest import catalog, gateway, poe
-from tests.fronts.poe.harness import ask
-from tests.servers import uvicorn_serving
-
-__all__ = ["catalog", "gateway", "poe"]
+from tests.harness.poe_client import ask
+from tests.harness.servers import uvicorn_serving
 
 CATALOG = """
 version: 1

@@ -19,7 +19,7 @@ from fmgate.model_table.refresh import RefreshError, refresh_model_table
 from fmgate.model_table.table import ModelTable, bundled_table, find_model, load_table
 from fmgate_emulator import Emulator
 from fmgate_emulator.models import MODELS, Modality
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 PREMIER = "amazon.nova-premier-v1:0"  # profile-only on Bedrock
 LITE = "amazon.nova-lite-v1:0"  # takes images

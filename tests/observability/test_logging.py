@@ -19,7 +19,7 @@ from fmgate.observability.logging import (
     new_request_id,
     register_secret,
 )
-from tests.conftest import TEST_SECRET_ACCESS_KEY
+from tests.harness.credentials import TEST_SECRET_ACCESS_KEY
 
 POE_KEY = "poe-key-0f9e8d7c6b5a4f3e2d1c0b9a"
 AWS_LOOKALIKE = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # 40 characters, never registered

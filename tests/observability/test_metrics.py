@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fmgate.observability.metrics import GatewayMetrics
-from tests.observability.scrape import samples, value
+from tests.harness.scrape import samples, value
 
 
 def test_fresh_metrics_parse_and_stay_out_of_the_global_registry() -> None:

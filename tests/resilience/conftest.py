@@ -1,14 +1,11 @@
-"""A gateway with fallbacks on the shared emulator, its usage ledger, and the Poe client.
-
-The emulator and Poe API fixtures are the gateway tests' own (imported, so pytest finds them).
-"""
+"""A gateway with fallbacks (``tests.resilience.catalog``) on the session's emulator, its usage
+ledger, and the Poe client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from string import Template
 
 import httpx
 import pytest
@@ -18,54 +15,20 @@ from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import aws_for, emu, emulator, poe_api, pointed_at
-from tests.fronts.poe.harness import TEST_POE_KEY
-from tests.resilience.load import Served
-
-__all__ = ["emu", "emulator", "poe_api"]
-
-PRIMARY = "us.amazon.nova-pro-v1:0"
-WEST = "amazon.nova-pro-v1:0"
-LITE = "amazon.nova-lite-v1:0"
-QUIET_PRIMARY = "us.amazon.nova-micro-v1:0"
-QUIET_WEST = "amazon.nova-micro-v1:0"
-LONELY = "meta.llama3-8b-instruct-v1:0"
-
-#: ``resilient`` falls back to the same model in another region, then to another model;
-#: ``quiet`` falls back without telling the user; ``lonely`` has no fallback.
-CATALOG = Template("""
-version: 1
-gateway:
-  max_attempts: 2
-  retry_base_delay_seconds: 0.001
-  retry_max_delay_seconds: 0.002
-  breaker: {failure_threshold: $threshold, cooldown_seconds: 600}
-  concurrency: {initial_limit: $limit, max_limit: $max_limit, queue_timeout_seconds: $queue}
-  timeouts:
-    first_token_seconds: $first_token
-    idle_seconds: $idle
-    chat_request_seconds: $deadline
-defaults:
-  access_key: env:FMGATE_TEST_POE_KEY
-  kind: chat
-  aws_region: us-east-1
-  max_tokens: 64
-  pricing: {input_token: 0.1, output_token: 0.5}
-bots:
-  - bot_name: resilient
-    model_id: $primary
-    fallbacks:
-      - {model_id: $west, aws_region: us-west-2, label: Nova Pro in us-west-2}
-      - {model_id: $lite, label: Nova Lite}
-  - bot_name: quiet
-    model_id: $quiet_primary
-    announce_fallback: false
-    fallbacks: [{model_id: $quiet_west, aws_region: us-west-2}]
-  - bot_name: lonely
-    model_id: $lonely
-""")
-
-OpenServed = Callable[..., AbstractAsyncContextManager[Served]]
+from tests.harness.emulator import aws_for
+from tests.harness.load import Served
+from tests.harness.poe_client import TEST_POE_KEY
+from tests.harness.poe_gateway import pointed_at
+from tests.resilience.catalog import (
+    CATALOG,
+    LITE,
+    LONELY,
+    PRIMARY,
+    QUIET_PRIMARY,
+    QUIET_WEST,
+    WEST,
+    OpenServed,
+)
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import httpx_sse
 
-from tests.fronts.poe.harness import query
-from tests.resilience.load import Outcome
-from tests.servers import SERVER_BOUND_SECONDS, free_port
+from tests.harness.load import Outcome
+from tests.harness.poe_client import query
+from tests.harness.servers import SERVER_BOUND_SECONDS, free_port
 
 BOT = "slow-nova"
 

@@ -19,10 +19,11 @@ import httpx
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.fronts.poe.harness import TEST_POE_KEY, query
-from tests.resilience.conftest import OpenServed
-from tests.resilience.load import metric
-from tests.servers import uvicorn_serving
+from tests.harness.load import metric
+from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.polling import eventually
+from tests.harness.servers import uvicorn_serving
+from tests.resilience.catalog import OpenServed
 
 STREAMS = 200
 BOT = "lonely"  # no fallbacks: one Bedrock stream per request
@@ -83,6 +84,11 @@ async def settle(*conditions: Callable[[], bool]) -> None:
                 await asyncio.sleep(0.05)  # polling gauges and /proc
 
 
+async def nothing_in_progress(emu: AsyncEmulatorClient) -> bool:
+    """Whether the emulator has no response in progress."""
+    return bool((await emu.counters())["in_progress"] == 0)
+
+
 def in_flight(gateway: Gateway) -> float:
     return metric(gateway, "fmgate_inflight_streams")
 
@@ -122,11 +128,8 @@ async def test_abandoned_streams_leak_nothing(
         assert upstream_in_use(s.gateway) == 0
         assert established_connections_to(emulator_port) <= baseline_connections
         assert len(asyncio.all_tasks()) <= baseline_tasks
-        for _ in range(200):  # the emulator stops writing once it notices the closed socket
-            if (await emu.counters())["in_progress"] == 0:
-                break
-            await asyncio.sleep(0.05)
-        assert (await emu.counters())["in_progress"] == 0
+        # The emulator stops writing once it notices the closed socket.
+        await eventually(lambda: nothing_in_progress(emu), "the emulator ends every stream")
 
         await s.gateway.finisher.drain()
         assert s.gateway.ledger is not None

@@ -10,8 +10,7 @@ from fmgate.config.gateway_settings import ConcurrencySettings
 from fmgate.core.errors import ModelBusy
 from fmgate.resilience.concurrency import AdaptiveLimit, ConcurrencyLimits, Verdict
 from fmgate_emulator import AsyncEmulatorClient
-from tests.resilience.conftest import LONELY, PRIMARY, WEST, OpenServed
-from tests.resilience.load import (
+from tests.harness.load import (
     assert_well_formed,
     ledger_rows,
     load,
@@ -19,6 +18,8 @@ from tests.resilience.load import (
     models_of,
     outcomes_of,
 )
+from tests.harness.polling import eventually
+from tests.resilience.catalog import LONELY, PRIMARY, WEST, OpenServed
 
 STREAM = "ConverseStream"
 
@@ -78,8 +79,7 @@ async def test_calls_over_the_limit_wait_in_line_first_come_first_served() -> No
         slot.release()
 
     waiting = [asyncio.create_task(wait(name)) for name in ("a", "b", "c")]
-    await asyncio.sleep(0.01)
-    assert limit.waiting == 3
+    await eventually(lambda: limit.waiting == 3, "the three callers wait in line")
     assert order == []
     first.release()
     await asyncio.gather(*waiting)
@@ -104,7 +104,7 @@ async def test_a_cancelled_waiter_never_holds_a_slot() -> None:
     limit = limit_of(1, high=1)
     held = await limit.acquire()
     waiter = asyncio.create_task(limit.acquire())
-    await asyncio.sleep(0.01)
+    await eventually(lambda: limit.waiting == 1, "the waiter is in line")
     held.release()  # the slot is granted to the waiter ...
     waiter.cancel()  # ... which is cancelled before it runs: the slot must come back
     with pytest.raises(asyncio.CancelledError):

@@ -7,6 +7,7 @@ import pytest
 from fmgate.config.errors import CatalogError
 from fmgate.config.gateway_settings import BreakerSettings, TimeoutSettings
 from fmgate.config.loader import parse_catalog
+from tests.harness.catalogs import chat_bot
 
 
 def problems(text: str) -> list[str]:
@@ -19,7 +20,7 @@ def test_defaults_need_no_configuration() -> None:
     catalog = parse_catalog(
         "version: 1\nbots:\n  - {bot_name: plain, model_id: amazon.nova-micro-v1:0}\n", "c.yaml"
     )
-    bot = catalog.bot("plain")
+    bot = chat_bot(catalog, "plain")
     assert bot.fallbacks == ()
     assert bot.announce_fallback is True
     assert catalog.gateway.breaker == BreakerSettings(failure_threshold=5, cooldown_seconds=30)
@@ -46,7 +47,7 @@ bots:
     )
     assert catalog.gateway.breaker.failure_threshold == 2
     assert catalog.gateway.timeouts.idle_seconds == 20
-    bot = catalog.bot("a")
+    bot = chat_bot(catalog, "a")
     assert [f.label for f in bot.fallbacks] == ["Nova Lite"]
     assert bot.fallbacks[0].aws_region is None
     assert not bot.announce_fallback

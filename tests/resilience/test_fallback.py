@@ -20,6 +20,7 @@ from fmgate.core.events import AnsweredBy, Done, Event, TextDelta
 from fmgate.resilience.breaker import BreakerRegistry, BreakerState
 from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
 from fmgate.resilience.retry import RetryPolicy
+from tests.harness.catalogs import chat_bot
 
 PRIMARY = Target("us.amazon.nova-pro-v1:0", "us-east-1", "us.amazon.nova-pro-v1:0")
 WEST = Target("amazon.nova-pro-v1:0", "us-west-2", "Nova Pro (west)")
@@ -170,7 +171,7 @@ bots:
 """,
         "fallbacks.yaml",
     )
-    assert bot_targets(catalog.bot("resilient")) == (
+    assert bot_targets(chat_bot(catalog, "resilient")) == (
         Target("us.amazon.nova-pro-v1:0", "us-east-2", "us.amazon.nova-pro-v1:0"),
         Target("amazon.nova-pro-v1:0", "us-west-2", "Nova Pro (west)"),
         Target("amazon.nova-lite-v1:0", "us-east-2", "amazon.nova-lite-v1:0"),

@@ -13,15 +13,7 @@ import tracemalloc
 import pytest
 
 from fmgate_emulator import AsyncEmulatorClient
-from tests.resilience.conftest import (
-    LONELY,
-    PRIMARY,
-    QUIET_PRIMARY,
-    QUIET_WEST,
-    WEST,
-    OpenServed,
-)
-from tests.resilience.load import (
+from tests.harness.load import (
     ask,
     assert_well_formed,
     finished_requests,
@@ -30,6 +22,14 @@ from tests.resilience.load import (
     metric,
     models_of,
     outcomes_of,
+)
+from tests.resilience.catalog import (
+    LONELY,
+    PRIMARY,
+    QUIET_PRIMARY,
+    QUIET_WEST,
+    WEST,
+    OpenServed,
 )
 
 #: Faults hit the answer only (CountTokens, used for usage estimates, stays healthy).

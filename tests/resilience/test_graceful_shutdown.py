@@ -17,7 +17,8 @@ from fmgate.core.errors import ServerRestarting
 from fmgate.core.shutdown import ShutdownSignal
 from fmgate.server.app import build_app
 from fmgate_emulator.content import reply_text
-from tests.resilience.conftest import OpenServed
+from tests.harness.load import assert_well_formed
+from tests.resilience.catalog import OpenServed
 from tests.resilience.gateway_process import (
     DRAINING_LINE,
     GatewayProcess,
@@ -26,7 +27,6 @@ from tests.resilience.gateway_process import (
     ledger_rows,
     poe_stream,
 )
-from tests.resilience.load import assert_well_formed
 
 STREAMS = 10
 #: A question whose echoed answer is ~40 tokens long.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fmgate_emulator import AsyncEmulatorClient
-from tests.resilience.conftest import PRIMARY, WEST, OpenServed
-from tests.resilience.load import load
+from tests.harness.load import load
+from tests.resilience.catalog import PRIMARY, WEST, OpenServed
 
 STREAM = "ConverseStream"
 

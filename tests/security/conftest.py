@@ -1,4 +1,4 @@
-"""Security tests run against the real gateway app (emulator-backed), as the gateway tests do."""
+"""Security tests run against the real gateway app (``tests.harness.poe_gateway``): other limits."""
 
 from __future__ import annotations
 
@@ -8,27 +8,6 @@ import pytest
 
 from fmgate.config.catalog import Catalog
 from fmgate.config.gateway_settings import RequestLimits
-from tests.attachments.conftest import file_server
-from tests.fronts.poe.conftest import (
-    catalog,
-    emu,
-    emulator,
-    gateway,
-    gateway_session,
-    poe,
-    poe_api,
-)
-
-__all__ = [
-    "catalog",
-    "emu",
-    "emulator",
-    "file_server",
-    "gateway",
-    "gateway_session",
-    "poe",
-    "poe_api",
-]
 
 
 def with_limits(catalog: Catalog, **changes: object) -> Catalog:

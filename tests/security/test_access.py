@@ -9,14 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fmgate.config.errors import CatalogError
 from fmgate.config.fields import SECRET_REF_PATTERN
 from fmgate.config.loader import load_catalog, parse_catalog
 from fmgate.core.errors import BotMisconfigured
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator
-from tests.fronts.poe.conftest import aws_for
-from tests.fronts.poe.harness import TEST_POE_KEY, query
+from tests.harness.emulator import aws_for
+from tests.harness.poe_client import TEST_POE_KEY, query
 
 KEYLESS = """
 version: 1
@@ -47,7 +48,8 @@ bots:
 async def test_missing_or_wrong_key_is_401_without_detail(
     poe: httpx.AsyncClient, authorization: str | bytes | None
 ) -> None:
-    headers = {} if authorization is None else {"Authorization": authorization}
+    value = authorization.encode() if isinstance(authorization, str) else authorization
+    headers = {} if value is None else {b"Authorization": value}
     response = await poe.post(
         "/bot/nova-lite", json=query(("user", "hi")).model_dump(), headers=headers
     )
@@ -65,7 +67,7 @@ def test_the_bundled_catalog_holds_references_not_keys() -> None:
 
 def test_a_literal_key_in_a_catalog_is_refused() -> None:
     text = KEYLESS.replace("env:FMGATE_TEST_POE_KEY", TEST_POE_KEY)
-    with pytest.raises(Exception) as caught:  # noqa: PT011 - the loader's own error type
+    with pytest.raises(CatalogError, match="access_key") as caught:
         parse_catalog(text, "catalog.yaml")
     assert TEST_POE_KEY not in str(caught.value)
 

@@ -20,9 +20,9 @@ import orjson
 import pytest
 
 from fmgate.config.catalog import Catalog
-from tests.attachments.conftest import FileServer
-from tests.fronts.poe.conftest import GatewaySession
-from tests.fronts.poe.harness import TEST_POE_KEY, ask, query, raw_events
+from tests.harness.attachment_files import FileServer
+from tests.harness.poe_client import TEST_POE_KEY, ask, query, raw_events
+from tests.harness.poe_gateway import GatewaySession
 
 AUTH = {"Authorization": f"Bearer {TEST_POE_KEY}"}
 BOT = "/bot/nova-lite"

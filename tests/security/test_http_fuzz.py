@@ -12,7 +12,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fronts.poe.harness import TEST_POE_KEY
+from tests.harness.poe_client import TEST_POE_KEY
 from tests.security.strategies import any_bodies
 
 ALLOWED = {200, 400, 401, 404, 408, 413, 429, 501}

@@ -20,8 +20,9 @@ from fmgate.security.rate_limits import (
     UserLimiter,
 )
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.poe.conftest import GatewaySession
-from tests.fronts.poe.harness import query, raw_events
+from tests.harness.poe_client import query, raw_events
+from tests.harness.poe_gateway import GatewaySession
+from tests.harness.polling import eventually
 
 ALICE = LimitKey("alice", "nova-lite")
 BOB = LimitKey("bob", "nova-lite")
@@ -74,6 +75,11 @@ async def test_idle_users_are_forgotten() -> None:
     assert limits.running(ALICE) == 1  # a running request is never forgotten
 
 
+async def streams_started(emu: AsyncEmulatorClient) -> bool:
+    """Whether a ConverseStream call has reached the emulator (its request is running)."""
+    return bool((await emu.counters())["by_operation"].get("ConverseStream"))
+
+
 def the_error(events: list[tuple[str, dict[str, object]]]) -> dict[str, object]:
     assert events[0][0] == "meta"
     assert events[-1][0] == "done"
@@ -108,10 +114,7 @@ async def test_too_many_running_requests_get_a_retryable_error_event(
     async with gateway_session(catalog) as session:
         body = query(("user", "hello")).model_dump()
         first = asyncio.create_task(raw_events(session, "nova-lite", body))
-        for _ in range(1000):  # wait until the first request is running (bounded)
-            if (await emu.counters())["by_operation"].get("ConverseStream"):
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: streams_started(emu), "the first request reaches Bedrock")
         error = the_error(await raw_events(session, "nova-lite", body))
         assert error["allow_retry"] is True
         assert "too many requests running" in str(error["text"])

@@ -28,16 +28,18 @@ import pytest
 
 from fmgate import cli
 from fmgate.config.catalog import Catalog
+from fmgate.config.errors import SecretError
 from fmgate.config.loader import parse_catalog
 from fmgate.observability.logging import WIRE_BODY_LOGGERS, configure_logging
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.attachments.conftest import FileServer
-from tests.conftest import TEST_SECRET_ACCESS_KEY
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import CATALOG, aws_for, pointed_at
-from tests.fronts.poe.harness import TEST_POE_KEY, query
+from tests.harness.attachment_files import FileServer
+from tests.harness.credentials import TEST_SECRET_ACCESS_KEY
+from tests.harness.emulator import aws_for
+from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.poe_gateway import CATALOG, pointed_at
 
 SM_SECRET_ID = "fmgate/leak-test"
 SM_POE_KEY = "sm-sourced-poe-key-7d41c0a9e2b8f365"
@@ -250,7 +252,7 @@ async def test_no_secret_in_anything_the_gateway_emits(
             )
         }
     )
-    with pytest.raises(Exception) as failed:  # noqa: PT011 - any failure, we read its text
+    with pytest.raises(SecretError) as failed:  # its text is read for secrets below
         async with Gateway.open(broken, options):
             pass
     out.add("start-up failure", "".join(traceback.format_exception(failed.value)))

@@ -21,9 +21,9 @@ from fmgate.config.catalog import Catalog
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator
-from tests.fronts.poe.conftest import aws_for
-from tests.fronts.poe.harness import TEST_POE_KEY, query
-from tests.servers import uvicorn_serving
+from tests.harness.emulator import aws_for
+from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.servers import uvicorn_serving
 
 BOUND = 20.0  # seconds: a hang fails the test instead of stalling CI (not a timing assertion)
 

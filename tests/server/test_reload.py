@@ -13,7 +13,6 @@ import httpx
 from fmgate_emulator import AsyncEmulatorClient
 from fmgate_emulator.content import reply_text
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.harness import TEST_POE_KEY, ask, query
 from tests.harness.catalog_files import (
     ServeApp,
     ServeFile,
@@ -23,6 +22,7 @@ from tests.harness.catalog_files import (
     wait_until_served,
     write_atomically,
 )
+from tests.harness.poe_client import TEST_POE_KEY, ask, query
 
 NOVA_MICRO = ("nova-micro", "amazon.nova-micro-v1:0")
 NOVA_LITE = ("nova-lite", "amazon.nova-lite-v1:0")

@@ -8,8 +8,8 @@ import pytest
 
 from fmgate.server.status_page import bucket_quantile
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.harness import ask
 from tests.harness.catalog_files import ServeFile, catalog_text
+from tests.harness.poe_client import ask
 
 HOSTILE = '<script>alert("x")</script> & "quotes"'
 

@@ -26,7 +26,7 @@ from PIL import Image, ImageStat
 from fmgate.server.app import build_app
 from tests.fakes.poe_api import FakePoeApi
 from tests.harness.catalog_files import BOUND, ServeFile, answer_over_http, catalog_text
-from tests.servers import uvicorn_serving
+from tests.harness.servers import uvicorn_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

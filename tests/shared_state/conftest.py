@@ -9,13 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
-from fmgate.config.gateway_settings import SharedStateSettings
-from fmgate.config.secrets import SecretResolver
-from fmgate.shared_state.connection import open_redis
-from tests.redis_server import RedisServer, redis_server
-
-#: The environment variable the test settings reference (the URL holds the password).
-REDIS_URL_VARIABLE = "FMGATE_TEST_REDIS_URL"
+from tests.harness.redis_server import RedisServer, redis_server
+from tests.shared_state.redis_clients import connect
 
 
 @pytest.fixture(scope="session")
@@ -29,18 +24,6 @@ def redis_session_server() -> Iterator[RedisServer]:
 def key_prefix() -> str:
     """A prefix no other test uses."""
     return f"t{uuid.uuid4().hex[:12]}:"
-
-
-async def connect(url: str, key_prefix: str) -> Redis:
-    """A client of ``url`` opened as the gateway opens it: settings with a reference, resolved."""
-    settings = SharedStateSettings(redis_url=f"env:{REDIS_URL_VARIABLE}", key_prefix=key_prefix)
-    resolver = SecretResolver(environ={REDIS_URL_VARIABLE: url})
-    try:
-        client = await open_redis(settings, resolver)
-    finally:
-        await resolver.aclose()
-    assert client is not None
-    return client
 
 
 @pytest.fixture

@@ -56,6 +56,8 @@ async def state_of(breaker: Breaker) -> BreakerState:
 
 
 async def cooled_down() -> None:
+    """Let the cool-down pass: the time window is the behaviour under test, not a barrier
+    (the Redis breakers read Redis's own clock, so there is no clock to inject)."""
     await asyncio.sleep(COOLDOWN + 0.05)
 
 

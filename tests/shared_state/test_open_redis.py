@@ -16,8 +16,8 @@ from fmgate.shared_state.connection import (
     SharedStateUrlError,
     open_redis,
 )
-from tests.redis_server import RedisServer
-from tests.shared_state.conftest import REDIS_URL_VARIABLE, connect
+from tests.harness.redis_server import RedisServer
+from tests.shared_state.redis_clients import REDIS_URL_VARIABLE, connect
 
 SETTINGS = SharedStateSettings(redis_url=f"env:{REDIS_URL_VARIABLE}")
 

@@ -16,8 +16,8 @@ from fmgate.resilience.breaker import BreakerState, CircuitOpen
 from fmgate.security.rate_limits import LimitExceeded, LimitKey
 from fmgate.shared_state.breakers import UNSHARED_GENERATION, RedisBreakers
 from fmgate.shared_state.limits import RedisUserLimiter
-from tests.redis_server import RedisServer, redis_server
-from tests.shared_state.conftest import connect
+from tests.harness.redis_server import RedisServer, redis_server
+from tests.shared_state.redis_clients import connect
 
 MODEL = "amazon.nova-pro-v1:0"
 REGION = "us-east-1"
@@ -107,7 +107,7 @@ async def test_redis_down_fails_open_with_one_warning_then_shares_again(
     assert any("user limits" in line for line in warnings_in(caplog))
 
     own_server.start()  # empty: nothing was persisted
-    await asyncio.sleep(RECONNECT_AFTER * 2)
+    await asyncio.sleep(RECONNECT_AFTER * 2)  # the back-off again: Redis is tried again
     other = second.get(MODEL, REGION)
     await breaker.failed(await breaker.acquire())
     await other.failed(await other.acquire())
@@ -161,7 +161,7 @@ async def test_a_full_redis_fails_open(
         await breaker.failed(await breaker.acquire())
     assert ["OutOfMemoryError" in line for line in warnings_in(caplog)] == [True]
     await redis.config_set("maxmemory", 0)
-    await asyncio.sleep(RECONNECT_AFTER * 2)
+    await asyncio.sleep(RECONNECT_AFTER * 2)  # past the back-off: Redis is tried again
     for _ in range(2):
         await breaker.failed(await breaker.acquire())
     with pytest.raises(CircuitOpen):

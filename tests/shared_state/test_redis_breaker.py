@@ -48,6 +48,8 @@ def replicas(
 
 
 async def cooled_down() -> None:
+    """Let the cool-down pass: the time window is the behaviour under test, not a barrier
+    (the Redis breakers read Redis's own clock, so there is no clock to inject)."""
     await asyncio.sleep(COOLDOWN + 0.05)
 
 
@@ -143,7 +145,7 @@ async def test_a_lost_probe_is_taken_over_and_its_late_result_ignored(
     assert lost.probe
     with pytest.raises(CircuitOpen):
         await survivor.breaker.acquire()
-    await asyncio.sleep(0.25)  # the probe's time is up
+    await asyncio.sleep(0.25)  # the probe's 0.2 s TTL runs out (a time window, not a barrier)
     probe = await survivor.breaker.acquire()
     assert probe.probe
     await dying.breaker.succeeded(lost)  # too late: it no longer counts
@@ -206,7 +208,7 @@ async def test_a_healthy_reading_spares_redis_until_it_expires_or_a_call_fails(
         await other_breaker.failed(await other_breaker.acquire())
     assert (await other_breaker.status()).state is BreakerState.OPEN
     permit = await breaker.acquire()  # ... seen here only when the reading expires
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.35)  # the 0.3 s reading expires (a time window, not a barrier)
     with pytest.raises(CircuitOpen):
         await breaker.acquire()
     await breaker.succeeded(permit)  # a late success from before the opening changes nothing

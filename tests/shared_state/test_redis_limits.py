@@ -86,7 +86,7 @@ async def test_the_bucket_refills_at_the_sustained_rate(
     await admitted(limits)
     refusal = await refused(limits)
     assert 0 < refusal.retry_after_seconds <= 0.1
-    await asyncio.sleep(0.15)
+    await asyncio.sleep(0.15)  # the refill itself (burst 1: sleeping longer refills no more)
     await admitted(limits)
 
 
@@ -97,7 +97,7 @@ async def test_leases_of_a_dead_replica_expire_after_their_ttl(
     survivor = limiter(other_replica_redis, key_prefix, concurrent=1, lease_ttl_seconds=0.2)
     await admitted(dying)  # never released: its replica dies mid-request
     assert (await refused(survivor)).limit == "concurrency"
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.25)  # the lease's 0.2 s TTL runs out (a time window, not a barrier)
     assert await survivor.running(ALICE) == 0
     await admitted(survivor)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -11,18 +12,19 @@ import pytest
 
 from fmgate.config.loader import parse_catalog
 from fmgate.resilience.breaker import BreakerState
+from fmgate.security.rate_limits import LimitKey
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate.shared_state.breakers import RedisBreakers
 from fmgate.shared_state.limits import RedisUserLimiter
 from fmgate_emulator import AsyncEmulatorClient, Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import aws_for, emu, emulator, poe_api, pointed_at
-from tests.fronts.poe.harness import TEST_POE_KEY
-from tests.redis_server import RedisServer
-from tests.resilience.load import Served, ask, assert_well_formed, ledger_rows, models_of
-
-__all__ = ["emu", "emulator", "poe_api"]
+from tests.harness.emulator import aws_for
+from tests.harness.load import Served, ask, assert_well_formed, ledger_rows, models_of
+from tests.harness.poe_client import TEST_POE_KEY
+from tests.harness.poe_gateway import pointed_at
+from tests.harness.polling import eventually
+from tests.harness.redis_server import RedisServer
 
 PRIMARY = "us.amazon.nova-pro-v1:0"
 WEST = "amazon.nova-pro-v1:0"
@@ -46,6 +48,10 @@ bots:
 """
 
 
+#: Opens two replicas (gateways sharing the test's Redis key prefix), each with a Poe session.
+OpenReplicas = Callable[[], AbstractAsyncContextManager[tuple[Served, Served]]]
+
+
 @pytest.fixture
 def open_replicas(
     monkeypatch: pytest.MonkeyPatch,
@@ -55,7 +61,7 @@ def open_replicas(
     moto_url: str,
     poe_api: FakePoeApi,
     tmp_path: Path,
-) -> object:
+) -> OpenReplicas:
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
     monkeypatch.setenv("FMGATE_TEST_REDIS_URL", redis_session_server.url)
     text = CATALOG % {"prefix": key_prefix, "primary": PRIMARY, "west": WEST}
@@ -81,10 +87,10 @@ def open_replicas(
 
 
 async def test_a_circuit_opened_by_one_replica_sends_the_other_to_the_fallback(
-    open_replicas: object, emu: AsyncEmulatorClient
+    open_replicas: OpenReplicas, emu: AsyncEmulatorClient
 ) -> None:
     await emu.inject("unavailable", model_id=PRIMARY, operation="ConverseStream", count=-1)
-    async with open_replicas() as (a, b):  # type: ignore[operator]
+    async with open_replicas() as (a, b):
         assert isinstance(a.gateway.dependencies.breakers, RedisBreakers)
         first = [await ask(a.session, "resilient", f"user-{i}") for i in range(2)]
         calls_before = (await emu.counters())["by_model"].get(PRIMARY, 0)
@@ -100,18 +106,23 @@ async def test_a_circuit_opened_by_one_replica_sends_the_other_to_the_fallback(
     assert models_of(rows) == {WEST: 1}
 
 
+async def holds_a_slot(served: Served, user: str) -> bool:
+    """Whether a request of ``user`` to ``resilient`` holds a slot in Redis (asking ``served``)."""
+    limiter = served.gateway.limiter
+    assert isinstance(limiter, RedisUserLimiter)
+    return await limiter.running(LimitKey(user, "resilient")) > 0
+
+
 async def test_a_users_concurrency_limit_holds_across_replicas(
-    open_replicas: object, emu: AsyncEmulatorClient
+    open_replicas: OpenReplicas, emu: AsyncEmulatorClient
 ) -> None:
     await emu.inject(
         "slow_first_token", model_id=PRIMARY, operation="ConverseStream", delay_seconds=1.0
     )
-    async with open_replicas() as (a, b):  # type: ignore[operator]
+    async with open_replicas() as (a, b):
         assert isinstance(a.gateway.limiter, RedisUserLimiter)
-        import asyncio
-
         slow = asyncio.create_task(ask(a.session, "resilient", "alice"))
-        await asyncio.sleep(0.3)  # alice's first request is running on replica a
+        await eventually(lambda: holds_a_slot(a, "alice"), "alice's first request runs on a")
         refused = await ask(b.session, "resilient", "alice")
         finished = await slow
     assert_well_formed(refused)

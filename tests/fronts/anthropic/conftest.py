@@ -1,4 +1,4 @@
-"""Fixtures: the gateway test set-up plus virtual API keys, and the official Anthropic SDK."""
+"""The official Anthropic SDK over the API gateway (``tests.harness.api_gateway``)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,7 @@ import httpx2
 import pytest
 from anthropic import AsyncAnthropic
 
-from tests.fronts.openai.api_harness import (
-    GATEWAY_URL,
-    TEST_API_KEY,
-    api_catalog,
-    api_gateway,
-    api_http,
-)
-from tests.fronts.poe.conftest import catalog, emu, emulator, poe_api
-
-__all__ = ["api_catalog", "api_gateway", "api_http", "catalog", "emu", "emulator", "poe_api"]
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY
 
 
 @pytest.fixture

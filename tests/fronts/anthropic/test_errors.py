@@ -8,7 +8,7 @@ import pytest
 from anthropic import AsyncAnthropic
 
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.openai.api_harness import GATEWAY_URL
+from tests.harness.api_gateway import GATEWAY_URL
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -35,7 +35,7 @@ async def test_unknown_model_is_404(anthropic_client: AsyncAnthropic) -> None:
 
 
 async def test_missing_max_tokens_is_400(api_http: httpx2.AsyncClient) -> None:
-    from tests.fronts.openai.api_harness import TEST_API_KEY
+    from tests.harness.api_gateway import TEST_API_KEY
 
     response = await api_http.post(
         "/v1/messages",

@@ -7,7 +7,7 @@ from anthropic import AsyncAnthropic
 from anthropic.types import TextBlock, ThinkingBlock
 
 from fmgate.server.gateway import Gateway
-from tests.fronts.openai.api_harness import TEST_CALLER, ledger_row
+from tests.harness.api_gateway import TEST_CALLER, ledger_row
 
 
 async def test_whole_message_answers_and_records_usage(
@@ -88,7 +88,7 @@ async def test_max_tokens_stop_reason(anthropic_client: AsyncAnthropic) -> None:
 
 
 async def test_bearer_auth_token_works_too(api_http: httpx2.AsyncClient) -> None:
-    from tests.fronts.openai.api_harness import GATEWAY_URL, TEST_API_KEY
+    from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY
 
     client = AsyncAnthropic(
         auth_token=TEST_API_KEY, base_url=GATEWAY_URL, http_client=api_http, max_retries=0

@@ -6,11 +6,12 @@ import base64
 import io
 
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 from PIL import Image
 
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.openai.api_harness import TEST_CALLER, ledger_row
+from tests.harness.api_gateway import TEST_CALLER, ledger_row
 
 
 async def test_whole_completion_answers_and_records_usage_in_the_ledger(
@@ -46,11 +47,13 @@ async def test_whole_completion_answers_and_records_usage_in_the_ledger(
 async def test_stream_sends_usage_once_after_the_last_content_chunk_without_choices(
     openai_client: AsyncOpenAI,
 ) -> None:
-    messages = [{"role": "user", "content": "Tell me about streams"}]
-    whole = await openai_client.chat.completions.create(model="nova-lite", messages=messages)  # type: ignore[arg-type]
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": "Tell me about streams"}
+    ]
+    whole = await openai_client.chat.completions.create(model="nova-lite", messages=messages)
     stream = await openai_client.chat.completions.create(
         model="nova-lite",
-        messages=messages,  # type: ignore[arg-type]
+        messages=messages,
         stream=True,
         stream_options={"include_usage": True},
     )

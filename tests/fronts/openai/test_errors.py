@@ -9,7 +9,7 @@ from openai import AsyncOpenAI
 
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.openai.api_harness import TEST_API_KEY, ledger_row
+from tests.harness.api_gateway import TEST_API_KEY, ledger_row
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -24,7 +24,7 @@ async def test_unknown_key_is_401(stranger: AsyncOpenAI) -> None:
 
 
 async def test_poe_access_key_is_not_an_api_key(api_http: httpx2.AsyncClient) -> None:
-    from tests.fronts.poe.harness import TEST_POE_KEY
+    from tests.harness.poe_client import TEST_POE_KEY
 
     response = await api_http.post(
         "/v1/chat/completions",

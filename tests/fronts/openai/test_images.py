@@ -12,7 +12,7 @@ from PIL import Image
 
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.openai.api_harness import TEST_CALLER, ledger_row
+from tests.harness.api_gateway import TEST_CALLER, ledger_row
 
 
 async def test_generation_returns_b64_png_and_records_the_images(

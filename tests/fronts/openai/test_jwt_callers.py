@@ -17,8 +17,8 @@ from fmgate.config.gateway_settings import JwtSettings
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator
-from tests.fronts.openai.api_harness import GATEWAY_URL, ledger_row
-from tests.fronts.poe.conftest import aws_for
+from tests.harness.api_gateway import GATEWAY_URL, ledger_row
+from tests.harness.emulator import aws_for
 
 SIGNING_SECRET = "jwt-signing-secret-for-tests-0123456789"
 ISSUER = "https://issuer.example.test"

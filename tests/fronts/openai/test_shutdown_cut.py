@@ -13,8 +13,8 @@ from fmgate.core.shutdown import ShutdownSignal
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.openai.api_harness import TEST_API_KEY, ledger_row
-from tests.servers import uvicorn_serving
+from tests.harness.api_gateway import TEST_API_KEY, ledger_row
+from tests.harness.servers import uvicorn_serving
 
 LONG_PROMPT = "please write a long answer with very many words in it " * 4
 

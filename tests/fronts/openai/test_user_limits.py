@@ -8,17 +8,18 @@ import httpx2
 import openai
 import pytest
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from fmgate.config.catalog import Catalog
 from fmgate.security.rate_limits import LimitKey, UserLimiter
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.fronts.openai.api_harness import GATEWAY_URL, TEST_API_KEY, TEST_CALLER
-from tests.fronts.poe.conftest import aws_for
-from tests.servers import uvicorn_serving
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, TEST_CALLER
+from tests.harness.emulator import aws_for
+from tests.harness.servers import uvicorn_serving
 
-MESSAGES = [{"role": "user", "content": "hello"}]
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello"}]
 
 
 @pytest.fixture
@@ -53,9 +54,9 @@ async def test_a_caller_over_its_rate_gets_429_with_retry_after(
     _, http = limited
     client = sdk(http)
     for _ in range(3):  # the burst
-        await client.chat.completions.create(model="nova-lite", messages=MESSAGES)  # type: ignore[arg-type]
+        await client.chat.completions.create(model="nova-lite", messages=MESSAGES)
     with pytest.raises(openai.RateLimitError) as refused:
-        await client.chat.completions.create(model="nova-lite", messages=MESSAGES)  # type: ignore[arg-type]
+        await client.chat.completions.create(model="nova-lite", messages=MESSAGES)
     assert refused.value.status_code == 429
     assert int(refused.value.response.headers["retry-after"]) >= 1
     assert "too quickly" in refused.value.message
@@ -75,7 +76,7 @@ async def test_a_second_stream_while_one_runs_is_refused_and_the_slot_comes_back
         client = AsyncOpenAI(api_key=TEST_API_KEY, base_url=f"{url}/v1", max_retries=0)
         stream = await client.chat.completions.create(
             model="nova-lite",
-            messages=MESSAGES,  # type: ignore[arg-type]
+            messages=MESSAGES,
             stream=True,
         )
         first = await anext(aiter(stream))

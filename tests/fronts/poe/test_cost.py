@@ -15,7 +15,7 @@ from fmgate.core.events import Usage
 from fmgate.fronts.poe.cost import CaptureOnce, CostApiError, PoeCostClient
 from fmgate.fronts.poe.errors import poe_error_type
 from tests.fakes.poe_api import CostAmount, FakePoeApi
-from tests.servers import free_port
+from tests.harness.servers import free_port
 
 ACCESS_KEY = "poe-bot-access-key-never-logged-4c2a9e"
 COST = price(Pricing(input_token=0.3, output_token=1.5), usage=Usage(1000, 101))

@@ -15,10 +15,9 @@ from fmgate.config.catalog import Catalog
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import AsyncEmulatorClient
-from tests.emulators import running_emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import VIDEO_BUCKET, aws_for
-from tests.fronts.poe.harness import ask
+from tests.harness.emulator import VIDEO_BUCKET, aws_for, running_emulator
+from tests.harness.poe_client import ask
 
 REEL_MODEL = "amazon.nova-reel-v1:1"
 #: Long enough for two reloads to happen while the video is generated.

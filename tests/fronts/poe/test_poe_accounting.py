@@ -17,10 +17,10 @@ from fmgate.core.events import Usage
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.harness import BASE_URL, TEST_POE_KEY, query
-from tests.servers import uvicorn_serving
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.poe_client import BASE_URL, TEST_POE_KEY, query
+from tests.harness.servers import uvicorn_serving
 
 
 async def post_query(

@@ -9,11 +9,9 @@ import pytest
 
 from fmgate.config.catalog import Catalog
 from fmgate_emulator import AsyncEmulatorClient
-from tests.attachments.conftest import NOTES_TXT, PNG, FileServer, file_server
-from tests.fronts.poe.conftest import GatewaySession
-from tests.fronts.poe.harness import ask, query
-
-__all__ = ["file_server"]  # the loopback file server fixture, shared with the unit tests
+from tests.harness.attachment_files import NOTES_TXT, PNG, FileServer
+from tests.harness.poe_client import ask, query
+from tests.harness.poe_gateway import GatewaySession
 
 
 def allowing(catalog: Catalog, server: FileServer) -> Catalog:
@@ -43,7 +41,7 @@ async def test_text_and_image_attachments_reach_the_model(
         reply = await ask(session, "nova-lite", query(message))
     assert reply.error is None
     [record] = await emu.requests(model_id="amazon.nova-lite-v1:0")
-    [user] = record["body"]["messages"]  # type: ignore[index]
+    [user] = record["body"]["messages"]
     texts = "".join(block.get("text", "") for block in user["content"])
     assert "What is in these files?" in texts
     assert '<attachment name="notes.txt">' in texts
@@ -117,6 +115,6 @@ async def test_text_only_model_uses_poes_image_description(
     assert reply.error is None
     [record] = await emu.requests(model_id="mistral.mistral-7b-instruct-v0:2")
     body = record["body"]
-    texts = "".join(b.get("text", "") for m in body["messages"] for b in m["content"])  # type: ignore[index]
+    texts = "".join(b.get("text", "") for m in body["messages"] for b in m["content"])
     assert "A red square on white." in texts
-    assert not any("image" in b for m in body["messages"] for b in m["content"])  # type: ignore[index]
+    assert not any("image" in b for m in body["messages"] for b in m["content"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import fastapi_poe as fp
 import httpx
 import pytest
@@ -10,12 +12,13 @@ from fmgate.config.loader import parse_catalog
 from fmgate_emulator import AsyncEmulatorClient
 from fmgate_emulator.content import reply_text
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import CATALOG, GatewaySession, pointed_at
-from tests.fronts.poe.harness import TEST_POE_KEY, ask, query, raw_events
+from tests.harness.poe_client import TEST_POE_KEY, ask, query, raw_events
+from tests.harness.poe_gateway import CATALOG, GatewaySession, pointed_at
 
 
-def converse_bodies(records: list[dict[str, object]]) -> list[dict[str, object]]:
-    return [r["body"] for r in records if r["operation"] in ("Converse", "ConverseStream")]  # type: ignore[misc]
+def converse_bodies(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The JSON bodies of the Converse calls the emulator recorded."""
+    return [r["body"] for r in records if r["operation"] in ("Converse", "ConverseStream")]
 
 
 async def test_streamed_reply_equals_emulator_reply(poe: httpx.AsyncClient) -> None:
@@ -52,9 +55,9 @@ async def test_multi_turn_conversation_reaches_bedrock_translated(
         {"role": "user", "content": [{"text": "Last question"}]},
     ]
     config = body["inferenceConfig"]
-    assert config["temperature"] == 0.3  # type: ignore[index]
-    assert config["maxTokens"] == 512  # type: ignore[index]
-    assert config["stopSequences"] == ["STOP"]  # type: ignore[index]
+    assert config["temperature"] == 0.3
+    assert config["maxTokens"] == 512
+    assert config["stopSequences"] == ["STOP"]
 
 
 async def test_system_prompt_folded_for_bot_without_system_support(
@@ -64,7 +67,7 @@ async def test_system_prompt_folded_for_bot_without_system_support(
     assert reply.error is None
     [body] = converse_bodies(await emu.requests(model_id="mistral.mistral-7b-instruct-v0:2"))
     assert "system" not in body or not body["system"]
-    [message] = body["messages"]  # type: ignore[misc]
+    [message] = body["messages"]
     text = message["content"][0]["text"]
     assert "Answer in French." in text
     assert text.endswith("Hello")
@@ -79,8 +82,8 @@ async def test_parameter_controls_override_defaults_within_limits(
     reply = await ask(poe, "nova-lite", query(message))
     assert reply.error is None
     [body] = converse_bodies(await emu.requests(model_id="amazon.nova-lite-v1:0"))
-    assert body["inferenceConfig"]["temperature"] == 1.0  # type: ignore[index]  # model's limit
-    assert body["inferenceConfig"]["maxTokens"] == 4096  # type: ignore[index]  # max_tokens_limit
+    assert body["inferenceConfig"]["temperature"] == 1.0  # model's limit
+    assert body["inferenceConfig"]["maxTokens"] == 4096  # max_tokens_limit
 
 
 async def test_non_streaming_bot_yields_one_text(

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from fmgate_emulator import AsyncEmulatorClient
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.fronts.poe.harness import TEST_POE_KEY, query, raw_events
+from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from tests.harness.poe_client import TEST_POE_KEY, query, raw_events
 
 Events = list[tuple[str, dict[str, object]]]
 

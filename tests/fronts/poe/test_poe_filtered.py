@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from fmgate_emulator.content import FILTER_MARKER
-from tests.fronts.poe.harness import ask, query
+from tests.harness.poe_client import ask, query
 
 
 async def test_chat_stopped_by_content_filter_says_so(poe: httpx.AsyncClient) -> None:

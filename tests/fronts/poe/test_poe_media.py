@@ -13,8 +13,9 @@ from fmgate.config.bot_config import VideoBotConfig
 from fmgate.config.catalog import Catalog
 from fmgate_emulator import AsyncEmulatorClient
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.conftest import GatewaySession
-from tests.fronts.poe.harness import ask, query
+from tests.harness.poe_client import ask, query
+from tests.harness.poe_gateway import GatewaySession
+from tests.harness.polling import eventually
 
 
 async def test_image_bot_returns_png_of_the_asked_aspect_ratio(
@@ -37,9 +38,9 @@ async def test_image_bot_returns_png_of_the_asked_aspect_ratio(
     assert f"![{attachment.name}][" in reply.text  # shown inline
     [record] = await emu.requests(model_id="amazon.titan-image-generator-v2:0")
     body = record["body"]
-    assert body["taskType"] == "TEXT_IMAGE"  # type: ignore[index]
-    assert body["textToImageParams"]["text"] == "a red fox in snow"  # type: ignore[index]
-    assert body["imageGenerationConfig"]["seed"] == 7  # type: ignore[index]
+    assert body["taskType"] == "TEXT_IMAGE"
+    assert body["textToImageParams"]["text"] == "a red fox in snow"
+    assert body["imageGenerationConfig"]["seed"] == 7
 
 
 async def test_stability_bot_sends_aspect_ratio(
@@ -58,7 +59,7 @@ async def test_stability_bot_sends_aspect_ratio(
     image = Image.open(io.BytesIO(upload.data))
     assert image.height > image.width
     [record] = await emu.requests(model_id="stability.sd3-5-large-v1:0")
-    assert record["body"]["aspect_ratio"] == "9:16"  # type: ignore[index]
+    assert record["body"]["aspect_ratio"] == "9:16"
 
 
 async def test_video_bot_streams_progress_then_attaches_mp4(
@@ -87,10 +88,10 @@ async def test_reasoning_bot_shows_thinking_then_answer(
     assert not answer.startswith(">")
     [record] = await emu.requests(model_id="us.anthropic.claude-3-7-sonnet-20250219-v1:0")
     body = record["body"]
-    thinking_field = body["additionalModelRequestFields"]["thinking"]  # type: ignore[index]
+    thinking_field = body["additionalModelRequestFields"]["thinking"]
     assert thinking_field == {"type": "enabled", "budget_tokens": 2048}
-    assert "topP" not in body["inferenceConfig"]  # type: ignore[operator]
-    assert body["inferenceConfig"]["maxTokens"] > 2048  # type: ignore[index]
+    assert "topP" not in body["inferenceConfig"]
+    assert body["inferenceConfig"]["maxTokens"] > 2048
 
 
 async def test_built_in_reasoning_model_shows_thinking(poe: httpx.AsyncClient) -> None:
@@ -107,10 +108,8 @@ async def test_image_cost_is_authorized_before_and_captured_after(
     assert reply.error is None
     [authorization] = poe_api.authorizations
     assert authorization.total == 800  # one image at the catalog's price
-    for _ in range(100):  # capture runs after the stream, in the background
-        if poe_api.captures:
-            break
-        await asyncio.sleep(0.01)
+    # The capture runs after the stream, in the background.
+    await eventually(lambda: bool(poe_api.captures), "the cost is captured")
     [capture] = poe_api.captures
     assert capture.total == 800
 
@@ -156,7 +155,7 @@ async def test_image_bot_that_outlives_its_deadline_ends_with_a_clear_error(
     async with gateway_session(catalog.model_copy(update={"gateway": gateway})) as session:
         reply = await asyncio.wait_for(ask(session, "titan-image", "a red fox"), 4.0)
     assert reply.error is not None
-    assert "too long" in reply.error["text"]
+    assert "too long" in str(reply.error["text"])
     assert reply.error["allow_retry"] is True
     assert poe_api.uploads == []
 
@@ -170,6 +169,6 @@ async def test_video_not_ready_by_its_deadline_tells_the_user(
     async with gateway_session(with_bot(catalog, "nova-reel", video=video)) as session:
         reply = await ask(session, "nova-reel", "waves on a beach")
     assert reply.error is not None
-    assert "not ready after 0.05 seconds" in reply.error["text"]
+    assert "not ready after 0.05 seconds" in str(reply.error["text"])
     assert reply.files == []
     assert poe_api.uploads == []

@@ -17,7 +17,7 @@ from fmgate.config.loader import load_catalog
 from fmgate.config.secrets import SecretResolver
 from fmgate.fronts.poe.settings_sync import describe_failure, sync_settings
 from tests.fakes.poe_settings_api import FakePoeSettingsApi
-from tests.servers import free_port
+from tests.harness.servers import free_port
 
 KEY_ALPHA = "poe-sync-key-alpha-3f9c1e7d2b5a"
 KEY_BRAVO = "poe-sync-key-bravo-8a2d4c6e1f0b"

@@ -6,8 +6,8 @@ it ends. :class:`PostgresServer` creates and drops databases and can restart the
 reconnect tests). PostgreSQL refuses to run as root, so when the tests run as root (CI) initdb
 and the server run as the ``postgres`` OS user through ``runuser``, in a directory it owns.
 
-Fixtures (import them into a conftest to use them): ``postgres`` (session-scoped: the server)
-and ``postgres_dsn`` (a fresh, empty database per test, dropped afterwards).
+Fixtures (a plugin of ``tests/conftest.py``): ``postgres`` (session-scoped: the server) and
+``postgres_dsn`` (a fresh, empty database per test, dropped afterwards).
 
 The binaries are found under ``/usr/lib/postgresql/*/bin`` (``scripts/system-packages.sh``
 installs them). When they are missing, :func:`require_postgres` fails the test run under CI and
@@ -33,7 +33,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from tests.servers import SERVER_BOUND_SECONDS, free_port
+from tests.harness.servers import SERVER_BOUND_SECONDS, free_port
 
 #: Where Debian's postgresql packages put the server programs (one folder per major version).
 POSTGRES_BIN_GLOB: Final = "/usr/lib/postgresql/*/bin"

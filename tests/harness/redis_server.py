@@ -21,7 +21,7 @@ from typing import Final
 
 import pytest
 
-from tests.servers import SERVER_BOUND_SECONDS, free_port
+from tests.harness.servers import SERVER_BOUND_SECONDS, free_port
 
 #: The password every test redis-server requires (so URLs carry one, as in production).
 TEST_REDIS_PASSWORD: Final = "fmgate-redis-test-pass-5e2c9a71"

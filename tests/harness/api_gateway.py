@@ -1,4 +1,9 @@
-"""A gateway on the emulator with virtual API keys, for the OpenAI and Anthropic front tests."""
+"""A gateway on the emulator with virtual API keys, for the OpenAI and Anthropic front tests.
+
+Fixtures: ``api_catalog`` (the gateway tests' catalog plus one virtual API key), ``api_gateway``
+(it, served on the emulator with a ledger) and ``api_http`` (an in-process HTTP session into it,
+for the official SDKs, which each front's conftest builds on it).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from fmgate.config.gateway_settings import ApiKeyRef
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator
-from tests.fronts.poe.conftest import aws_for
+from tests.harness.emulator import aws_for
 
 TEST_API_KEY = "sk-fmgate-test-0123456789abcdef"
 TEST_CALLER = "alice"
@@ -34,6 +39,7 @@ def api_catalog(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> Catalog:
 async def api_gateway(
     api_catalog: Catalog, emulator: Emulator, moto_url: str, tmp_path: Path
 ) -> AsyncIterator[Gateway]:
+    """``api_catalog`` served on the emulator, with a usage ledger in ``tmp_path``."""
     options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=tmp_path / "usage.db")
     async with Gateway.open(api_catalog, options) as gateway:
         yield gateway
@@ -48,6 +54,7 @@ async def api_http(api_gateway: Gateway) -> AsyncIterator[httpx2.AsyncClient]:
 
 
 async def ledger_row(gateway: Gateway, request_id: str) -> UsageRecord:
+    """The ledger row of ``request_id``, once the gateway has finished writing rows."""
     await gateway.finisher.drain()
     assert gateway.ledger is not None
     row = await gateway.ledger.get(request_id)

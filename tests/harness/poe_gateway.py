@@ -1,4 +1,10 @@
-"""A gateway on the emulator, reached through the real Poe client (in-process ASGI)."""
+"""A gateway on the emulator, reached through the real Poe client (in-process ASGI).
+
+Fixtures: ``poe_api`` (the local fake of Poe's cost and upload APIs), ``catalog`` (the gateway
+tests' catalog, pointed at it), ``gateway`` (that catalog served on the emulator, with a ledger),
+``poe`` (an HTTP session into it for fastapi_poe's client) and ``gateway_session`` (the same for
+any catalog).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fmgate.bedrock.access import AwsAccess
 from fmgate.config.catalog import Catalog
 from fmgate.config.loader import parse_catalog
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
-from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.emulators import running_emulator
+from fmgate_emulator import Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.fronts.poe.harness import TEST_POE_KEY
+from tests.harness.emulator import VIDEO_BUCKET, aws_for
+from tests.harness.poe_client import TEST_POE_KEY
 
-VIDEO_BUCKET = "fmgate-test-video"
-
+#: The gateway tests' catalog: chat bots of several families, an image and a video bot each.
 CATALOG = f"""
 version: 1
 gateway:
@@ -90,20 +93,6 @@ bots:
 """
 
 
-@pytest.fixture(scope="session")
-def emulator(moto_url: str) -> Iterator[Emulator]:
-    with running_emulator(moto_url, VIDEO_BUCKET) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def emu(emulator: Emulator) -> AsyncIterator[AsyncEmulatorClient]:
-    client = AsyncEmulatorClient(emulator.url)
-    await client.reset()
-    yield client
-    await client.reset()
-
-
 @pytest.fixture
 def poe_api() -> Iterator[FakePoeApi]:
     """A local stand-in for Poe's cost and file-upload APIs (nothing may reach poe.com)."""
@@ -112,6 +101,7 @@ def poe_api() -> Iterator[FakePoeApi]:
 
 
 def pointed_at(catalog: Catalog, api: FakePoeApi) -> Catalog:
+    """The catalog with Poe's cost and upload APIs at ``api`` (the local fake)."""
     poe = catalog.gateway.poe.model_copy(
         update={"upload_base_url": api.url, "api_base_url": api.url}
     )
@@ -120,30 +110,22 @@ def pointed_at(catalog: Catalog, api: FakePoeApi) -> Catalog:
 
 @pytest.fixture
 def catalog(monkeypatch: pytest.MonkeyPatch, poe_api: FakePoeApi) -> Catalog:
+    """The gateway tests' catalog (``CATALOG``), its access key in the environment."""
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
     return pointed_at(parse_catalog(CATALOG, "test-catalog.yaml"), poe_api)
-
-
-def aws_for(emulator: Emulator, moto_url: str) -> AwsAccess:
-    return AwsAccess(
-        endpoint_url=emulator.url,
-        access_key_id=TEST_ACCESS_KEY_ID,
-        secret_access_key=TEST_SECRET_ACCESS_KEY,
-        s3_endpoint_url=moto_url,
-        s3_access_key_id="moto",
-        s3_secret_access_key="moto",
-    )
 
 
 @pytest.fixture
 async def gateway(
     catalog: Catalog, emulator: Emulator, moto_url: str, tmp_path: Path
 ) -> AsyncIterator[Gateway]:
+    """The test catalog served on the emulator, with a usage ledger in ``tmp_path``."""
     options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=tmp_path / "usage.db")
     async with Gateway.open(catalog, options) as gw:
         yield gw
 
 
+#: Opens a gateway for a catalog and yields a Poe-client session into it.
 GatewaySession = Callable[[Catalog], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 

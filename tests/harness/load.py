@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fmgate.accounting.ledger import UsageRecord
 from fmgate.server.gateway import Gateway
-from tests.fronts.poe.harness import BASE_URL, TEST_POE_KEY, query
+from tests.harness.poe_client import BASE_URL, TEST_POE_KEY, query
 
 #: No scenario may take longer than this, however the gateway misbehaves.
 SCENARIO_LIMIT_SECONDS = 60.0

@@ -27,7 +27,7 @@ class Reply:
 def query(*messages: tuple[str, str] | fp.ProtocolMessage, **fields: object) -> fp.QueryRequest:
     """A Poe query; messages as (role, text) pairs or ProtocolMessages, oldest first."""
     protocol = [
-        m if isinstance(m, fp.ProtocolMessage) else fp.ProtocolMessage(role=m[0], content=m[1])  # type: ignore[arg-type]
+        m if isinstance(m, fp.ProtocolMessage) else fp.ProtocolMessage(role=m[0], content=m[1])
         for m in messages
     ]
     base: dict[str, object] = {
