@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from fmgate.config.gateway_settings import OverloadSettings
 from fmgate.resilience.overload import (
@@ -17,6 +20,8 @@ from fmgate.resilience.overload import (
     Saturation,
     SaturationLog,
 )
+
+DOC = Path(__file__).parents[2] / "docs" / "resilience.md"
 
 #: Seconds before a wait fails the test instead of stalling CI (a bound, not a timing assertion).
 BOUND = 20.0
@@ -127,3 +132,12 @@ def test_the_log_says_when_saturation_begins_lasts_and_ends(
     log.update(None, 85)
     assert caplog.messages[2] == "no longer saturated; 5 new requests were refused since"
     assert [record.levelname for record in caplog.records] == ["WARNING", "WARNING", "INFO"]
+
+
+def test_the_documented_example_is_valid_overload_settings() -> None:
+    examples = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    [example] = [text for text in examples if "overload:" in text]
+    settings = OverloadSettings.model_validate(yaml.safe_load(example)["gateway"]["overload"])
+    assert settings == OverloadSettings(
+        max_streams=2000, max_loop_lag_seconds=0.25, retry_after_seconds=2
+    )
