@@ -68,9 +68,7 @@ async def test_overhead_histograms_count_each_request_that_called_bedrock(
     )
     await client.chat.completions.create(model="nova-lite", messages=HELLO)  # type: ignore[arg-type]
     stream = await client.chat.completions.create(
-        model="nova-lite",
-        messages=HELLO,  # type: ignore[arg-type]
-        stream=True,
+        model="nova-lite", messages=[{"role": "user", "content": "Hello"}], stream=True
     )
     async for _ in stream:
         pass
