@@ -68,3 +68,33 @@ def test_upstream_pool_gauge_is_read_at_scrape_time() -> None:
     assert value(metrics, "fmgate_upstream_pool_connections") == 7
     metrics.watch_upstream_pool(lambda: 11)
     assert value(metrics, "fmgate_upstream_pool_connections") == 11
+
+
+def test_overload_and_overhead_metrics_move_with_their_calls() -> None:
+    metrics = GatewayMetrics()
+    lag = 0.0
+    metrics.watch_event_loop(lambda: lag)
+    assert value(metrics, "fmgate_event_loop_lag_seconds") == 0
+    lag = 0.42
+    assert value(metrics, "fmgate_event_loop_lag_seconds") == 0.42  # read at scrape time
+    metrics.loop_lag_sampled(0.0002)
+    metrics.loop_lag_sampled(0.3)
+    assert value(metrics, "fmgate_event_loop_delay_seconds_count") == 2
+    assert value(metrics, "fmgate_event_loop_delay_seconds_bucket", le="0.001") == 1
+
+    metrics.overload_refused("streams", "openai")
+    metrics.overload_refused("streams", "openai")
+    metrics.overload_refused("loop_lag", "poe")
+    refusals = "fmgate_overload_refusals_total"
+    assert value(metrics, refusals, reason="streams", front="openai") == 2
+    assert value(metrics, refusals, reason="loop_lag", front="poe") == 1
+
+    metrics.gateway_overhead("poe", 0.0003, 0.0008)
+    own = "fmgate_gateway_overhead_seconds"
+    before = "fmgate_gateway_overhead_before_upstream_seconds"
+    assert value(metrics, f"{own}_count", front="poe") == 1
+    assert value(metrics, f"{own}_sum", front="poe") == 0.0008
+    assert value(metrics, f"{before}_sum", front="poe") == 0.0003
+    # Sub-millisecond buckets: a gateway that adds a fraction of a millisecond shows it.
+    assert value(metrics, f"{before}_bucket", front="poe", le="0.0005") == 1
+    assert value(metrics, f"{own}_bucket", front="poe", le="0.0005") == 0

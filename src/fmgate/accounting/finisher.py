@@ -104,6 +104,9 @@ class RequestFinisher:
         )
         if tracker.error is not None:
             self._metrics.error(name, tracker.error.code)
+        overhead = tracker.overhead
+        if overhead is not None:
+            self._metrics.gateway_overhead(tracker.front, *overhead)
 
 
 def answering_model(tracker: RequestTracker) -> str:

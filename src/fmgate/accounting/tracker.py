@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fmgate.config.bot_config import BotConfig
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import Event, Media, ReasoningDelta, Summary, TextDelta, ToolCall, fold
+from fmgate.observability.overhead import RequestClock
 
 #: Events that count as output reaching the user (for TTFT and "nothing delivered yet").
 OUTPUT_EVENTS = (TextDelta, ReasoningDelta, Media, ToolCall)
@@ -34,6 +35,8 @@ class RequestTracker:
     outcome: str = "ok"
     error: GatewayError | None = None
     images_in: int = 0
+    #: The gateway's own time against Bedrock's (``fmgate_gateway_overhead_*``).
+    clock: RequestClock = field(default_factory=RequestClock)
 
     def observe(self, event: Event) -> None:
         if self.first_output_at is None and isinstance(event, OUTPUT_EVENTS):
@@ -65,6 +68,16 @@ class RequestTracker:
         if self.first_output_at is None:
             return None
         return (self.first_output_at - self._started) * 1000
+
+    @property
+    def overhead(self) -> tuple[float, float] | None:
+        """The gateway's seconds before the first Bedrock call and in all (to the request's
+        end), or None when it made no Bedrock call."""
+        before = self.clock.before_upstream_seconds
+        if before is None:
+            return None
+        end = self.ended_at if self.ended_at is not None else time.perf_counter()
+        return before, self.clock.own_seconds(end)
 
     @property
     def latency_ms(self) -> float:

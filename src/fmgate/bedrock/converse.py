@@ -31,6 +31,7 @@ from fmgate.core.model_request import (
     ToolSpec,
     ToolUseBlock,
 )
+from fmgate.observability.overhead import upstream_call
 
 #: Bedrock stopReason -> neutral stop reason; anything else is "other".
 STOP_REASONS: Mapping[str, StopReason] = {
@@ -319,8 +320,9 @@ async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> Asy
     pooled connection.
     """
     state = StreamState()
-    with bedrock_errors():
-        response = await client.converse_stream(**build_converse_request(req))
+    body = build_converse_request(req)
+    with bedrock_errors(), upstream_call():
+        response = await client.converse_stream(**body)
         stream = response["stream"]
         try:
             async for name, payload in stream_events(stream):
@@ -335,8 +337,9 @@ async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> Asy
 
 async def converse(client: BedrockRuntimeClient, req: ChatRequest) -> list[Event]:
     """The whole answer at once (Converse), as the same events a stream would give."""
-    with bedrock_errors():
-        response = await client.converse(**build_converse_request(req))
+    body = build_converse_request(req)
+    with bedrock_errors(), upstream_call():
+        response = await client.converse(**body)
     return convert_converse_response(response)
 
 
@@ -344,7 +347,7 @@ async def count_input_tokens(client: BedrockRuntimeClient, req: ChatRequest) -> 
     """Bedrock's CountTokens for the request's input (messages + system), as Converse counts it."""
     body = build_converse_request(req)
     converse_input = {key: body[key] for key in ("messages", "system") if key in body}
-    with bedrock_errors():
+    with bedrock_errors(), upstream_call():
         response = await client.count_tokens(
             modelId=req.model_id, input={"converse": converse_input}
         )

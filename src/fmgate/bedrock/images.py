@@ -30,6 +30,7 @@ from fmgate.config.media import ImageFamily, split_ratio
 from fmgate.core.errors import ContentFiltered
 from fmgate.core.events import Media
 from fmgate.core.model_request import ImageRequest
+from fmgate.observability.overhead import upstream_call
 
 ImageFileFormat = Literal["png", "jpeg"]
 
@@ -198,10 +199,11 @@ async def invoke_json(
     client: BedrockRuntimeClient, model_id: str, body: dict[str, object]
 ) -> Shape:
     """InvokeModel with a JSON body; the parsed JSON answer."""
-    with bedrock_errors():
+    payload = json.dumps(body).encode()
+    with bedrock_errors(), upstream_call():
         response = await client.invoke_model(
             modelId=model_id,
-            body=json.dumps(body).encode(),
+            body=payload,
             contentType="application/json",
             accept="application/json",
         )

@@ -19,6 +19,7 @@ from fmgate.bedrock.readers import UnexpectedShape, field, optional_text, text
 from fmgate.config.media import VideoFamily
 from fmgate.core.errors import BotMisconfigured, GatewayError, UpstreamError, UpstreamTimeout
 from fmgate.core.model_request import VideoRequest
+from fmgate.observability.overhead import upstream_call
 
 #: Called while waiting: (job status, seconds since waiting began).
 ProgressListener = Callable[[str, float], Awaitable[None]]
@@ -110,8 +111,9 @@ async def start_video(
     client: BedrockRuntimeClient, req: VideoRequest, family: VideoFamily, client_token: str
 ) -> str:
     """Start the job; its invocation ARN."""
-    with bedrock_errors():
-        response = await client.start_async_invoke(**build_start_request(req, family, client_token))
+    body = build_start_request(req, family, client_token)
+    with bedrock_errors(), upstream_call():
+        response = await client.start_async_invoke(**body)
     return text(response, "invocationArn")
 
 
@@ -121,7 +123,7 @@ def next_poll_delay(delay: float, poll_interval: float) -> float:
 
 async def poll_video(client: BedrockRuntimeClient, arn: str) -> tuple[str, str | None]:
     """One GetAsyncInvoke: (status, output s3 uri once Completed)."""
-    with bedrock_errors():
+    with bedrock_errors(), upstream_call():
         response = await client.get_async_invoke(invocationArn=arn)
     status = text(response, "status")
     if status == "Failed":
@@ -191,7 +193,7 @@ def output_location(output_uri: str) -> tuple[str, str]:
 async def fetch_video(s3_client: S3Client, output_uri: str) -> bytes:
     """Read ``<output_uri>/output.mp4`` from S3."""
     bucket, key = output_location(output_uri)
-    with bedrock_errors():
+    with bedrock_errors(), upstream_call():
         response = await s3_client.get_object(Bucket=bucket, Key=key)
         body = response["Body"]
         try:

@@ -15,6 +15,7 @@ from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.events import Done, Event, Media, Progress
 from fmgate.core.model_request import VideoRequest
+from fmgate.observability.overhead import upstream_call
 
 MAX_SEED = 2_147_483_646
 
@@ -55,39 +56,41 @@ class VideoBot:
         region = self._config.aws_region
         client = await self._services.bedrock.get(region)
         started = time.monotonic()
-        with self._services.upstream.track():
-            arn = await start_video(
-                client, generation, self._video.family, client_token=request.request_id
-            )
-        yield Progress(progress_text(0))
-        updates: asyncio.Queue[float] = asyncio.Queue()
+        # The whole job is Bedrock's time (the waits between polls too), not the gateway's.
+        with upstream_call():
+            with self._services.upstream.track():
+                arn = await start_video(
+                    client, generation, self._video.family, client_token=request.request_id
+                )
+            yield Progress(progress_text(0))
+            updates: asyncio.Queue[float] = asyncio.Queue()
 
-        async def report(status: str, elapsed: float) -> None:
-            updates.put_nowait(elapsed)
+            async def report(status: str, elapsed: float) -> None:
+                updates.put_nowait(elapsed)
 
-        waiter = asyncio.ensure_future(
-            wait_for_video(
-                client,
-                arn,
-                poll_interval=self._video.poll_interval_seconds,
-                timeout=self._video.timeout_seconds,
-                on_progress=report,
+            waiter = asyncio.ensure_future(
+                wait_for_video(
+                    client,
+                    arn,
+                    poll_interval=self._video.poll_interval_seconds,
+                    timeout=self._video.timeout_seconds,
+                    on_progress=report,
+                )
             )
-        )
-        try:
-            while not waiter.done():
-                update = asyncio.ensure_future(updates.get())
-                await asyncio.wait({waiter, update}, return_when=asyncio.FIRST_COMPLETED)
-                if update.done():
-                    yield Progress(progress_text(update.result()))
-                else:
-                    update.cancel()
-            output_uri = waiter.result()
-        finally:
-            waiter.cancel()
-        s3 = await self._services.bedrock.s3(region)
-        with self._services.upstream.track():
-            data = await fetch_video(s3, output_uri)
+            try:
+                while not waiter.done():
+                    update = asyncio.ensure_future(updates.get())
+                    await asyncio.wait({waiter, update}, return_when=asyncio.FIRST_COMPLETED)
+                    if update.done():
+                        yield Progress(progress_text(update.result()))
+                    else:
+                        update.cancel()
+                output_uri = waiter.result()
+            finally:
+                waiter.cancel()
+            s3 = await self._services.bedrock.s3(region)
+            with self._services.upstream.track():
+                data = await fetch_video(s3, output_uri)
         yield Progress(f"_Video generated in {time.monotonic() - started:.0f} s._\n\n")
         yield Media(
             data=data,

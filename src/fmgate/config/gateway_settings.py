@@ -1,7 +1,8 @@
 """Gateway-wide settings: the catalog's ``gateway`` section and its sub-sections.
 
 How the gateway reaches Bedrock and Poe, who may call the /v1 fronts, request limits, circuit
-breaking, timeouts, adaptive concurrency, shared state between replicas and the usage ledger.
+breaking, timeouts, adaptive concurrency, process overload, shared state between replicas and
+the usage ledger.
 Every field has a default, so ``gateway: {}`` (or no section at all) is a working gateway.
 """
 
@@ -151,6 +152,33 @@ class ConcurrencySettings(StrictModel):
         return self
 
 
+class OverloadSettings(StrictModel):
+    """When this process is too busy to take more work (``gateway.overload``), per process.
+
+    Over either limit, new requests are refused at once with a retryable answer in their
+    front's shape (Poe: an ``error`` event with ``allow_retry``; OpenAI: 503; Anthropic: 529;
+    both with ``Retry-After``) and ``/readyz`` answers 503, so callers and the load balancer go
+    elsewhere. Requests already running are left alone. Each worker process counts its own.
+    """
+
+    max_streams: int | None = Field(
+        10_000,
+        ge=1,
+        description="Requests one process answers at once (every front, streamed or whole); "
+        "the next is refused. null: no cap.",
+    )
+    max_loop_lag_seconds: float | None = Field(
+        0.5,
+        gt=0,
+        description="Refuse new requests while the event loop runs timers this late (sampled "
+        "ten times a second, smoothed over about half a second). null: never refuse for lag "
+        "(it is still measured).",
+    )
+    retry_after_seconds: int = Field(
+        1, ge=1, le=60, description="`Retry-After` of an overload refusal (OpenAI, Anthropic)."
+    )
+
+
 class SharedStateSettings(StrictModel):
     """State shared by several gateway replicas (circuit breakers, per-user limits).
 
@@ -252,6 +280,10 @@ class GatewaySettings(StrictModel):
     )
     concurrency: ConcurrencySettings = Field(
         ConcurrencySettings(), description="Adaptive calls-at-once per model (see below)."
+    )
+    overload: OverloadSettings = Field(
+        OverloadSettings(),
+        description="Refuse new requests fast while this process is saturated (see below).",
     )
     shared_state: SharedStateSettings = Field(
         SharedStateSettings(), description="Redis for breaker and limit state (see below)."

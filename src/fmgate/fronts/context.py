@@ -19,6 +19,7 @@ from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.callers import ApiKeys
 from fmgate.fronts.media_store import LocalMediaStore
 from fmgate.observability.metrics import GatewayMetrics
+from fmgate.resilience.overload import OverloadGuard
 from fmgate.security.rate_limits import Limiter
 
 
@@ -37,6 +38,10 @@ class FrontContext(Protocol):
 
     @property
     def metrics(self) -> GatewayMetrics: ...
+
+    @property
+    def overload(self) -> OverloadGuard:
+        """This process's saturation (``gateway.overload``): open streams, event-loop lag."""
 
     @property
     def limits(self) -> RequestLimits:

@@ -1,20 +1,23 @@
 """The request pipeline every front runs, top to bottom:
 
-    read the body (size cap, time limit)  ->  the front parses it  ->  look up the bot
+    refuse at once if this process is saturated (``gateway.overload``)
+      ->  read the body (size cap, time limit)  ->  the front parses it  ->  look up the bot
       ->  admit the caller (per-caller limits)  ->  track the request  ->  the bot's events
       ->  the front renders them: a stream, or one whole answer
 
 A front supplies what is its own: how it authenticates, parses and renders, and its error shape
 (:class:`ErrorShape`). Anything that stops a request before the bot runs is a :class:`Refusal`
 (status, message, code), mapped here once for the body and the limits; each front draws it in
-its API's error body. After the bot started, a :class:`~fmgate.core.errors.GatewayError` before
-the first output is still answered with its HTTP status; after that it becomes the front's
-error event (see :mod:`fmgate.fronts.tracked_events`, which also finishes each request exactly
-once).
+its API's error body, and the overload refusal as its API's own overload answer
+(:meth:`ErrorShape.overloaded`). After the bot started, a
+:class:`~fmgate.core.errors.GatewayError` before the first output is still answered with its
+HTTP status; after that it becomes the front's error event (see
+:mod:`fmgate.fronts.tracked_events`, which also finishes each request exactly once).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -35,7 +38,8 @@ from fmgate.fronts.request_body import BadJson, BodyTooLarge, BodyTooSlow, decod
 from fmgate.fronts.request_body import read_body as read_capped_body
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
-from fmgate.observability.metrics import GatewayMetrics
+from fmgate.observability.overhead import RequestClock, bind_clock
+from fmgate.resilience.overload import OverloadGuard
 from fmgate.security.rate_limits import Lease, Limiter, LimitExceeded, LimitKey
 
 SSE_HEADERS: Mapping[str, str] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -66,7 +70,27 @@ class ErrorShape(Protocol):
 
     def refusal(self, refusal: Refusal) -> Response: ...
 
+    def overloaded(self, refusal: Refusal) -> Response:
+        """The API's own "overloaded, retry later" answer for :func:`overload_refusal`."""
+
     def gateway_error(self, error: GatewayError, request_id: str) -> Response: ...
+
+
+#: What a caller refused by a saturated process is told (Poe's error text too).
+OVERLOADED_MESSAGE = "The server is overloaded right now; please try again in a moment."
+
+
+def overload_refusal(overload: OverloadGuard, front: str) -> Refusal | None:
+    """The refusal of a new request while this process is saturated, else None.
+
+    Asked first, before the body is read: a saturated process spends nothing more on the
+    request. The answer is retryable: ``Retry-After`` and ``x-should-retry: true`` (which the
+    OpenAI and Anthropic SDKs obey).
+    """
+    if overload.check(front) is None:
+        return None
+    headers = {"Retry-After": str(overload.retry_after_seconds), "x-should-retry": "true"}
+    return Refusal(503, OVERLOADED_MESSAGE, "overloaded", headers=headers)
 
 
 async def read_body(request: Request, context: FrontContext) -> bytes:
@@ -122,40 +146,50 @@ def start_request(
     hooks: Sequence[FinishHook] = (),
     before: Callable[[], Awaitable[None]] | None = None,
     shutdown: ShutdownSignal | None = None,
+    arrived: float | None = None,
 ) -> RunningRequest:
     """Track ``request`` on ``deployed``'s bot; accounting (with the front's ``hooks``) runs
     once when it ends, however it ends. ``before`` runs ahead of the bot (Poe's cost
-    authorization), inside the tracking."""
-    bind_request_context(request.request_id, deployed.config.bot_name, request.user_id)
+    authorization), inside the tracking. ``arrived`` (``perf_counter``) is when the request
+    reached the front, for the gateway's own time (default: now).
+
+    From the bot's start to its end the request counts as in flight: the per-bot gauge, and
+    the open streams ``gateway.overload.max_streams`` caps.
+    """
+    bot_name = deployed.config.bot_name
+    bind_request_context(request.request_id, bot_name, request.user_id)
     tracker = RequestTracker(
         request_id=request.request_id,
         bot=deployed.config,
         front=front,
         user_id=request.user_id,
         conversation_id=request.conversation_id,
+        clock=RequestClock(arrived),
     )
+    bind_clock(tracker.clock)
+
+    def start() -> None:
+        context.overload.stream_opened()
+        context.metrics.request_started(bot_name)
 
     def finish(ended: RequestTracker) -> None:
+        context.overload.stream_closed()
+        context.metrics.request_ended(bot_name)
         context.finisher.finish(ended, hooks)
 
     events = tracked_events(
-        deployed.bot, request, tracker, finish, shutdown, lease=lease, before=before
+        deployed.bot, request, tracker, finish, shutdown, lease=lease, before=before, on_start=start
     )
     return RunningRequest(request=request, tracker=tracker, events=events)
 
 
-async def in_flight(
-    metrics: GatewayMetrics, tracker: RequestTracker, stream: AsyncIterator[bytes]
-) -> AsyncIterator[bytes]:
-    """A response stream counted as in flight, with the request's ids bound to its log lines
-    (the response runs in its own task)."""
+async def in_flight(tracker: RequestTracker, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """A response stream with the request's ids bound to its log lines and its clock to its
+    Bedrock calls (the response may run in a task of its own)."""
     bind_request_context(tracker.request_id, tracker.bot.bot_name, tracker.user_id)
-    metrics.request_started(tracker.bot.bot_name)
-    try:
-        async for chunk in stream:
-            yield chunk
-    finally:
-        metrics.request_ended(tracker.bot.bot_name)
+    bind_clock(tracker.clock)
+    async for chunk in stream:
+        yield chunk
 
 
 Body = TypeVar("Body")
@@ -202,7 +236,11 @@ class ApiEndpoint(Protocol, Generic[Body]):
 
 async def serve_api_request(request: Request, endpoint: ApiEndpoint[Body]) -> Response:
     """Run one request of a compatible API through the pipeline."""
+    arrived = time.perf_counter()
     context = context_of(request)
+    overloaded = overload_refusal(context.overload, endpoint.front)
+    if overloaded is not None:
+        return endpoint.errors.overloaded(overloaded)
     try:
         caller = endpoint.caller(request, context)
         body = endpoint.parse(await read_json(request, context))
@@ -212,7 +250,13 @@ async def serve_api_request(request: Request, endpoint: ApiEndpoint[Body]) -> Re
     except Refusal as refusal:
         return endpoint.errors.refusal(refusal)
     running = start_request(
-        context, deployed, bot_request, endpoint.front, lease=lease, shutdown=shutdown_of(request)
+        context,
+        deployed,
+        bot_request,
+        endpoint.front,
+        lease=lease,
+        shutdown=shutdown_of(request),
+        arrived=arrived,
     )
     request_id = bot_request.request_id
     headers = {endpoint.request_id_header: request_id}
@@ -221,11 +265,11 @@ async def serve_api_request(request: Request, endpoint: ApiEndpoint[Body]) -> Re
         if render is not None:
             events = await opened(running.events)
             return StreamingResponse(
-                in_flight(context.metrics, running.tracker, render(running, events)),
+                in_flight(running.tracker, render(running, events)),
                 media_type="text/event-stream",
                 headers={**SSE_HEADERS, **headers},
             )
-        answer = await collected(running.events, context.metrics, deployed.config.bot_name)
+        answer = await collected(running.events)
         result = await endpoint.whole(body, running, answer, context)
     except GatewayError as error:
         return endpoint.errors.gateway_error(error, request_id)

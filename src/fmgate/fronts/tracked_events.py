@@ -1,9 +1,10 @@
 """A bot's event stream as the API fronts consume it: tracked, and opened before responding.
 
 :func:`tracked_events` records every event on the request's tracker and hands the tracker to
-accounting exactly once, however the stream ends. :func:`opened` waits until the stream has
-something to show, so that a failure before any output is answered with the API's own HTTP
-error status instead of a stream that starts and then breaks.
+accounting exactly once, however the stream ends; ``on_start`` and ``on_end`` bracket the
+request's answer (the in-flight count, the overload guard's open streams). :func:`opened`
+waits until the stream has something to show, so that a failure before any output is answered
+with the API's own HTTP error status instead of a stream that starts and then breaks.
 
 With a :class:`~fmgate.core.shutdown.ShutdownSignal`, each wait for the bot's next event is watched:
 when the server cuts streams at the end of its shutdown grace period, the wait ends with
@@ -23,7 +24,6 @@ from fmgate.core.bot_request import BotRequest
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import Event, Notice, Progress, close_stream
 from fmgate.core.shutdown import ShutdownSignal, cut_on_shutdown, next_before_cut
-from fmgate.observability.metrics import GatewayMetrics
 from fmgate.security.rate_limits import Lease
 
 logger = logging.getLogger("fmgate.api")
@@ -42,10 +42,14 @@ async def tracked_events(
     *,
     lease: Lease | None = None,
     before: Callable[[], Awaitable[None]] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> AsyncGenerator[Event, None]:
     """Forward ``bot``'s events; failures come out as :class:`GatewayError` only. ``before``
     runs ahead of the bot, and a failure there ends the request like the bot's would. The
-    caller's per-user ``lease`` is given back however the stream ends."""
+    caller's per-user ``lease`` is given back however the stream ends. ``on_start`` runs when
+    the stream is first asked for an event; ``on_end`` always follows it."""
+    if on_start is not None:
+        on_start()
     try:
         if before is not None:
             async with cut_on_shutdown(shutdown):
@@ -105,12 +109,6 @@ async def _replay(
         await events.aclose()
 
 
-async def collected(
-    events: AsyncIterator[Event], metrics: GatewayMetrics, bot_name: str
-) -> list[Event]:
-    """Every event of a stream (non-streaming answers), counted as an in-flight request."""
-    metrics.request_started(bot_name)
-    try:
-        return [event async for event in events]
-    finally:
-        metrics.request_ended(bot_name)
+async def collected(events: AsyncIterator[Event]) -> list[Event]:
+    """Every event of a stream (non-streaming answers)."""
+    return [event async for event in events]

@@ -44,6 +44,44 @@ LATENCY_BUCKETS: tuple[float, ...] = (
     300.0,
 )
 
+#: Seconds; the gateway's own time per request, from a tenth of a millisecond up to a long
+#: queue for a concurrency slot.
+OVERHEAD_BUCKETS: tuple[float, ...] = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+#: Seconds; how late the event loop ran the overload monitor's timer.
+LOOP_LAG_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+
 Child = TypeVar("Child")
 
 
@@ -156,7 +194,46 @@ class GatewayMetrics:
             registry=r,
         )
         self._inflight = Gauge(
-            "fmgate_inflight_streams", "Responses being streamed right now.", ("bot",), registry=r
+            "fmgate_inflight_streams",
+            "Requests being answered right now (streamed or whole), from the bot's start to its "
+            "end; their sum is what gateway.overload.max_streams caps.",
+            ("bot",),
+            registry=r,
+        )
+        self._overhead = Histogram(
+            "fmgate_gateway_overhead_seconds",
+            "Gateway time per request that called Bedrock: arrival to the request's end minus "
+            "the time a Bedrock call was open.",
+            ("front",),
+            buckets=OVERHEAD_BUCKETS,
+            registry=r,
+        )
+        self._before_upstream = Histogram(
+            "fmgate_gateway_overhead_before_upstream_seconds",
+            "Gateway time before the first Bedrock call of a request: arrival to the call "
+            "handed to the AWS SDK (what the gateway adds to the time to first token).",
+            ("front",),
+            buckets=OVERHEAD_BUCKETS,
+            registry=r,
+        )
+        self._overload_refusals = Counter(
+            "fmgate_overload_refusals",
+            "Requests refused because this process was saturated, by reason (streams, "
+            "loop_lag) and front.",
+            ("reason", "front"),
+            registry=r,
+        )
+        self._loop_lag = Gauge(
+            "fmgate_event_loop_lag_seconds",
+            "How late the event loop runs a timer, smoothed (what gateway.overload."
+            "max_loop_lag_seconds is compared with).",
+            registry=r,
+        )
+        self._loop_delay = Histogram(
+            "fmgate_event_loop_delay_seconds",
+            "Every lag sample (ten a second): how late the event loop ran the monitor's timer.",
+            buckets=LOOP_LAG_BUCKETS,
+            registry=r,
         )
         self._pool = Gauge(
             "fmgate_upstream_pool_connections",
@@ -172,6 +249,8 @@ class GatewayMetrics:
         r.register(self._concurrency)
         self._pool_source: Callable[[], float] = lambda: 0.0
         self._pool.set_function(lambda: self._pool_source())
+        self._loop_lag_source: Callable[[], float] = lambda: 0.0
+        self._loop_lag.set_function(lambda: self._loop_lag_source())
         if upstream_pool is not None:
             self.watch_upstream_pool(upstream_pool)
 
@@ -185,6 +264,9 @@ class GatewayMetrics:
         self._token_children = _Children(self._tokens.labels)
         self._cost_children = _Children(self._cost.labels)
         self._inflight_children = _Children(self._inflight.labels)
+        self._overhead_children = _Children(self._overhead.labels)
+        self._before_upstream_children = _Children(self._before_upstream.labels)
+        self._overload_children = _Children(self._overload_refusals.labels)
 
     def watch_upstream_pool(self, source: Callable[[], float]) -> None:
         """Read the upstream pool's connection count from ``source`` at every scrape."""
@@ -194,13 +276,30 @@ class GatewayMetrics:
         """Read every target's adaptive concurrency from ``source`` at every scrape."""
         self._concurrency.source = source
 
+    def watch_event_loop(self, lag: Callable[[], float]) -> None:
+        """Read the smoothed event-loop lag from ``lag`` at every scrape."""
+        self._loop_lag_source = lag
+
     def request_started(self, bot: str) -> None:
-        """A response stream began (in-flight +1); pair with :meth:`request_ended`."""
+        """A request's answer began (in-flight +1); pair with :meth:`request_ended`."""
         self._inflight_children[bot].inc()
 
     def request_ended(self, bot: str) -> None:
-        """A response stream ended, however it ended (in-flight -1)."""
+        """A request's answer ended, however it ended (in-flight -1)."""
         self._inflight_children[bot].dec()
+
+    def gateway_overhead(self, front: str, before_upstream_s: float, own_s: float) -> None:
+        """A request that called Bedrock: the gateway's time before its first call, and in all."""
+        self._before_upstream_children[front].observe(before_upstream_s)
+        self._overhead_children[front].observe(own_s)
+
+    def overload_refused(self, reason: str, front: str) -> None:
+        """A request refused because the process was saturated."""
+        self._overload_children[reason, front].inc()
+
+    def loop_lag_sampled(self, seconds: float) -> None:
+        """One event-loop lag sample."""
+        self._loop_delay.observe(seconds)
 
     def request_finished(
         self,

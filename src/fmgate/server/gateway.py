@@ -3,8 +3,9 @@
 ``Gateway.open(catalog, options)`` is an async context manager. It reads top to bottom as the
 services it opens, each by a small builder: secrets, the pooled Bedrock clients, the attachment
 downloader, Redis (when replicas share state), the usage ledger and accounting, what bots use
-(retries, breakers, concurrency limits), the registry of deployed bots, and the callers of the
-compatible APIs. The fronts read it per request (see :class:`fmgate.fronts.context.FrontContext`),
+(retries, breakers, concurrency limits), the registry of deployed bots, the callers of the
+compatible APIs, and the overload guard with its event-loop monitor (running while the gateway
+is open). The fronts read it per request (see :class:`fmgate.fronts.context.FrontContext`),
 so a new registry can be swapped in while serving. It names no front: what a front keeps of its
 own (Poe's cost client, its settings cache) the front opens itself.
 """
@@ -39,6 +40,7 @@ from fmgate.observability.logging import register_secret
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.resilience.breaker import BreakerKey, BreakerRegistry, Breakers, OpenListener
 from fmgate.resilience.concurrency import ConcurrencyLimits
+from fmgate.resilience.overload import OverloadGuard
 from fmgate.resilience.retry import RetryPolicy
 from fmgate.security.rate_limits import Limiter, UserLimiter
 from fmgate.shared_state.breakers import RedisBreakers
@@ -82,6 +84,8 @@ class Gateway:
     #: Callers (virtual API keys, JWTs) of the OpenAI- and Anthropic-compatible fronts.
     api_keys: ApiKeys = field(default_factory=ApiKeys)
     local_media: LocalMediaStore | None = None
+    #: This process's saturation (``gateway.overload``): fronts refuse new requests over it.
+    overload: OverloadGuard = field(default_factory=OverloadGuard)
     #: What the fronts open for the gateway's lifetime (Poe's cost client...): closed when the
     #: gateway closes, after pending accounting drained (a cost capture still needs its client).
     resources: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -121,6 +125,7 @@ class Gateway:
             dependencies = await stack.enter_async_context(
                 open_bot_dependencies(catalog, options.aws, redis, metrics)
             )
+            overload = await stack.enter_async_context(open_overload_guard(settings, metrics))
             yield cls(
                 catalog=catalog,
                 registry=await build_registry(catalog, dependencies, secrets, options),
@@ -135,6 +140,7 @@ class Gateway:
                 ),
                 api_keys=await api_callers(settings, secrets, options),
                 local_media=local_media_store(options),
+                overload=overload,
                 resources=resources,
             )
 
@@ -221,6 +227,21 @@ async def open_bot_dependencies(
         metrics.watch_upstream_pool(lambda: float(upstream.count))
         metrics.watch_concurrency(dependencies.limits.statuses)
         yield dependencies
+
+
+@asynccontextmanager
+async def open_overload_guard(
+    settings: GatewaySettings, metrics: GatewayMetrics
+) -> AsyncIterator[OverloadGuard]:
+    """The overload guard, wired to the metrics, with its event-loop monitor running."""
+    guard = OverloadGuard(
+        settings.overload,
+        on_refused=metrics.overload_refused,
+        on_lag_sample=metrics.loop_lag_sampled,
+    )
+    metrics.watch_event_loop(lambda: guard.loop_lag_seconds)
+    async with guard.monitoring():
+        yield guard
 
 
 def open_bedrock(settings: GatewaySettings, aws: AwsAccess) -> BedrockClients:

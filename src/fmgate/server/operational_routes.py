@@ -1,5 +1,5 @@
 """``/metrics``, ``/healthz`` (liveness: 200 while the process serves), ``/readyz`` (readiness:
-503 while the server drains), the status page and its JSON."""
+503 while the server drains or the process is saturated), the status page and its JSON."""
 
 from __future__ import annotations
 
@@ -31,7 +31,11 @@ async def ready(request: Request) -> Response:
     shutdown = cast(ShutdownSignal | None, request.state.shutdown)
     if shutdown is not None and shutdown.draining:
         return JSONResponse({"status": "draining"}, status_code=503)
-    return JSONResponse({"status": "ready", "bots": len(gateway_of(request).registry)})
+    gateway = gateway_of(request)
+    saturation = gateway.overload.saturation()
+    if saturation is not None:
+        return JSONResponse({"status": "saturated", **saturation.as_json()}, status_code=503)
+    return JSONResponse({"status": "ready", "bots": len(gateway.registry)})
 
 
 async def status_page(request: Request) -> Response:

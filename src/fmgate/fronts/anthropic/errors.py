@@ -25,7 +25,11 @@ ERROR_TYPES: Mapping[int, str] = {
     429: "rate_limit_error",
     503: "overloaded_error",
     504: "timeout_error",
+    529: "overloaded_error",
 }
+
+#: Anthropic's own status for "overloaded" (its SDK raises ``OverloadedError`` and retries it).
+OVERLOADED_STATUS = 529
 
 
 def error_body(status: int, message: str) -> dict[str, object]:
@@ -64,6 +68,9 @@ class AnthropicErrors:
 
     def refusal(self, refusal: Refusal) -> Response:
         return error_response(refusal.status, refusal.message, headers=refusal.headers)
+
+    def overloaded(self, refusal: Refusal) -> Response:
+        return error_response(OVERLOADED_STATUS, refusal.message, headers=refusal.headers)
 
     def gateway_error(self, error: GatewayError, request_id: str) -> Response:
         return gateway_error_response(error, request_id)

@@ -77,6 +77,11 @@ class OpenAiErrors:
             headers=refusal.headers,
         )
 
+    def overloaded(self, refusal: Refusal) -> Response:
+        """OpenAI answers an overloaded server with 503 (``server_error``); its SDK retries it
+        after ``Retry-After``."""
+        return self.refusal(refusal)
+
     def gateway_error(self, error: GatewayError, request_id: str) -> Response:
         return gateway_error_response(error, request_id)
 

@@ -4,15 +4,17 @@ Our own Starlette route rather than ``fastapi_poe.make_app``: the registry can b
 serving, keys are compared in constant time, malformed bodies get a 4xx instead of a 500, and
 the SSE hot path is encoded directly. Request and response bodies follow fastapi_poe's types.
 
-A query reads top to bottom: the bot by its path, its access key, the body (the pipeline's size
-cap and time limit), the request type (``settings`` and ``report_*`` answered at once), the
-query, then the answer: a Poe SSE stream on the pipeline's tracked events, admitted under the
-user's limits, charged through Poe's cost API with the served bot's key.
+A query reads top to bottom: a saturated process refuses it at once (a retryable ``error``
+event, before anything else is read), the bot by its path, its access key, the body (the
+pipeline's size cap and time limit), the request type (``settings`` and ``report_*`` answered
+at once), the query, then the answer: a Poe SSE stream on the pipeline's tracked events,
+admitted under the user's limits, charged through Poe's cost API with the served bot's key.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import cast
 
 import fastapi_poe as fp
@@ -26,7 +28,13 @@ from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.bearer import bearer_token, key_matches
 from fmgate.fronts.context import FrontContext, context_of, shutdown_of
 from fmgate.fronts.media_store import MediaUploader
-from fmgate.fronts.pipeline import Refusal, in_flight, read_body, start_request
+from fmgate.fronts.pipeline import (
+    OVERLOADED_MESSAGE,
+    Refusal,
+    in_flight,
+    read_body,
+    start_request,
+)
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.charges import cost_authorization, cost_capture
 from fmgate.fronts.poe.front import PoeFront
@@ -49,7 +57,10 @@ def poe_front_of(request: Request) -> PoeFront:
 
 
 async def bot_endpoint(request: Request) -> Response:
+    arrived = time.perf_counter()
     context = context_of(request)
+    if context.overload.check(FRONT) is not None:
+        return Response(OVERLOADED, media_type="text/event-stream", headers=SSE_HEADERS)
     registry = context.registry
     deployed = registry.get(request.path_params["bot_name"])
     if deployed is None:
@@ -68,7 +79,7 @@ async def bot_endpoint(request: Request) -> Response:
         return json_error(refusal.status, refusal.message)
     except BadPoeRequest as exc:
         return json_error(exc.status, str(exc))
-    return answer(context, poe_front_of(request), deployed, query, shutdown_of(request))
+    return answer(context, poe_front_of(request), deployed, query, shutdown_of(request), arrived)
 
 
 def answer(
@@ -77,8 +88,9 @@ def answer(
     deployed: DeployedBot,
     query: fp.QueryRequest,
     shutdown: ShutdownSignal | None,
+    arrived: float | None = None,
 ) -> Response:
-    """The SSE answer to one query."""
+    """The SSE answer to one query (``arrived``: ``perf_counter`` when it reached the front)."""
     bot_request = to_bot_request(query, new_request_id())
     capture = cost_capture(poe.cost, deployed.access_key, query.bot_query_id)
     running = start_request(
@@ -89,12 +101,13 @@ def answer(
         hooks=(capture,) if capture is not None else (),
         before=cost_authorization(poe.cost, deployed, query.bot_query_id, bot_request.parameters),
         shutdown=shutdown,
+        arrived=arrived,
     )
     stream = poe_event_stream(running.events, running.tracker, uploader(context, poe, deployed))
     key = LimitKey(query.user_id, deployed.config.bot_name)
     stream = admitted_stream(context.limiter, key, stream, refused)
     headers = {**SSE_HEADERS, "X-Request-Id": bot_request.request_id}
-    return SseResponse(in_flight(context.metrics, running.tracker, stream), headers)
+    return SseResponse(in_flight(running.tracker, stream), headers)
 
 
 def uploader(context: FrontContext, poe: PoeFront, deployed: DeployedBot) -> MediaUploader | None:
@@ -130,6 +143,11 @@ def authorized(deployed: DeployedBot, request: Request) -> bool:
 def refused(exceeded: LimitExceeded) -> bytes:
     """The whole Poe response for a request over the user's limits: retryable, clear."""
     return sse.META + sse.error(exceeded.user_message, allow_retry=True) + sse.DONE
+
+
+#: The whole Poe response while the process is saturated: retryable, so Poe tries again
+#: (elsewhere, or later). Sent whatever the request was: its body is not read.
+OVERLOADED = sse.META + sse.error(OVERLOADED_MESSAGE, allow_retry=True) + sse.DONE
 
 
 def json_error(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
