@@ -17,11 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient
-from tests.fronts.openai.api_harness import GATEWAY_URL, TEST_API_KEY, api_catalog, api_gateway
-from tests.fronts.poe.conftest import catalog, emu, emulator, poe_api
-from tests.fronts.poe.harness import ask
-
-__all__ = ["api_catalog", "api_gateway", "catalog", "emu", "emulator", "poe_api"]
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY
+from tests.harness.poe_client import ask
 
 HELLO = [{"role": "user", "content": "Hello"}]
 FRONTS = ("poe", "openai", "anthropic")

@@ -29,13 +29,11 @@ from fmgate.fronts.pipeline import OVERLOADED_MESSAGE
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import AsyncEmulatorClient, Emulator
-from tests.fronts.openai.api_harness import TEST_API_KEY, api_catalog
-from tests.fronts.poe.conftest import aws_for, catalog, emu, emulator, poe_api
-from tests.fronts.poe.harness import TEST_POE_KEY, query
-from tests.observability.scrape import value
-from tests.servers import uvicorn_serving
-
-__all__ = ["api_catalog", "catalog", "emu", "emulator", "poe_api"]
+from tests.harness.api_gateway import TEST_API_KEY
+from tests.harness.emulator import aws_for
+from tests.harness.poe_client import TEST_POE_KEY, query
+from tests.harness.scrape import value
+from tests.harness.servers import uvicorn_serving
 
 #: Seconds before a wait fails the test instead of stalling CI (a bound, not a timing assertion).
 BOUND = 20.0
