@@ -5,7 +5,8 @@ The emulator and Poe API fixtures are the gateway tests' own (imported, so pytes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from string import Template
@@ -40,7 +41,11 @@ gateway:
   retry_base_delay_seconds: 0.001
   retry_max_delay_seconds: 0.002
   breaker: {failure_threshold: $threshold, cooldown_seconds: 600}
-  concurrency: {initial_limit: $limit, max_limit: $max_limit, queue_timeout_seconds: $queue}
+  max_pool_connections: $pool
+  concurrency:
+    queue_timeout_seconds: $queue
+    recent_throttle_seconds: $recent
+    static_caps: $caps
   timeouts:
     first_token_seconds: $first_token
     idle_seconds: $idle
@@ -76,8 +81,9 @@ def served(
     poe_api: FakePoeApi,
     tmp_path: Path,
 ) -> OpenServed:
-    """Open the gateway (timeouts in seconds, the breaker's failure threshold, the adaptive
-    concurrency limits) and a Poe session into it."""
+    """Open the gateway (timeouts in seconds, the breaker's failure threshold, the concurrency
+    limits: static caps by model id, how long a refusal counts, the queue timeout; Bedrock
+    connections per region) and a Poe session into it."""
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
 
     @asynccontextmanager
@@ -87,18 +93,20 @@ def served(
         idle: float = 30.0,
         deadline: float = 60.0,
         threshold: int = 3,
-        limit: int = 64,
-        max_limit: int = 512,
+        caps: Mapping[str, int] | None = None,
+        recent: float = 60.0,
         queue: float = 10.0,
+        pool: int = 256,
     ) -> AsyncIterator[Served]:
         text = CATALOG.substitute(
             first_token=first_token,
             idle=idle,
             deadline=deadline,
             threshold=threshold,
-            limit=limit,
-            max_limit=max_limit,
+            caps=json.dumps(dict(caps or {})),
+            recent=recent,
             queue=queue,
+            pool=pool,
             primary=PRIMARY,
             west=WEST,
             lite=LITE,
