@@ -222,6 +222,42 @@ async def test_accepted_calls_grow_the_limit_back_slow_start_style_while_calls_w
     assert (limit.running, limit.waiting) == (0, 0)
 
 
+async def test_bedrock_serving_more_than_the_ceiling_means_room_grew_slow_start_again() -> None:
+    limit = limit_of(ratio=1.0)
+    held = await slots(limit, 5)
+    for slot in held[:4]:
+        slot.answer_started()
+    refuse(held[4])  # Bedrock served four and refused a fifth: limit 4, ceiling 4
+    running = held[:4]
+    waiters = queue_up(limit, 30)
+    await until(lambda: limit.waiting == 30)
+    taken: set[asyncio.Task[Slot]] = set()
+    steps: list[float] = []
+    while len(steps) < 10:
+        granted = len(waiters) - limit.waiting
+        await until(lambda: sum(task.done() for task in waiters) == granted)  # noqa: B023
+        fresh = [task for task in waiters if task.done() and task not in taken]
+        taken.update(fresh)
+        if not fresh:
+            finish(running.pop(0))  # a call ends: its slot goes to the next in line
+            continue
+        for task in fresh:
+            before = limit.learned
+            task.result().answer_started()
+            assert before is not None
+            assert limit.learned is not None
+            steps.append(round(limit.learned - before, 3))
+            running.append(task.result())
+    assert all(step < 0.3 for step in steps[:5])  # 1 / limit: carefully past the ceiling
+    assert steps[5:] == [1.0] * 5  # five answering at once, more than the ceiling: slow start
+    for task in waiters:
+        task.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
+    for slot in running:
+        slot.release()
+    assert (limit.running, limit.waiting) == (0, 0)
+
+
 async def test_nothing_grows_while_nobody_waits() -> None:
     limit = limit_of()
     held = await slots(limit, 3)

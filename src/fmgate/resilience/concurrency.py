@@ -14,7 +14,9 @@ signal alone — never on latency, which for a model's stream is the length of i
 - **Growth while calls wait:** each call Bedrock accepts (its answer starts) adds 1 while the
   limit is below the *ceiling* — the calls Bedrock held when it last refused, or half of all
   running then (TCP's slow start: doubling per round trip) — and ``1 / limit`` above it (about
-  one more per round trip: probing past the last refusal carefully).
+  one more per round trip: probing past the last refusal carefully). Once Bedrock is seen
+  serving more calls at once than the ceiling, its room has grown: slow start again, up to the
+  next refusal.
 - **Back to no limit** once ``recent_throttle_seconds`` pass without a refusal.
 - A **static cap** (``static_caps``, e.g. the operator's Bedrock quota) always applies, with
   queueing; the learned limit applies below it.
@@ -223,6 +225,8 @@ class AdaptiveLimit:
             self._ceiling = max(self._ceiling, float(self._held))
             self._learned = max(learned, self._cut_to(self._held))
         elif self._someone_waiting():
+            if self._answering > self._ceiling:
+                self._ceiling = math.inf  # more room than when Bedrock refused: probe fast
             step = 1.0 if learned < self._ceiling else 1.0 / learned
             self._learned = min(learned + step, float(self._cap or math.inf))
         self._wake()
