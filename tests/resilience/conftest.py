@@ -37,7 +37,7 @@ LONELY = "meta.llama3-8b-instruct-v1:0"
 CATALOG = Template("""
 version: 1
 gateway:
-  max_attempts: 2
+  max_attempts: $attempts
   retry_base_delay_seconds: 0.001
   retry_max_delay_seconds: 0.002
   breaker: {failure_threshold: $threshold, cooldown_seconds: 600}
@@ -81,9 +81,9 @@ def served(
     poe_api: FakePoeApi,
     tmp_path: Path,
 ) -> OpenServed:
-    """Open the gateway (timeouts in seconds, the breaker's failure threshold, the concurrency
-    limits: static caps by model id, how long a refusal counts, the queue timeout; Bedrock
-    connections per region) and a Poe session into it."""
+    """Open the gateway (timeouts in seconds, the breaker's failure threshold, calls per target,
+    the concurrency limits: static caps by model id, how long a refusal counts, the queue
+    timeout; Bedrock connections per region) and a Poe session into it."""
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
 
     @asynccontextmanager
@@ -93,6 +93,7 @@ def served(
         idle: float = 30.0,
         deadline: float = 60.0,
         threshold: int = 3,
+        attempts: int = 2,
         caps: Mapping[str, int] | None = None,
         recent: float = 60.0,
         queue: float = 10.0,
@@ -103,6 +104,7 @@ def served(
             idle=idle,
             deadline=deadline,
             threshold=threshold,
+            attempts=attempts,
             caps=json.dumps(dict(caps or {})),
             recent=recent,
             queue=queue,
