@@ -217,14 +217,12 @@ class AdaptiveLimit:
         self._answering += 1
         self._forget_old_refusals()
         learned = self._learned
-        if learned is None:
-            return
-        if slot.window < self._window:
+        if learned is not None and slot.window < self._window:
             # Bedrock already held this call when it last refused: the cut counted it short.
             self._held += 1
             self._ceiling = max(self._ceiling, float(self._held))
             self._learned = max(learned, self._cut_to(self._held))
-        elif self._someone_waiting():
+        elif learned is not None and self._someone_waiting():
             if self._answering > self._ceiling:
                 self._ceiling = math.inf  # more room than when Bedrock refused: probe fast
             step = 1.0 if learned < self._ceiling else 1.0 / learned
