@@ -24,6 +24,7 @@ from fmgate.core.errors import (
     ModelNotFound,
     ModelNotReady,
     ModelStreamFailed,
+    ServiceUnavailable,
     Throttled,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -60,7 +61,7 @@ def stream_error(code: str) -> EventStreamError:
         ("ModelNotReadyException", 429, ModelNotReady),
         ("ServiceQuotaExceededException", 400, Throttled),
         ("InternalServerException", 500, UpstreamUnavailable),
-        ("ServiceUnavailableException", 503, UpstreamUnavailable),
+        ("ServiceUnavailableException", 503, ServiceUnavailable),
         ("NoSuchBucket", 404, BotMisconfigured),
     ],
 )
@@ -79,7 +80,7 @@ def test_http_error_codes(code: str, status: int, expected: type[GatewayError]) 
         ("throttlingException", Throttled),
         ("modelStreamErrorException", ModelStreamFailed),
         ("internalServerException", ModelStreamFailed),
-        ("serviceUnavailableException", UpstreamUnavailable),
+        ("serviceUnavailableException", ServiceUnavailable),
         ("validationException", InvalidRequest),
     ],
 )

@@ -106,6 +106,7 @@ async def test_async_control_client_and_reset(
     assert await async_control.counters() == {
         "total": 0,
         "in_progress": 0,
+        "quota_refusals": 0,
         "by_model": {},
         "by_operation": {},
     }

@@ -20,11 +20,15 @@ LONELY = "meta.llama3-8b-instruct-v1:0"
 CATALOG = Template("""
 version: 1
 gateway:
-  max_attempts: 2
+  max_attempts: $attempts
   retry_base_delay_seconds: 0.001
   retry_max_delay_seconds: 0.002
   breaker: {failure_threshold: $threshold, cooldown_seconds: 600}
-  concurrency: {initial_limit: $limit, max_limit: $max_limit, queue_timeout_seconds: $queue}
+  max_pool_connections: $pool
+  concurrency:
+    queue_timeout_seconds: $queue
+    recent_throttle_seconds: $recent
+    static_caps: $caps
   timeouts:
     first_token_seconds: $first_token
     idle_seconds: $idle

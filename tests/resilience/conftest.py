@@ -3,7 +3,8 @@ ledger, and the Poe client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -39,8 +40,9 @@ def served(
     poe_api: FakePoeApi,
     tmp_path: Path,
 ) -> OpenServed:
-    """Open the gateway (timeouts in seconds, the breaker's failure threshold, the adaptive
-    concurrency limits) and a Poe session into it."""
+    """Open the gateway (timeouts in seconds, the breaker's failure threshold, calls per target,
+    the concurrency limits: static caps by model id, how long a refusal counts, the queue
+    timeout; Bedrock connections per region) and a Poe session into it."""
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
 
     @asynccontextmanager
@@ -50,18 +52,22 @@ def served(
         idle: float = 30.0,
         deadline: float = 60.0,
         threshold: int = 3,
-        limit: int = 64,
-        max_limit: int = 512,
+        attempts: int = 2,
+        caps: Mapping[str, int] | None = None,
+        recent: float = 60.0,
         queue: float = 10.0,
+        pool: int = 256,
     ) -> AsyncIterator[Served]:
         text = CATALOG.substitute(
             first_token=first_token,
             idle=idle,
             deadline=deadline,
             threshold=threshold,
-            limit=limit,
-            max_limit=max_limit,
+            attempts=attempts,
+            caps=json.dumps(dict(caps or {})),
+            recent=recent,
             queue=queue,
+            pool=pool,
             primary=PRIMARY,
             west=WEST,
             lite=LITE,

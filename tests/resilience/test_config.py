@@ -1,11 +1,14 @@
-"""Fallback, breaker and timeout settings in the catalog: defaults, and mistakes named."""
+"""Fallback, breaker, timeout and concurrency settings in the catalog: defaults, and mistakes
+named."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from fmgate.config.errors import CatalogError
-from fmgate.config.gateway_settings import BreakerSettings, TimeoutSettings
+from fmgate.config.gateway_settings import BreakerSettings, ConcurrencySettings, TimeoutSettings
 from fmgate.config.loader import parse_catalog
 from tests.harness.catalogs import chat_bot
 
@@ -112,3 +115,55 @@ bots:
 """
     )
     assert any("failure_threshold" in p for p in found)
+
+
+def test_concurrency_defaults_limit_nothing_until_bedrock_refuses() -> None:
+    concurrency = parse_catalog(
+        "version: 1\nbots:\n  - {bot_name: plain, model_id: amazon.nova-micro-v1:0}\n", "c.yaml"
+    ).gateway.concurrency
+    assert concurrency == ConcurrencySettings(
+        enabled=True,
+        recent_throttle_seconds=60,
+        backoff_ratio=0.9,
+        min_limit=1,
+        static_caps={},
+        queue_timeout_seconds=10,
+    )
+
+
+def test_the_documented_concurrency_example_is_valid() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "resilience.md").read_text(encoding="utf-8")
+    section = doc.split("## Concurrency limits, learned from Bedrock")[1]
+    example = section.split("```yaml\n")[1].split("```")[0]
+    catalog = parse_catalog(
+        "version: 1\n" + example + "bots:\n  - {bot_name: a, model_id: amazon.nova-pro-v1:0}\n",
+        "resilience.md",
+    )
+    caps = catalog.gateway.concurrency.static_caps
+    assert caps == {"us.anthropic.claude-sonnet-4-20250514-v1:0": 50}
+
+
+def test_the_former_fixed_limits_are_refused_with_what_replaced_them() -> None:
+    found = problems(
+        """
+version: 1
+gateway: {concurrency: {initial_limit: 32, max_limit: 256}}
+bots:
+  - {bot_name: a, model_id: amazon.nova-pro-v1:0}
+"""
+    )
+    assert len(found) == 1
+    assert "initial_limit and max_limit are gone" in found[0]
+    assert "static_caps" in found[0]
+
+
+def test_a_static_cap_must_be_a_positive_number() -> None:
+    found = problems(
+        """
+version: 1
+gateway: {concurrency: {static_caps: {amazon.nova-pro-v1:0: 0}}}
+bots:
+  - {bot_name: a, model_id: amazon.nova-pro-v1:0}
+"""
+    )
+    assert any("static_caps" in p for p in found)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import httpx2
-import pytest
 from openai import AsyncOpenAI
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -106,7 +105,6 @@ def ledger_counts(path: Path) -> Counter[tuple[str, str]]:
         return Counter({(front, outcome): count for front, outcome, count in rows})
 
 
-@pytest.mark.xfail(strict=True, reason="the adaptive limiter turns healthy load into 'busy'")
 async def test_a_thousand_streams_at_once_all_complete_with_default_settings(
     tmp_path: Path,
 ) -> None:

@@ -1,4 +1,4 @@
-"""The status page and /status.json show each upstream's circuit and adaptive concurrency."""
+"""The status page and /status.json show each upstream's circuit and concurrency limit."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from tests.resilience.catalog import PRIMARY, WEST, OpenServed
 STREAM = "ConverseStream"
 
 
-async def test_an_open_circuit_and_the_fallbacks_limit_show_on_the_status_page(
+async def test_an_open_circuit_and_the_concurrency_limits_show_on_the_status_page(
     served: OpenServed, emu: AsyncEmulatorClient
 ) -> None:
     await emu.inject("unavailable", model_id=PRIMARY, operation=STREAM, count=-1)
-    async with served(threshold=2, limit=16) as s:
+    async with served(threshold=2) as s:
         await load(s, "resilient", 4)
         status = (await s.session.get("/status.json")).json()
         page = (await s.session.get("/")).text
@@ -22,8 +22,11 @@ async def test_an_open_circuit_and_the_fallbacks_limit_show_on_the_status_page(
     west = upstreams[WEST, "us-west-2"]
     assert primary["circuit"] == "open"
     assert west["circuit"] == "closed"
-    assert west["concurrency_limit"] > 16  # answered: the limit grew
+    assert primary["concurrency_limit"] == 1.0  # refused with nothing answering: min_limit
+    assert west["concurrency_limit"] is None  # never refused: no limit
     assert (west["running"], west["waiting"]) == (0, 0)
     assert "<h2>Upstreams</h2>" in page
     assert f'<tr class="open"><td><code>{PRIMARY}</code></td><td>us-east-1</td>' in page
     assert '<td class="circuit">open</td>' in page
+    assert '<td class="num limit">1</td>' in page
+    assert '<td class="num limit">no limit</td>' in page

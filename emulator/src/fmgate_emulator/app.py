@@ -4,7 +4,7 @@ Two control-plane listings of the ``bedrock`` service are served too (``control_
 
 Bedrock routes are matched on the raw, percent-encoded path (model ids and ARNs arrive encoded,
 and an encoded ``/`` must not split a path segment). Every call is recorded, authenticated,
-checked against pending faults, then handed to its operation's handler.
+checked against concurrency quotas and pending faults, then handed to its operation's handler.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from fmgate_emulator.config import EmulatorConfig
 from fmgate_emulator.control_plane import list_foundation_models, list_inference_profiles
 from fmgate_emulator.converse import converse, converse_stream, count_tokens_handler
 from fmgate_emulator.errors import BedrockError, error_response
-from fmgate_emulator.faults import Fault, FaultKind
+from fmgate_emulator.faults import QUOTA_REFUSAL, Fault, FaultKind, InFlightKey
 from fmgate_emulator.invoke import invoke_model, invoke_with_response_stream
 from fmgate_emulator.models import resolve_model
 from fmgate_emulator.sigv4 import SignedRequest, verify
@@ -159,6 +159,7 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
         request=request, operation=route.operation, state=state, body=body, path_params=params
     )
     state.traffic.in_progress += 1
+    in_flight: InFlightKey | None = None
     try:
         verify(
             SignedRequest(
@@ -171,6 +172,13 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
             state.credentials,
         )
         model_ids = {i for i in (model_id, base_id) if i is not None}
+        if model_id is not None:
+            key = InFlightKey(model_id, base_id, route.operation)
+            if state.faults.over_quota(key, state.traffic.in_flight):
+                state.traffic.quota_refusals += 1
+                raise BedrockError(*QUOTA_REFUSAL)
+            state.traffic.begin(key)
+            in_flight = key
         call.fault = state.faults.take(model_ids, route.operation, route.streaming)
         await apply_fault_before_response(call, route.streaming)
         return await route.handler(call)
@@ -180,6 +188,8 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
         return ended.response
     finally:
         state.traffic.in_progress -= 1
+        if in_flight is not None:
+            state.traffic.end(in_flight)
 
 
 async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:

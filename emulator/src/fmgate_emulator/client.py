@@ -32,6 +32,7 @@ def inject_call(
     after_tokens: int,
     delay_seconds: float,
     exception: str | None,
+    quota: int | None = None,
 ) -> ControlCall:
     spec: dict[str, Any] = {
         "kind": kind,
@@ -39,7 +40,12 @@ def inject_call(
         "after_tokens": after_tokens,
         "delay_seconds": delay_seconds,
     }
-    optional = {"model_id": model_id, "operation": operation, "exception": exception}
+    optional = {
+        "model_id": model_id,
+        "operation": operation,
+        "exception": exception,
+        "quota": quota,
+    }
     spec.update({k: v for k, v in optional.items() if v is not None})
     return ControlCall("POST", "/_emulator/faults", json=spec)
 
@@ -82,8 +88,10 @@ class EmulatorClient:
         after_tokens: int = 0,
         delay_seconds: float = 0.0,
         exception: str | None = None,
+        quota: int | None = None,
     ) -> dict[str, Any]:
-        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared)."""
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared); for
+        ``concurrency_quota``, refuse requests beyond ``quota`` in flight until cleared."""
         return dict(
             self._send(
                 inject_call(
@@ -94,6 +102,7 @@ class EmulatorClient:
                     after_tokens=after_tokens,
                     delay_seconds=delay_seconds,
                     exception=exception,
+                    quota=quota,
                 )
             )
         )
@@ -143,8 +152,10 @@ class AsyncEmulatorClient:
         after_tokens: int = 0,
         delay_seconds: float = 0.0,
         exception: str | None = None,
+        quota: int | None = None,
     ) -> dict[str, Any]:
-        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared)."""
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared); for
+        ``concurrency_quota``, refuse requests beyond ``quota`` in flight until cleared."""
         return dict(
             await self._send(
                 inject_call(
@@ -155,6 +166,7 @@ class AsyncEmulatorClient:
                     after_tokens=after_tokens,
                     delay_seconds=delay_seconds,
                     exception=exception,
+                    quota=quota,
                 )
             )
         )

@@ -5,10 +5,12 @@ These routes need no SigV4; they are meant for local use (the emulator binds loo
     GET    /_emulator/health            {"status": "ok"}
     GET    /_emulator/models            the model catalogue
     POST   /_emulator/faults            inject: {"kind", "model_id"?, "operation"?, "count"?,
-                                                 "after_tokens"?, "delay_seconds"?, "exception"?}
+                                                 "after_tokens"?, "delay_seconds"?, "exception"?,
+                                                 "quota"? (concurrency_quota)}
     GET    /_emulator/faults            pending faults
     DELETE /_emulator/faults            clear faults
-    GET    /_emulator/counters          {"total", "in_progress", "by_model", "by_operation"}
+    GET    /_emulator/counters          {"total", "in_progress", "quota_refusals", "by_model",
+                                         "by_operation"}
     GET    /_emulator/requests          recorded requests (``?model_id=`` filters)
     PUT    /_emulator/timing            {"ttft_ms", "tokens_per_second"} (null rate = unlimited)
     GET    /_emulator/timing            current timing

@@ -3,12 +3,17 @@
 A :class:`Fault` targets one model id (or all) and one operation (or all) and fires for the next
 ``count`` matching requests (``-1``: until cleared). Error faults answer an HTTP error before any
 byte; stream faults act after ``after_tokens`` tokens of a streamed answer.
+
+A ``concurrency_quota`` fault is a standing rule instead, like a Bedrock quota on calls at once:
+a matching request that arrives while ``quota`` matching requests are in flight (a stream until
+its last byte) is refused with ThrottlingException. Without a model id every model id sent has
+its own quota. A new quota for the same model and operation replaces the old one at once.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -28,6 +33,7 @@ class FaultKind(StrEnum):
     SLOW_FIRST_TOKEN = "slow_first_token"  # noqa: S105 - not a secret
     STALL = "stall"
     DROP_CONNECTION = "drop_connection"
+    CONCURRENCY_QUOTA = "concurrency_quota"
 
 
 #: Faults answered as an HTTP error before the response starts: (code, message).
@@ -63,6 +69,9 @@ ERROR_FAULTS: dict[FaultKind, tuple[str, str]] = {
     ),
 }
 
+#: What a request over a ``concurrency_quota`` is answered with (Bedrock's throttling answer).
+QUOTA_REFUSAL = ERROR_FAULTS[FaultKind.THROTTLE]
+
 #: Exceptions an event stream may carry (``:exception-type`` values) and their messages.
 STREAM_EXCEPTIONS: dict[str, str] = {
     "throttlingException": "Too many tokens, please wait before trying again.",
@@ -74,6 +83,20 @@ STREAM_EXCEPTIONS: dict[str, str] = {
 
 #: Faults that only make sense inside a streamed answer; other operations skip them.
 STREAM_ONLY = frozenset({FaultKind.MID_STREAM_EXCEPTION})
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightKey:
+    """What a request in flight is, as quotas count it: the id sent, its catalogue id, the
+    operation."""
+
+    model_id: str
+    base_model_id: str | None
+    operation: str
+
+    @property
+    def model_ids(self) -> frozenset[str]:
+        return frozenset(i for i in (self.model_id, self.base_model_id) if i is not None)
 
 
 @dataclass(slots=True)
@@ -88,6 +111,8 @@ class Fault:
     after_tokens: int = 0
     delay_seconds: float = 0.0
     exception: str = "throttlingException"
+    #: Requests in flight at once (``concurrency_quota`` only).
+    quota: int | None = None
 
     def matches(self, model_ids: Collection[str], operation: str, streaming: bool) -> bool:
         if self.kind in STREAM_ONLY and not streaming:
@@ -95,6 +120,14 @@ class Fault:
         if self.model_id is not None and self.model_id not in model_ids:
             return False
         return self.operation is None or self.operation == operation
+
+    def covers(self, running: InFlightKey, arriving: InFlightKey) -> bool:
+        """Whether a ``running`` request counts toward this quota for an ``arriving`` one."""
+        if self.operation is not None and running.operation != self.operation:
+            return False
+        if self.model_id is not None:
+            return self.model_id in running.model_ids
+        return running.model_id == arriving.model_id  # every model id its own quota
 
     def as_error(self) -> BedrockError | None:
         """The HTTP error this fault answers with, or ``None`` for a timing/stream fault."""
@@ -115,6 +148,7 @@ def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
         "after_tokens",
         "delay_seconds",
         "exception",
+        "quota",
     }
     if unknown:
         raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -129,6 +163,9 @@ def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
     delay = float(spec.get("delay_seconds", 0.0))
     if after_tokens < 0 or delay < 0:
         raise ValueError("after_tokens and delay_seconds must not be negative")
+    quota = parse_quota(kind, spec.get("quota"))
+    if quota is not None:
+        count = -1  # a standing rule, until cleared or replaced
     return Fault(
         id=fault_id,
         kind=kind,
@@ -138,7 +175,19 @@ def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
         after_tokens=after_tokens,
         delay_seconds=delay,
         exception=exception,
+        quota=quota,
     )
+
+
+def parse_quota(kind: FaultKind, value: Any) -> int | None:
+    """``quota``: a whole number >= 0 for ``concurrency_quota``, absent for the other kinds."""
+    if kind is not FaultKind.CONCURRENCY_QUOTA:
+        if value is not None:
+            raise ValueError("quota is only for concurrency_quota faults")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("concurrency_quota needs quota: a whole number >= 0")
+    return value
 
 
 class FaultBook:
@@ -150,13 +199,27 @@ class FaultBook:
 
     def inject(self, spec: dict[str, Any]) -> Fault:
         fault = parse_fault(spec, next(self._ids))
+        if fault.kind is FaultKind.CONCURRENCY_QUOTA:
+            self._faults = [old for old in self._faults if not same_quota(old, fault)]
         self._faults.append(fault)
         return fault
 
-    def take(self, model_ids: Collection[str], operation: str, streaming: bool) -> Fault | None:
-        """The first fault matching this request, used up by one."""
+    def over_quota(self, arriving: InFlightKey, in_flight: Mapping[InFlightKey, int]) -> bool:
+        """Whether a matching ``concurrency_quota`` has no room for the ``arriving`` request."""
         for fault in self._faults:
-            if fault.matches(model_ids, operation, streaming):
+            if fault.quota is None:
+                continue
+            if not fault.matches(arriving.model_ids, arriving.operation, streaming=False):
+                continue
+            running = sum(n for key, n in in_flight.items() if fault.covers(key, arriving))
+            if running >= fault.quota:
+                return True
+        return False
+
+    def take(self, model_ids: Collection[str], operation: str, streaming: bool) -> Fault | None:
+        """The first fault matching this request, used up by one (quotas are not taken)."""
+        for fault in self._faults:
+            if fault.quota is None and fault.matches(model_ids, operation, streaming):
                 if fault.count > 0:
                     fault.count -= 1
                     if fault.count == 0:
@@ -169,3 +232,7 @@ class FaultBook:
 
     def clear(self) -> None:
         self._faults.clear()
+
+
+def same_quota(old: Fault, new: Fault) -> bool:
+    return old.quota is not None and (old.model_id, old.operation) == (new.model_id, new.operation)

@@ -1,10 +1,12 @@
-"""What the emulator has seen: request counters and the most recent requests."""
+"""What the emulator has seen: request counters, requests in flight, the most recent requests."""
 
 from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Any
+
+from fmgate_emulator.faults import InFlightKey
 
 MAX_RECORDED_REQUESTS = 500
 #: Headers never recorded (credentials).
@@ -18,6 +20,10 @@ class Traffic:
         self.total = 0
         #: Bedrock requests being answered right now (a stream counts until its last byte).
         self.in_progress = 0
+        #: Model requests past authentication and quotas, being answered now (quotas count them).
+        self.in_flight: Counter[InFlightKey] = Counter()
+        #: Requests refused because a ``concurrency_quota`` was full.
+        self.quota_refusals = 0
         self.by_model: Counter[str] = Counter()
         self.by_operation: Counter[str] = Counter()
         self.recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_REQUESTS)
@@ -48,6 +54,7 @@ class Traffic:
         return {
             "total": self.total,
             "in_progress": self.in_progress,
+            "quota_refusals": self.quota_refusals,
             "by_model": dict(self.by_model),
             "by_operation": dict(self.by_operation),
         }
@@ -60,8 +67,18 @@ class Traffic:
             if model_id is None or model_id in (r["model_id"], r["base_model_id"])
         ]
 
+    def begin(self, key: InFlightKey) -> None:
+        self.in_flight[key] += 1
+
+    def end(self, key: InFlightKey) -> None:
+        self.in_flight[key] -= 1
+        if self.in_flight[key] <= 0:
+            del self.in_flight[key]
+
     def reset(self) -> None:
+        """Forget counters and recorded requests (requests in flight stay counted)."""
         self.total = 0
+        self.quota_refusals = 0
         self.by_model.clear()
         self.by_operation.clear()
         self.recorded.clear()

@@ -38,6 +38,7 @@ from fmgate.core.errors import (
     ModelNotFound,
     ModelNotReady,
     ModelStreamFailed,
+    ServiceUnavailable,
     Throttled,
     UpstreamError,
     UpstreamTimeout,
@@ -70,7 +71,7 @@ ERRORS_BY_CODE: Mapping[str, type[GatewayError]] = {
     "ModelTimeoutException": UpstreamTimeout,
     "ModelErrorException": UpstreamUnavailable,
     "InternalServerException": UpstreamUnavailable,
-    "ServiceUnavailableException": UpstreamUnavailable,
+    "ServiceUnavailableException": ServiceUnavailable,
     "ModelStreamErrorException": ModelStreamFailed,
     # S3 (video results).
     "AccessDenied": AccessDenied,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
 from fmgate.config.fields import SecretRef, StrictModel
 
@@ -129,27 +129,54 @@ class TimeoutSettings(StrictModel):
 
 
 class ConcurrencySettings(StrictModel):
-    """Adaptive concurrency per (model, region): how many calls the gateway lets run at once.
+    """Concurrency per (model, region), learned from Bedrock's refusals.
 
-    The limit grows by one after each call that succeeds and halves when the model throttles
-    (AIMD), between ``min_limit`` and ``max_limit``. Calls over the limit wait in a queue; one
-    that waits longer than ``queue_timeout_seconds`` ends with a clear, retryable "busy" message
-    (or goes to the bot's next fallback).
+    While Bedrock has not refused a target's calls (ThrottlingException, ModelNotReadyException,
+    ServiceUnavailableException) for ``recent_throttle_seconds``, its calls never wait. A
+    refusal limits the target to what Bedrock was serving for this gateway when it said no
+    (times ``backoff_ratio``); the limit grows back as Bedrock accepts calls, and goes away once
+    the refusals stop. Calls over a limit wait in a queue; one that waits longer than
+    ``queue_timeout_seconds`` ends with a clear, retryable "busy" message (or goes to the bot's
+    next fallback). ``static_caps`` hold models to a fixed number of calls at once whatever
+    Bedrock says (your Bedrock quota). State is per gateway process.
     """
 
-    enabled: bool = Field(True, description="Limit calls per model and region at all.")
-    initial_limit: int = Field(64, ge=1, description="Calls at once before any feedback.")
-    min_limit: int = Field(1, ge=1, description="Never fewer calls at once than this.")
-    max_limit: int = Field(512, ge=1, description="Never more calls at once than this.")
+    enabled: bool = Field(
+        True, description="Limit calls per model and region at all (false: no queue, no busy)."
+    )
+    recent_throttle_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a refusal by Bedrock keeps a target's learned limit; with no "
+        "refusal that recent, its calls never wait (a static cap aside).",
+    )
+    backoff_ratio: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="On a refusal the limit becomes the calls Bedrock was serving for this "
+        "gateway, times this.",
+    )
+    min_limit: int = Field(1, ge=1, description="A learned limit never goes below this.")
+    static_caps: dict[str, PositiveInt] = Field(
+        {},
+        description="Calls at once per model id (in each region), whatever Bedrock says: e.g. "
+        "your Bedrock quota. Always enforced, with queueing; a learned limit applies below it.",
+    )
     queue_timeout_seconds: float = Field(
         10.0, gt=0, description="Longest wait for a free slot before answering 'busy'."
     )
 
-    @model_validator(mode="after")
-    def _ordered(self) -> ConcurrencySettings:
-        if not self.min_limit <= self.initial_limit <= self.max_limit:
-            raise ValueError("need min_limit <= initial_limit <= max_limit")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _no_fixed_starting_limit(cls, data: object) -> object:
+        if isinstance(data, dict) and data.keys() & {"initial_limit", "max_limit"}:
+            raise ValueError(
+                "initial_limit and max_limit are gone: calls are not limited until Bedrock "
+                "refuses some, and the limit is learned from that; use static_caps for a "
+                "fixed number of calls at once per model"
+            )
+        return data
 
 
 class OverloadSettings(StrictModel):
@@ -279,7 +306,7 @@ class GatewaySettings(StrictModel):
         None, description="Also accept JWT bearer tokens on the /v1 fronts (see below)."
     )
     concurrency: ConcurrencySettings = Field(
-        ConcurrencySettings(), description="Adaptive calls-at-once per model (see below)."
+        ConcurrencySettings(), description="Calls at once per model, learned (see below)."
     )
     overload: OverloadSettings = Field(
         OverloadSettings(),

@@ -10,6 +10,7 @@ httpx errors, pydantic validation) are translated exactly once, where they enter
     │   ├── ModelNotReady               429     yes       wait
     │   ├── UpstreamTimeout             504     yes       wait
     │   ├── UpstreamUnavailable         503     yes       wait (5xx, connection trouble)
+    │   │   └── ServiceUnavailable      503     yes       wait (Bedrock: no capacity now)
     │   ├── ModelBusy                   503     yes       wait (our own queue for it is full)
     │   └── ModelStreamFailed           502     yes       wait (model failed mid-answer)
     ├── RequestRejected                                  (the user can change the request)
@@ -24,6 +25,9 @@ httpx errors, pydantic validation) are translated exactly once, where they enter
     ├── InsufficientFunds               402     no        user (credits or points)
     ├── Unauthorized                    401     no        caller (access key)
     └── ServerRestarting                503     yes       wait (the gateway is shutting down)
+
+``capacity_refusal`` marks what Bedrock says when it has no room for another call (throttled,
+model not ready, service unavailable): the adaptive concurrency limit learns from those only.
 
 ``user_message`` is safe to show to an end user: it never contains upstream text, ids, ARNs,
 account numbers or secrets. ``detail`` is for operators' logs only (still secret-free: it is
@@ -46,6 +50,8 @@ class GatewayError(Exception):
     #: Retrying helps even after part of the answer reached the caller: the model did not fail,
     #: the gateway stopped (a retry starts the answer afresh, elsewhere).
     retry_after_partial_answer: ClassVar[bool] = False
+    #: Bedrock refused the call for want of capacity: the concurrency limit learns from it.
+    capacity_refusal: ClassVar[bool] = False
 
     def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
         super().__init__(detail or self.default_message)
@@ -65,12 +71,14 @@ class UpstreamError(GatewayError):
 class Throttled(UpstreamError):
     status = 429
     code = "throttled"
+    capacity_refusal = True
     default_message = "The model is in high demand right now. Please try again in a moment."
 
 
 class ModelNotReady(UpstreamError):
     status = 429
     code = "model_not_ready"
+    capacity_refusal = True
     default_message = "The model is starting up. Please try again in a moment."
 
 
@@ -84,6 +92,13 @@ class UpstreamUnavailable(UpstreamError):
     status = 503
     code = "unavailable"
     default_message = "The model service is temporarily unavailable. Please try again."
+
+
+class ServiceUnavailable(UpstreamUnavailable):
+    """Bedrock's own ``ServiceUnavailableException``: it has no capacity for the call right now
+    (unlike a 5xx or a dropped connection, which say nothing about capacity)."""
+
+    capacity_refusal = True
 
 
 class ModelBusy(UpstreamError):

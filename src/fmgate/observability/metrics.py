@@ -19,7 +19,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 #: Seconds; spans a cached 1 ms answer to the 120 s Poe limit (and a little beyond).
@@ -99,19 +99,22 @@ class TargetConcurrency(Protocol):
     def running(self) -> int: ...
     @property
     def waiting(self) -> int: ...
+    @property
+    def queued(self) -> int: ...
 
 
 class ConcurrencyCollector(Collector):
-    """Adaptive concurrency per (model, region), read from ``source`` at every scrape."""
+    """Concurrency limits per (model, region), read from ``source`` at every scrape."""
 
     def __init__(self) -> None:
         self.source: Callable[[], Sequence[TargetConcurrency]] = list
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         labels = ("model", "region")
         limit = GaugeMetricFamily(
             "fmgate_concurrency_limit",
-            "Calls at once the adaptive limit allows per model and region (halved on throttling).",
+            "Calls at once allowed per model and region: learned from Bedrock's refusals, or a "
+            "static cap; +Inf when nothing limits them.",
             labels=labels,
         )
         running = GaugeMetricFamily(
@@ -122,12 +125,18 @@ class ConcurrencyCollector(Collector):
             "Calls queued for a slot per model and region.",
             labels=labels,
         )
+        queued = CounterMetricFamily(
+            "fmgate_concurrency_queued",
+            "Calls that had to wait for a slot per model and region (busy ones included).",
+            labels=labels,
+        )
         for target in self.source():
             key = [target.model_id, target.aws_region]
             limit.add_metric(key, target.limit)
             running.add_metric(key, target.running)
             waiting.add_metric(key, target.waiting)
-        yield from (limit, running, waiting)
+            queued.add_metric(key, target.queued)
+        yield from (limit, running, waiting, queued)
 
 
 class _Children(dict[Hashable, Child]):

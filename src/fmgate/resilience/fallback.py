@@ -7,8 +7,8 @@ next target is tried when the current one
 * failed with a retryable upstream error (throttled, 5xx, not ready, timed out, its stream
   failed) and its retries are used up, or
 * is being skipped because its circuit is open, or
-* is busy: its adaptive concurrency limit (:mod:`fmgate.resilience.concurrency`) had no slot
-  free within the queue timeout,
+* is busy: its concurrency limit (:mod:`fmgate.resilience.concurrency`) had no slot free
+  within the queue timeout (each call, a retry too, takes a slot: one Bedrock call in flight),
 
 and only while nothing has reached the user: once a target produced output, its failure is the
 request's failure. Non-retryable errors (a rejected request, an operator error) end the request
@@ -27,10 +27,16 @@ from dataclasses import dataclass
 from functools import partial
 
 from fmgate.config.bot_config import ChatBotConfig
-from fmgate.core.errors import GatewayError, ModelBusy, Throttled, UpstreamUnavailable
+from fmgate.core.errors import GatewayError, ModelBusy, UpstreamUnavailable
 from fmgate.core.events import AnsweredBy, Event, close_stream
 from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
-from fmgate.resilience.concurrency import ConcurrencyLimits, Slot, Verdict
+from fmgate.resilience.concurrency import (
+    AdaptiveLimit,
+    ConcurrencyLimits,
+    Slot,
+    TargetBusy,
+    Verdict,
+)
 from fmgate.resilience.retry import (
     OUTPUT_EVENTS,
     RetryListener,
@@ -72,16 +78,25 @@ def bot_targets(config: ChatBotConfig) -> tuple[Target, ...]:
 
 
 async def guarded_call(
-    breaker: Breaker, slot: Slot | None, call: TargetCall, target: Target
+    breaker: Breaker, limit: AdaptiveLimit | None, call: TargetCall, target: Target
 ) -> AsyncGenerator[Event, None]:
-    """One call through ``breaker``: raises :class:`CircuitOpen` when the target is skipped,
-    and tells the breaker (and the concurrency ``slot`` it runs in) how the call went, however
-    it ends."""
+    """One call through ``breaker`` and a slot of ``limit``: raises :class:`CircuitOpen` when
+    the target is skipped and :class:`TargetBusy` when no slot freed up in time; tells the
+    breaker and the limit how the call went, however it ends."""
     permit = await breaker.acquire()
     failed: bool | None = None
-    stream = call(target)
+    slot: Slot | None = None
+    stream: AsyncIterator[Event] | None = None
     try:
+        if limit is not None:
+            try:
+                slot = await limit.acquire()
+            except ModelBusy as busy:
+                raise TargetBusy(busy) from None
+        stream = call(target)
         async for event in stream:
+            if slot is not None:
+                slot.answer_started()
             yield event
         failed = False
         if slot is not None:
@@ -89,16 +104,19 @@ async def guarded_call(
     except GatewayError as error:
         failed = is_retryable(error)
         if slot is not None:
-            slot.observe(Verdict.THROTTLED if isinstance(error, Throttled) else Verdict.NEUTRAL)
+            slot.observe(Verdict.THROTTLED if error.capacity_refusal else Verdict.NEUTRAL)
         raise
     finally:
+        if slot is not None:
+            slot.release()  # first: nothing below may keep it
         if failed is None:
             await breaker.abandoned(permit)
         elif failed:
             await breaker.failed(permit)
         else:
             await breaker.succeeded(permit)
-        await close_stream(stream)
+        if stream is not None:
+            await close_stream(stream)
 
 
 async def stream_with_fallbacks(
@@ -119,17 +137,13 @@ async def stream_with_fallbacks(
     last_error: GatewayError | None = None
     for index, target in enumerate(targets):
         breaker = breakers.get(target.model_id, target.aws_region)
-        slot: Slot | None = None
+        limit = None
         if limits is not None and limits.enabled:
-            try:
-                slot = await limits.get(target.model_id, target.aws_region).acquire()
-            except ModelBusy as busy:
-                last_error = busy
-                continue
+            limit = limits.get(target.model_id, target.aws_region)
         started = False
         delivered = False
         attempts = retry_before_first_output(
-            partial(guarded_call, breaker, slot, call, target),
+            partial(guarded_call, breaker, limit, call, target),
             policy,
             on_retry=on_retry,
             sleep=sleep,
@@ -144,6 +158,8 @@ async def stream_with_fallbacks(
             return
         except CircuitOpen:
             logger.info("skipping %s in %s: circuit open", target.model_id, target.aws_region)
+        except TargetBusy as busy:
+            last_error = busy.error
         except GatewayError as error:
             if delivered or not is_retryable(error):
                 raise
@@ -156,8 +172,6 @@ async def stream_with_fallbacks(
             )
         finally:
             await close_stream(attempts)
-            if slot is not None:
-                slot.release()
     if last_error is not None:
         raise last_error
     raise UpstreamUnavailable("every target's circuit is open")

@@ -56,7 +56,8 @@ class UpstreamRow:
     region: str
     circuit: str
     consecutive_failures: int
-    concurrency_limit: float
+    #: Calls allowed at once (learned from Bedrock's refusals, or a static cap); ``None``: no limit.
+    concurrency_limit: float | None
     running: int
     waiting: int
 
@@ -78,12 +79,17 @@ async def upstream_rows(breakers: Breakers, limits: ConcurrencyLimits) -> list[U
                 region=region,
                 circuit=(circuit.state if circuit else BreakerState.CLOSED).value,
                 consecutive_failures=circuit.consecutive_failures if circuit else 0,
-                concurrency_limit=round(limit.limit, 1) if limit else 0.0,
+                concurrency_limit=shown_limit(limit.limit) if limit else None,
                 running=limit.running if limit else 0,
                 waiting=limit.waiting if limit else 0,
             )
         )
     return rows
+
+
+def shown_limit(limit: float) -> float | None:
+    """A concurrency limit as the status page shows it (``None``: no limit)."""
+    return None if math.isinf(limit) else round(limit, 1)
 
 
 def bot_stats(registry: CollectorRegistry) -> dict[str, BotStats]:
@@ -211,7 +217,7 @@ UPSTREAMS = """<h2>Upstreams</h2>
 UPSTREAM_ROW = (
     '<tr class="{css}"><td><code>{model}</code></td><td>{region}</td>'
     '<td class="circuit">{circuit}</td><td class="num">{failures}</td>'
-    '<td class="num limit">{limit:g}</td><td class="num">{running}</td>'
+    '<td class="num limit">{limit}</td><td class="num">{running}</td>'
     '<td class="num">{waiting}</td></tr>'
 )
 
@@ -224,7 +230,7 @@ def render_upstreams(upstreams: Iterable[UpstreamRow]) -> str:
             region=escape(row.region),
             circuit=escape(row.circuit.replace("_", "-")),
             failures=row.consecutive_failures,
-            limit=row.concurrency_limit,
+            limit="no limit" if row.concurrency_limit is None else f"{row.concurrency_limit:g}",
             running=row.running,
             waiting=row.waiting,
         )
