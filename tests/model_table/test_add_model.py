@@ -57,6 +57,13 @@ def test_entry_has_capabilities_and_prices_from_the_table(tmp_path: Path) -> Non
     assert "\n    - bot_name: nova-premier\n" in path.read_text()  # the file's indentation
 
 
+def test_cache_prices_are_carried_for_both_ttls(tmp_path: Path) -> None:
+    bot = add_model(tmp_path / "catalog.yaml", "anthropic.claude-haiku-4-5-20251001-v1:0").config
+    pricing = bot.pricing
+    assert (pricing.cache_read_token, pricing.cache_write_token) == (0.011, 0.1375)
+    assert pricing.cache_write_1h_token == 0.22
+
+
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     added = add_model(path, "mistral.mistral-7b-instruct-v0:2", name="tiny", kind="chat")

@@ -39,6 +39,22 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
         assert facts.context_window is not None
 
 
+def test_prompt_caching_facts_are_consistent_with_the_prices() -> None:
+    """A model priced for 1-hour cache writes accepts the 1h TTL; one with cache prices takes
+    checkpoints; every model taking them accepts the 5-minute default."""
+    for facts in bundled_table().models:
+        caching = facts.prompt_caching
+        for pricing in facts.prices.values():
+            if pricing.cache_write_token or pricing.cache_read_token:
+                assert caching is not None, facts.model_id
+            if pricing.cache_write_1h_token:
+                assert caching is not None, facts.model_id
+                assert "1h" in caching.ttls, facts.model_id
+        if caching is not None:
+            assert facts.kind == "chat"
+            assert "5m" in caching.ttls
+
+
 def test_prices_match_the_bundled_catalog() -> None:
     table = {facts.model_id: facts for facts in bundled_table().models}
     for bot in load_catalog(None).bots:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ImageFormat = Literal["png", "jpeg", "gif", "webp"]
+#: How long a prompt-cache entry lives after its last use: Bedrock's ``CachePointBlock.ttl``.
+CacheTTL = Literal["5m", "1h"]
 DocumentFormat = Literal["pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"]
 
 
