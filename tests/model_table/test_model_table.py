@@ -37,6 +37,12 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
         assert facts.reasoning == Reasoning(spec.reasoning).value
         assert facts.max_output_tokens == spec.max_output_tokens
         assert facts.context_window is not None
+    caching, emulated = facts.prompt_caching, spec.caching
+    assert (caching is None) == (emulated is None)
+    if caching is not None and emulated is not None:
+        assert caching.min_tokens == emulated.min_tokens
+        assert set(caching.ttls) == emulated.ttls
+        assert caching.tools == emulated.tools
 
 
 def test_prompt_caching_facts_are_consistent_with_the_prices() -> None:
