@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.config.loader import load_catalog
 from fmgate.model_table.table import (
     ModelFacts,
@@ -67,6 +68,26 @@ def test_prices_match_the_bundled_catalog() -> None:
         facts = table[plain_model_id(bot.model_id)]
         assert facts.prices[bot.aws_region] == bot.pricing.model_copy(
             update={"authorize": False}
+        ), bot.bot_name
+
+
+def test_prompt_caching_matches_the_bundled_catalog() -> None:
+    """Every bundled chat bot declares the prompt caching its model takes (and none other)."""
+    table = {facts.model_id: facts for facts in bundled_table().models}
+    for bot in load_catalog(None).bots:
+        if not isinstance(bot, ChatBotConfig):
+            continue
+        facts = table[plain_model_id(bot.model_id)].prompt_caching
+        declared = bot.prompt_caching
+        if facts is None:
+            assert declared is None or declared.min_tokens is None, bot.bot_name
+            continue
+        assert declared is not None, bot.bot_name
+        assert declared.active, bot.bot_name
+        assert (declared.min_tokens, declared.ttls, declared.tools) == (
+            facts.min_tokens,
+            facts.ttls,
+            facts.tools,
         ), bot.bot_name
 
 
