@@ -30,3 +30,14 @@ def usage_record(request_id: str, **changes: object) -> UsageRecord:
     }
     values.update(changes)
     return UsageRecord(**values)  # type: ignore[arg-type]
+
+
+#: The usage table of schema version 1 (before 1-hour cache writes were counted apart).
+VERSION_1_TABLE = """CREATE TABLE usage (
+    request_id TEXT PRIMARY KEY, bot TEXT NOT NULL, model_id TEXT NOT NULL,
+    user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, started_at DOUBLE PRECISION NOT NULL,
+    input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
+    estimated BOOLEAN NOT NULL, cost_milli_cents BIGINT NOT NULL,
+    latency_ms DOUBLE PRECISION NOT NULL, ttft_ms DOUBLE PRECISION, outcome TEXT NOT NULL,
+    front TEXT NOT NULL)"""

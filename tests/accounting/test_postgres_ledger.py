@@ -24,7 +24,7 @@ from fmgate.accounting.postgres_ledger import (
     PostgresRetry,
 )
 from fmgate.observability.logging import redact
-from tests.accounting.records import usage_record
+from tests.accounting.records import VERSION_1_TABLE, usage_record
 from tests.harness.postgres_server import TEST_POSTGRES_PASSWORD, PostgresServer
 from tests.harness.servers import free_port
 
@@ -51,6 +51,31 @@ async def test_open_creates_the_schema_once_with_its_version(postgres_dsn: str) 
         )
         columns = [row[0] for row in await cursor.fetchall()]
     assert columns == [f.name for f in fields(UsageRecord)]
+
+
+async def test_a_version_1_ledger_is_migrated_and_keeps_its_rows(postgres_dsn: str) -> None:
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+        await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        await conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+        await conn.execute(VERSION_1_TABLE)
+        await conn.execute(
+            "INSERT INTO usage VALUES ('old', 'claude', 'm', 'u', 'c', 1.0, 10, 2, 3, 4, false, "
+            "7, 5.0, NULL, 'ok', 'poe')"
+        )
+    ledger = await PostgresLedger.open(postgres_dsn)
+    try:
+        old = await ledger.get("old")
+        assert old is not None
+        assert (old.cache_write_tokens, old.cache_write_1h_tokens) == (4, 0)
+        await ledger.record(usage_record("new", cache_write_tokens=9, cache_write_1h_tokens=5))
+        assert await ledger.get("new") == usage_record(
+            "new", cache_write_tokens=9, cache_write_1h_tokens=5
+        )
+    finally:
+        await ledger.aclose()
+    async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:
+        cursor = await conn.execute("SELECT version FROM schema_version")
+        assert await cursor.fetchall() == [(SCHEMA_VERSION,)]
 
 
 async def test_other_schema_version_is_refused(postgres_dsn: str) -> None:

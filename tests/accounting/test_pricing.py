@@ -47,6 +47,40 @@ def test_tokens_are_priced_exactly_per_kind() -> None:
     assert cost.total_rounded == 606  # no float noise: 0.3 * 1000 is 300, not 300.00000000000006
 
 
+SONNET_45 = Pricing(
+    input_token=0.33,
+    output_token=1.65,
+    cache_read_token=0.033,
+    cache_write_token=0.4125,
+    cache_write_1h_token=0.66,
+)
+
+
+def test_cache_reads_and_writes_are_priced_at_their_own_rates_per_ttl() -> None:
+    usage = Usage(
+        input_tokens=2,
+        output_tokens=40,
+        cache_read_tokens=10_000,
+        cache_write_tokens=1_500,
+        cache_write_1h_tokens=1_200,
+    )
+    cost = price(SONNET_45, usage=usage)
+    assert cost.items == (
+        CostItem("2 input tokens", 0.66),
+        CostItem("40 output tokens", 66.0),
+        CostItem("10000 cache read tokens", 330.0),
+        CostItem("300 cache write tokens", 123.75),
+        CostItem("1200 cache write tokens (1 hour)", 792.0),
+    )
+    assert cost.total == 1312.41
+    assert cost.total_rounded == 1313
+
+
+def test_without_a_one_hour_price_one_hour_writes_are_not_charged_as_five_minute_ones() -> None:
+    usage = Usage(cache_write_tokens=1_000, cache_write_1h_tokens=1_000)
+    assert price(SONNET, usage=usage).items == ()
+
+
 def test_images_and_video_are_priced_per_unit() -> None:
     pricing = Pricing(image_input=50, image_output=4000, video_second=8000)
     cost = price(pricing, usage=None, images_in=2, images_out=3, video_seconds=6)

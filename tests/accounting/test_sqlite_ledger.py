@@ -20,7 +20,7 @@ import pytest
 from fmgate.accounting.ledger import UsageRecord
 from fmgate.accounting.ledger_schema import SCHEMA_VERSION, LedgerSchemaError
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from tests.accounting.records import usage_record
+from tests.accounting.records import VERSION_1_TABLE, usage_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +35,31 @@ async def test_file_is_wal_and_versioned(tmp_path: Path) -> None:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         columns = [row[1] for row in db.execute("PRAGMA table_info(usage)")]
     assert columns == [f.name for f in fields(UsageRecord)]
+
+
+async def test_a_version_1_ledger_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (1)")
+        db.execute(VERSION_1_TABLE)
+        db.execute(
+            "INSERT INTO usage VALUES ('old', 'claude', 'm', 'u', 'c', 1.0, 10, 2, 3, 4, 0, 7, "
+            "5.0, NULL, 'ok', 'poe')"
+        )
+    ledger = SqliteLedger(path)
+    try:
+        old = await ledger.get("old")
+        assert old is not None
+        assert (old.cache_write_tokens, old.cache_write_1h_tokens) == (4, 0)
+        await ledger.record(usage_record("new", cache_write_tokens=9, cache_write_1h_tokens=5))
+        assert await ledger.get("new") == usage_record(
+            "new", cache_write_tokens=9, cache_write_1h_tokens=5
+        )
+    finally:
+        await ledger.aclose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
 async def test_other_schema_version_is_refused(tmp_path: Path) -> None:

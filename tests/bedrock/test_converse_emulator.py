@@ -18,7 +18,13 @@ from fmgate.core.errors import (
     UpstreamUnavailable,
 )
 from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, Usage, accumulate
-from fmgate.core.model_request import ChatMessage, ChatRequest, ImageBlock, TextBlock
+from fmgate.core.model_request import (
+    CachePoint,
+    ChatMessage,
+    ChatRequest,
+    ImageBlock,
+    TextBlock,
+)
 from fmgate_emulator import EmulatorClient
 from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
@@ -58,6 +64,45 @@ async def test_stream_yields_text_then_usage_then_done(
     assert events[-2].output_tokens > 0
     assert isinstance(events[-1], Done)
     assert events[-1].stop_reason == "end_turn"
+
+
+async def test_cache_points_reach_the_emulator_and_its_usage_comes_back(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    system = " ".join(f"rule{i}" for i in range(1100))  # above Claude 3.7 Sonnet's 1,024
+    req = ChatRequest(
+        model_id=CLAUDE_PROFILE,
+        messages=(ChatMessage("user", (TextBlock("question"), CachePoint())),),
+        system=(system, CachePoint()),
+        max_tokens=200,
+    )
+    client = await clients.get(REGION)
+
+    first = accumulate(await collect(converse_stream(client, req))).usage
+    second = accumulate(await converse(client, req)).usage
+    assert first is not None
+    assert second is not None
+
+    assert first == Usage(
+        input_tokens=0, output_tokens=first.output_tokens, cache_write_tokens=1101
+    )
+    assert second == Usage(
+        input_tokens=0, output_tokens=second.output_tokens, cache_read_tokens=1101
+    )
+    body = control.requests(model_id=CLAUDE_PROFILE)[0]["body"]
+    assert body["system"][1] == {"cachePoint": {"type": "default"}}
+    assert body["messages"][0]["content"][1] == {"cachePoint": {"type": "default"}}
+
+
+async def test_a_cache_point_for_a_model_without_caching_is_access_denied(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    req = ChatRequest(
+        model_id="meta.llama3-8b-instruct-v1:0",
+        messages=(ChatMessage("user", (TextBlock("hi"), CachePoint())),),
+    )
+    with pytest.raises(AccessDenied):
+        await collect(converse_stream(await clients.get(REGION), req))
 
 
 async def test_request_fields_reach_the_wire(

@@ -62,6 +62,29 @@ def test_text_stream_ends_with_usage_then_done() -> None:
     ]
 
 
+def test_cache_writes_with_the_one_hour_ttl_are_kept_apart() -> None:
+    usage = {
+        "inputTokens": 2,
+        "outputTokens": 5,
+        "totalTokens": 1829,
+        "cacheReadInputTokens": 500,
+        "cacheWriteInputTokens": 1322,
+        "cacheDetails": [{"ttl": "1h", "inputTokens": 1200}, {"ttl": "5m", "inputTokens": 122}],
+    }
+    events = run([{"messageStop": {"stopReason": "end_turn"}}, {"metadata": {"usage": usage}}])
+    assert events[0] == Usage(
+        input_tokens=2,
+        output_tokens=5,
+        cache_read_tokens=500,
+        cache_write_tokens=1322,
+        cache_write_1h_tokens=1200,
+    )
+    whole = convert_converse_response(
+        {"output": {"message": {"content": []}}, "stopReason": "end_turn", "usage": usage}
+    )
+    assert whole[0] == events[0]
+
+
 def test_reasoning_text_is_shown_signature_and_redacted_are_not() -> None:
     events = run(
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fmgate.bedrock.converse import build_converse_request
 from fmgate.core.model_request import (
+    CachePoint,
     ChatMessage,
     ChatRequest,
     DocumentBlock,
@@ -116,4 +117,50 @@ def test_blank_text_is_dropped_next_to_an_attachment_only() -> None:
     ]
     assert build_converse_request(text_only)["messages"] == [
         {"role": "user", "content": [{"text": ""}]}
+    ]
+
+
+def test_cache_points_are_rendered_exactly_where_they_stand() -> None:
+    req = ChatRequest(
+        model_id="us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        messages=(
+            ChatMessage("user", (TextBlock("earlier"), CachePoint())),
+            ChatMessage("assistant", (TextBlock("answer"),)),
+            ChatMessage("user", (TextBlock("now"), CachePoint("1h"))),
+        ),
+        system=("be brief", CachePoint("1h")),
+        tools=(ToolSpec("clock", "tells the time", {"type": "object"}), CachePoint("1h")),
+    )
+
+    body = build_converse_request(req)
+
+    one_hour = {"cachePoint": {"type": "default", "ttl": "1h"}}
+    default = {"cachePoint": {"type": "default"}}  # 5m: Bedrock's default, no ttl member
+    assert body["system"] == [{"text": "be brief"}, one_hour]
+    assert body["toolConfig"] == {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": "clock",
+                    "description": "tells the time",
+                    "inputSchema": {"json": {"type": "object"}},
+                }
+            },
+            one_hour,
+        ]
+    }
+    assert body["messages"] == [
+        {"role": "user", "content": [{"text": "earlier"}, default]},
+        {"role": "assistant", "content": [{"text": "answer"}]},
+        {"role": "user", "content": [{"text": "now"}, one_hour]},
+    ]
+
+
+def test_a_blank_text_before_a_cache_point_is_left_out() -> None:
+    req = ChatRequest(
+        model_id="amazon.nova-lite-v1:0",
+        messages=(ChatMessage("user", (TextBlock("hi"), TextBlock("  "), CachePoint())),),
+    )
+    assert build_converse_request(req)["messages"] == [
+        {"role": "user", "content": [{"text": "hi"}, {"cachePoint": {"type": "default"}}]}
     ]

@@ -81,3 +81,43 @@ def test_no_user_text_is_lost(chat: list[tuple[str, str]]) -> None:
     for role, text in chat:
         if role == "user" and text.strip():
             assert text in kept
+
+
+def test_keep_prefix_merges_without_joining_texts() -> None:
+    merged = merge_turns(
+        [msg("user", "a"), msg("user", "b"), msg("assistant", "c")], keep_prefix=True
+    )
+    assert merged == [
+        ChatMessage("user", (TextBlock("a"), TextBlock("b"))),
+        msg("assistant", "c"),
+    ]
+
+
+def test_keep_prefix_keeps_later_system_messages_in_place() -> None:
+    messages = [
+        InputMessage("system", "first"),
+        InputMessage("user", "hi"),
+        InputMessage("system", "later"),
+        InputMessage("user", "again"),
+    ]
+    system, dialogue = split_system(messages, "operator", keep_prefix=True)
+    assert system == ("operator", "first")
+    assert [(m.role, m.text) for m in dialogue] == [
+        ("user", "hi"),
+        ("system", "later"),
+        ("user", "again"),
+    ]
+    assert split_system(messages, "operator")[0] == ("operator", "first", "later")
+
+
+@given(chats)
+def test_keep_prefix_turns_are_valid_and_lose_no_text(chat: list[tuple[str, str]]) -> None:
+    turns = build_turns(
+        ("sys",), [msg(r, t) for r, t in chat], supports_system=False, keep_prefix=True
+    )
+    roles = [m.role for m in turns.messages]
+    assert all(a != b for a, b in itertools.pairwise(roles))
+    kept = [b.text for m in turns.messages for b in m.content if isinstance(b, TextBlock)]
+    for role, text in chat:
+        if role == "user" and text.strip():
+            assert text in kept

@@ -131,10 +131,14 @@ def test_invalid_fault_is_refused(control: EmulatorClient) -> None:
 def test_timing_is_set_and_reset_restores_the_profile(control: EmulatorClient) -> None:
     control.set_timing(ttft_ms=5, tokens_per_second=1000)
     timing = httpx.get(control.url + "/_emulator/timing").json()
-    assert timing == {"ttft_ms": 5.0, "tokens_per_second": 1000.0}
+    assert timing == {
+        "ttft_ms": 5.0,
+        "tokens_per_second": 1000.0,
+        "uncached_tokens_per_second": None,
+    }
     control.reset()
     timing = httpx.get(control.url + "/_emulator/timing").json()
-    assert timing == {"ttft_ms": 0.0, "tokens_per_second": None}
+    assert timing == {"ttft_ms": 0.0, "tokens_per_second": None, "uncached_tokens_per_second": None}
 
 
 def test_control_catalogue_lists_models(control: EmulatorClient) -> None:

@@ -52,7 +52,8 @@ def code_of(request: SignedRequest, now: datetime | None = None) -> str:
 
 
 def test_botocore_signature_over_the_encoded_path_verifies() -> None:
-    verify(signed(), ACCEPTED)
+    principal = verify(signed(), ACCEPTED)
+    assert principal.key == ACCEPTED.access_key_id  # whose prompt cache the call uses
 
 
 def test_wrong_secret_wrong_service_tampered_body_are_refused() -> None:
@@ -76,7 +77,10 @@ def test_bearer_tokens() -> None:
     def bearer(token: str) -> SignedRequest:
         return SignedRequest("POST", "http://h", PATH, {"Authorization": f"Bearer {token}"}, b"")
 
-    verify(bearer("bedrock-api-key"), ACCEPTED)
+    principal = verify(bearer("bedrock-api-key"), ACCEPTED, default_region="eu-west-1")
+    assert principal.key.startswith("bearer:")
+    assert "bedrock-api-key" not in principal.key
+    assert principal.region == "eu-west-1"
     assert code_of(bearer("other-key")) == "AccessDeniedException"
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from fmgate.cli import main
-from fmgate.config.bot_config import ImageBotConfig, VideoBotConfig
+from fmgate.config.bot_config import ChatBotConfig, ImageBotConfig, PromptCaching, VideoBotConfig
 from fmgate.config.loader import load_catalog
 from fmgate.model_table.add_model import AddModelError, add_model
 from fmgate.model_table.table import UnknownModel
@@ -56,6 +56,28 @@ def test_entry_has_capabilities_and_prices_from_the_table(tmp_path: Path) -> Non
     assert "2026-11-01" in added.entry_text
     assert "1,000,000-token context" in added.entry_text
     assert "\n    - bot_name: nova-premier\n" in path.read_text()  # the file's indentation
+
+
+def test_cache_prices_and_prompt_caching_are_carried(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    bot = add_model(path, "anthropic.claude-haiku-4-5-20251001-v1:0").config
+    pricing = bot.pricing
+    assert (pricing.cache_read_token, pricing.cache_write_token) == (0.011, 0.1375)
+    assert pricing.cache_write_1h_token == 0.22
+    assert isinstance(bot, ChatBotConfig)
+    assert bot.prompt_caching == PromptCaching(
+        mode="auto", min_tokens=4096, ttls=("5m", "1h"), tools=True
+    )
+    nova = add_model(path, "amazon.nova-lite-v1:0").config
+    assert isinstance(nova, ChatBotConfig)
+    assert nova.prompt_caching == PromptCaching(min_tokens=1000, tools=False)
+    assert "prompt_caching: {mode: auto, min_tokens: 1000, tools: false}" in path.read_text()
+
+
+def test_a_model_without_prompt_caching_gets_no_section(tmp_path: Path) -> None:
+    bot = add_model(tmp_path / "catalog.yaml", "meta.llama3-8b-instruct-v1:0").config
+    assert isinstance(bot, ChatBotConfig)
+    assert bot.prompt_caching is None
 
 
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:

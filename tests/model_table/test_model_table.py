@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.config.loader import load_catalog
 from fmgate.model_table.table import (
     ModelFacts,
@@ -37,6 +38,28 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
         assert facts.reasoning == Reasoning(spec.reasoning).value
         assert facts.max_output_tokens == spec.max_output_tokens
         assert facts.context_window is not None
+    caching, emulated = facts.prompt_caching, spec.caching
+    assert (caching is None) == (emulated is None)
+    if caching is not None and emulated is not None:
+        assert caching.min_tokens == emulated.min_tokens
+        assert set(caching.ttls) == emulated.ttls
+        assert caching.tools == emulated.tools
+
+
+def test_prompt_caching_facts_are_consistent_with_the_prices() -> None:
+    """A model priced for 1-hour cache writes accepts the 1h TTL; one with cache prices takes
+    checkpoints; every model taking them accepts the 5-minute default."""
+    for facts in bundled_table().models:
+        caching = facts.prompt_caching
+        for pricing in facts.prices.values():
+            if pricing.cache_write_token or pricing.cache_read_token:
+                assert caching is not None, facts.model_id
+            if pricing.cache_write_1h_token:
+                assert caching is not None, facts.model_id
+                assert "1h" in caching.ttls, facts.model_id
+        if caching is not None:
+            assert facts.kind == "chat"
+            assert "5m" in caching.ttls
 
 
 def test_prices_match_the_bundled_catalog() -> None:
@@ -45,6 +68,26 @@ def test_prices_match_the_bundled_catalog() -> None:
         facts = table[plain_model_id(bot.model_id)]
         assert facts.prices[bot.aws_region] == bot.pricing.model_copy(
             update={"authorize": False}
+        ), bot.bot_name
+
+
+def test_prompt_caching_matches_the_bundled_catalog() -> None:
+    """Every bundled chat bot declares the prompt caching its model takes (and none other)."""
+    table = {facts.model_id: facts for facts in bundled_table().models}
+    for bot in load_catalog(None).bots:
+        if not isinstance(bot, ChatBotConfig):
+            continue
+        facts = table[plain_model_id(bot.model_id)].prompt_caching
+        declared = bot.prompt_caching
+        if facts is None:
+            assert declared is None or declared.min_tokens is None, bot.bot_name
+            continue
+        assert declared is not None, bot.bot_name
+        assert declared.active, bot.bot_name
+        assert (declared.min_tokens, declared.ttls, declared.tools) == (
+            facts.min_tokens,
+            facts.ttls,
+            facts.tools,
         ), bot.bot_name
 
 

@@ -154,14 +154,19 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
     body = parse_json(raw_body)
     model_id = requested_model(route, params, body)
     base_id = base_model(model_id)
-    state.traffic.record(route.operation, model_id, body, request.headers, base_id)
+    record = state.traffic.record(route.operation, model_id, body, request.headers, base_id)
     call = Call(
-        request=request, operation=route.operation, state=state, body=body, path_params=params
+        request=request,
+        operation=route.operation,
+        state=state,
+        body=body,
+        path_params=params,
+        record=record,
     )
     state.traffic.in_progress += 1
     in_flight: InFlightKey | None = None
     try:
-        verify(
+        call.principal = verify(
             SignedRequest(
                 method=request.method,
                 host_url=f"{request.scheme}://{request.host}",
@@ -170,6 +175,7 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
                 body=raw_body,
             ),
             state.credentials,
+            default_region=state.config.region,
         )
         model_ids = {i for i in (model_id, base_id) if i is not None}
         if model_id is not None:

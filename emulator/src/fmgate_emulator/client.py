@@ -55,9 +55,19 @@ def requests_call(model_id: str | None) -> ControlCall:
     return ControlCall("GET", "/_emulator/requests", params=params)
 
 
-def timing_call(ttft_ms: float, tokens_per_second: float | None) -> ControlCall:
-    body = {"ttft_ms": ttft_ms, "tokens_per_second": tokens_per_second}
+def timing_call(
+    ttft_ms: float, tokens_per_second: float | None, uncached_tokens_per_second: float | None
+) -> ControlCall:
+    body = {
+        "ttft_ms": ttft_ms,
+        "tokens_per_second": tokens_per_second,
+        "uncached_tokens_per_second": uncached_tokens_per_second,
+    }
     return ControlCall("PUT", "/_emulator/timing", json=body)
+
+
+def clock_call(advance_seconds: float) -> ControlCall:
+    return ControlCall("POST", "/_emulator/clock", json={"advance_seconds": advance_seconds})
 
 
 CLEAR_FAULTS = ControlCall("DELETE", "/_emulator/faults")
@@ -114,7 +124,7 @@ class EmulatorClient:
         self._send(CLEAR_FAULTS)
 
     def reset(self) -> None:
-        """Clear faults, counters and recorded requests; restore the configured timing."""
+        """Clear faults, counters, recorded requests and cached prompts; restore the timing."""
         self._send(RESET)
 
     def counters(self) -> dict[str, Any]:
@@ -123,9 +133,21 @@ class EmulatorClient:
     def requests(self, model_id: str | None = None) -> list[dict[str, Any]]:
         return list(self._send(requests_call(model_id)))
 
-    def set_timing(self, *, ttft_ms: float = 0.0, tokens_per_second: float | None = None) -> None:
-        """Set time to first token and token rate (``None`` = unlimited) until reset."""
-        self._send(timing_call(ttft_ms, tokens_per_second))
+    def set_timing(
+        self,
+        *,
+        ttft_ms: float = 0.0,
+        tokens_per_second: float | None = None,
+        uncached_tokens_per_second: float | None = None,
+    ) -> None:
+        """Set time to first token, token rate (``None`` = unlimited) and the rate at which the
+        uncached part of a prompt is read (adding to the time to first token; ``None`` = no
+        delay) until reset."""
+        self._send(timing_call(ttft_ms, tokens_per_second, uncached_tokens_per_second))
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock prompt-cache TTLs run on ``seconds`` forward."""
+        self._send(clock_call(seconds))
 
 
 class AsyncEmulatorClient:
@@ -178,7 +200,7 @@ class AsyncEmulatorClient:
         await self._send(CLEAR_FAULTS)
 
     async def reset(self) -> None:
-        """Clear faults, counters and recorded requests; restore the configured timing."""
+        """Clear faults, counters, recorded requests and cached prompts; restore the timing."""
         await self._send(RESET)
 
     async def counters(self) -> dict[str, Any]:
@@ -188,7 +210,17 @@ class AsyncEmulatorClient:
         return list(await self._send(requests_call(model_id)))
 
     async def set_timing(
-        self, *, ttft_ms: float = 0.0, tokens_per_second: float | None = None
+        self,
+        *,
+        ttft_ms: float = 0.0,
+        tokens_per_second: float | None = None,
+        uncached_tokens_per_second: float | None = None,
     ) -> None:
-        """Set time to first token and token rate (``None`` = unlimited) until reset."""
-        await self._send(timing_call(ttft_ms, tokens_per_second))
+        """Set time to first token, token rate (``None`` = unlimited) and the rate at which the
+        uncached part of a prompt is read (adding to the time to first token; ``None`` = no
+        delay) until reset."""
+        await self._send(timing_call(ttft_ms, tokens_per_second, uncached_tokens_per_second))
+
+    async def advance_clock(self, seconds: float) -> None:
+        """Move the clock prompt-cache TTLs run on ``seconds`` forward."""
+        await self._send(clock_call(seconds))

@@ -13,16 +13,19 @@ Profile = Literal["fast", "realistic"]
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """How fast answers come: time to first token and token rate (``None`` = unlimited)."""
+    """How fast answers come: time to first token and token rate (``None`` = unlimited), and how
+    fast the model reads the prompt's uncached input tokens (``None`` = instantly), which adds
+    to the time to first token."""
 
     ttft_ms: float = 0.0
     tokens_per_second: float | None = None
+    uncached_tokens_per_second: float | None = None
 
 
 #: Timing of each named profile: "fast" for tests, "realistic" for benchmarks and demos.
 PROFILE_TIMINGS: dict[str, Timing] = {
     "fast": Timing(ttft_ms=0.0, tokens_per_second=None),
-    "realistic": Timing(ttft_ms=300.0, tokens_per_second=60.0),
+    "realistic": Timing(ttft_ms=300.0, tokens_per_second=60.0, uncached_tokens_per_second=5000.0),
 }
 
 
@@ -36,7 +39,8 @@ class EmulatorConfig:
     secret_access_key: str = DEFAULT_SECRET_ACCESS_KEY
     #: Bedrock API key accepted as ``Authorization: Bearer <token>`` (``None``: refuse bearer).
     bearer_token: str | None = None
-    #: Pacing profile: "fast" (no delays) or "realistic" (~300 ms TTFT, ~60 tokens/s).
+    #: Pacing profile: "fast" (no delays) or "realistic" (~300 ms TTFT plus 1 s per 5,000
+    #: uncached input tokens, ~60 tokens/s).
     profile: Profile = "fast"
     #: Explicit time to first token in milliseconds (overrides the profile).
     ttft_ms: float | None = None
@@ -57,4 +61,8 @@ class EmulatorConfig:
         base = PROFILE_TIMINGS[self.profile]
         ttft = base.ttft_ms if self.ttft_ms is None else self.ttft_ms
         rate = base.tokens_per_second if self.tokens_per_second is None else self.tokens_per_second
-        return Timing(ttft_ms=ttft, tokens_per_second=rate if rate and rate > 0 else None)
+        return Timing(
+            ttft_ms=ttft,
+            tokens_per_second=rate if rate and rate > 0 else None,
+            uncached_tokens_per_second=base.uncached_tokens_per_second,
+        )

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
+from typing import Any
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _TOKEN_WITH_SPACE = re.compile(r"\s*(?:\w+|[^\w\s])")
@@ -27,6 +29,21 @@ REPLY_SUFFIX = " (a deterministic reply from the fmgate Bedrock emulator)"
 def count_tokens(text: str) -> int:
     """The emulator's token count of ``text``."""
     return len(_TOKEN.findall(text))
+
+
+def block_text(block: dict[str, Any]) -> str:
+    """The text a content block carries (text, tool results, tool use input, reasoning)."""
+    if "text" in block:
+        return str(block["text"])
+    if "toolResult" in block:
+        return " ".join(block_text(part) for part in block["toolResult"].get("content", []))
+    if "json" in block:
+        return json.dumps(block["json"])
+    if "toolUse" in block:
+        return json.dumps(block["toolUse"].get("input", {}))
+    if "reasoningContent" in block:
+        return str((block["reasoningContent"].get("reasoningText") or {}).get("text", ""))
+    return ""
 
 
 def split_tokens(text: str) -> list[str]:

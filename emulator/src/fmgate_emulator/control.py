@@ -12,9 +12,13 @@ These routes need no SigV4; they are meant for local use (the emulator binds loo
     GET    /_emulator/counters          {"total", "in_progress", "quota_refusals", "by_model",
                                          "by_operation"}
     GET    /_emulator/requests          recorded requests (``?model_id=`` filters)
-    PUT    /_emulator/timing            {"ttft_ms", "tokens_per_second"} (null rate = unlimited)
+    PUT    /_emulator/timing            {"ttft_ms", "tokens_per_second",
+                                         "uncached_tokens_per_second"?} (null rate = unlimited)
     GET    /_emulator/timing            current timing
-    POST   /_emulator/reset             clear faults, counters, recorded requests; restore timing
+    POST   /_emulator/clock             {"advance_seconds": N}: move the prompt cache's clock on
+    GET    /_emulator/clock             {"offset_seconds"}: how far it was moved
+    POST   /_emulator/reset             clear faults, counters, recorded requests, cached prompts;
+                                        restore timing
 """
 
 from __future__ import annotations
@@ -66,6 +70,15 @@ async def models(request: web.Request) -> web.Response:
                 "system_messages": spec.system_messages,
                 "max_output_tokens": spec.max_output_tokens,
                 "body_family": spec.body_family.value if spec.body_family else None,
+                "prompt_caching": (
+                    {
+                        "min_tokens": spec.caching.min_tokens,
+                        "ttls": sorted(spec.caching.ttls),
+                        "tools": spec.caching.tools,
+                    }
+                    if spec.caching
+                    else None
+                ),
             }
             for spec in MODELS
         ]
@@ -110,7 +123,11 @@ async def recorded_requests(request: web.Request) -> web.Response:
 async def get_timing(request: web.Request) -> web.StreamResponse:
     timing = state_of(request).timing
     return web.json_response(
-        {"ttft_ms": timing.ttft_ms, "tokens_per_second": timing.tokens_per_second}
+        {
+            "ttft_ms": timing.ttft_ms,
+            "tokens_per_second": timing.tokens_per_second,
+            "uncached_tokens_per_second": timing.uncached_tokens_per_second,
+        }
     )
 
 
@@ -123,12 +140,37 @@ async def set_timing(request: web.Request) -> web.StreamResponse:
         ttft_ms = float(body.get("ttft_ms") or 0.0)
         rate = body.get("tokens_per_second")
         tokens_per_second = float(rate) if rate else None
+        reading = body.get("uncached_tokens_per_second")
+        uncached_tokens_per_second = float(reading) if reading else None
     except (TypeError, ValueError):
-        return bad_request("ttft_ms and tokens_per_second must be numbers")
-    if ttft_ms < 0 or (tokens_per_second is not None and tokens_per_second < 0):
+        return bad_request("timing values must be numbers")
+    rates = (tokens_per_second, uncached_tokens_per_second)
+    if ttft_ms < 0 or any(r is not None and r < 0 for r in rates):
         return bad_request("timing values must not be negative")
-    state_of(request).timing = Timing(ttft_ms=ttft_ms, tokens_per_second=tokens_per_second)
+    state_of(request).timing = Timing(
+        ttft_ms=ttft_ms,
+        tokens_per_second=tokens_per_second,
+        uncached_tokens_per_second=uncached_tokens_per_second,
+    )
     return await get_timing(request)
+
+
+@routes.get("/_emulator/clock")
+async def get_clock(request: web.Request) -> web.Response:
+    return web.json_response({"offset_seconds": state_of(request).clock.offset})
+
+
+@routes.post("/_emulator/clock")
+async def advance_clock(request: web.Request) -> web.StreamResponse:
+    """Move the clock prompt-cache TTLs run on forward (time never goes back)."""
+    body = await json_object(request)
+    if body is None:
+        return bad_request("expected a JSON object")
+    seconds = body.get("advance_seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return bad_request("advance_seconds must be a number of seconds, 0 or more")
+    state_of(request).clock.advance(float(seconds))
+    return await get_clock(request)
 
 
 @routes.post("/_emulator/reset")

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fmgate_emulator.content import (
-    DOCUMENT_TOKENS,
-    IMAGE_TOKENS,
+    block_text,
     count_tokens,
     is_filtered,
     reasoning_signature,
@@ -25,6 +24,14 @@ from fmgate_emulator.content import (
 )
 from fmgate_emulator.errors import validation
 from fmgate_emulator.models import ModelSpec, Reasoning
+from fmgate_emulator.prompt_cache import (
+    CacheUsage,
+    Checkpoint,
+    PromptBlocks,
+    block_tokens,
+    find_checkpoints,
+    is_cache_point,
+)
 
 MUST_START_WITH_USER = (
     "A conversation must start with a user message. Try again with a conversation that starts "
@@ -48,7 +55,6 @@ TOOL_CONFIG_REQUIRED = (
 )
 MIN_THINKING_BUDGET = 1024
 _USE_TOOL = re.compile(r"\buse tool ([A-Za-z0-9_-]+)", re.IGNORECASE)
-_MEDIA_BLOCKS = {"image": IMAGE_TOKENS, "document": DOCUMENT_TOKENS, "video": DOCUMENT_TOKENS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,8 @@ class ConverseCall:
     thinking: bool
     tool_config: dict[str, Any] | None
     performance_latency: str | None
+    #: The prompt-cache checkpoints, in prompt order (validated for the model).
+    checkpoints: list[Checkpoint] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +105,33 @@ class Answer:
 
     blocks: list[Block] = field(default_factory=list)
     stop_reason: str = "end_turn"
+    #: Every input token, cached or not (what CountTokens counts).
     input_tokens: int = 0
     output_tokens: int = 0
+    #: What the prompt read from / wrote to the cache (``None``: it had no checkpoints).
+    cache: CacheUsage | None = None
 
     @property
-    def usage(self) -> dict[str, int]:
+    def uncached_input_tokens(self) -> int:
+        """Input tokens the model processed: all but those read from the cache."""
+        return self.input_tokens - (self.cache.read if self.cache else 0)
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """Bedrock's TokenUsage: ``inputTokens`` excludes cached tokens, ``totalTokens`` counts
+        them."""
+        if self.cache is None:
+            return {
+                "inputTokens": self.input_tokens,
+                "outputTokens": self.output_tokens,
+                "totalTokens": self.input_tokens + self.output_tokens,
+            }
+        uncached = self.input_tokens - self.cache.read - self.cache.written
         return {
-            "inputTokens": self.input_tokens,
+            "inputTokens": uncached,
             "outputTokens": self.output_tokens,
             "totalTokens": self.input_tokens + self.output_tokens,
+            **self.cache.usage_fields(),
         }
 
 
@@ -143,6 +169,8 @@ def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
     latency = (body.get("performanceConfig") or {}).get("latency")
     if latency not in (None, "standard", "optimized"):
         raise validation("performanceConfig.latency must be 'standard' or 'optimized'.")
+    tools = as_list((tool_config or {}).get("tools"), "toolConfig.tools")
+    checkpoints = find_checkpoints(PromptBlocks(tools, system, messages), spec)
     return ConverseCall(
         messages=messages,
         system=system,
@@ -153,6 +181,7 @@ def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
         thinking=thinking,
         tool_config=tool_config,
         performance_latency=latency,
+        checkpoints=checkpoints,
     )
 
 
@@ -234,21 +263,6 @@ def parse_thinking(fields: dict[str, Any], inference: dict[str, Any], spec: Mode
     return True
 
 
-def block_text(block: dict[str, Any]) -> str:
-    """The text a content block carries (text, tool results, tool use input, reasoning)."""
-    if "text" in block:
-        return str(block["text"])
-    if "toolResult" in block:
-        return " ".join(block_text(part) for part in block["toolResult"].get("content", []))
-    if "json" in block:
-        return json.dumps(block["json"])
-    if "toolUse" in block:
-        return json.dumps(block["toolUse"].get("input", {}))
-    if "reasoningContent" in block:
-        return str((block["reasoningContent"].get("reasoningText") or {}).get("text", ""))
-    return ""
-
-
 def last_user_text(messages: list[dict[str, Any]]) -> str:
     """Text of the last user message: its text blocks, or else its tool results."""
     user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
@@ -265,15 +279,15 @@ def count_input_tokens(
     messages: list[dict[str, Any]],
     tool_config: dict[str, Any] | None = None,
 ) -> int:
-    """Input tokens: system text + every message block + tool specs + a fixed cost per media."""
-    total = sum(count_tokens(block_text(block)) for block in system)
-    for message in messages:
-        for block in message.get("content", []):
-            total += count_tokens(block_text(block))
-            total += sum(cost for kind, cost in _MEDIA_BLOCKS.items() if kind in block)
-    if tool_config:
-        total += count_tokens(json.dumps(tool_config.get("tools", [])))
-    return total
+    """Input tokens: system text + every message block + each tool spec + a fixed cost per
+    media block (``cachePoint`` blocks cost nothing)."""
+    tools = (tool_config or {}).get("tools") or []
+    prompt = PromptBlocks(tools=tools, system=system, messages=messages)
+    return sum(
+        block_tokens(item)
+        for _, tag, item in prompt.walk()
+        if tag != "R" and not is_cache_point(item)
+    )
 
 
 def chosen_tool(call: ConverseCall, user_text: str, answering_tool_result: bool) -> str | None:

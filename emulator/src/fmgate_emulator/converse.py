@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -42,15 +43,23 @@ def chat_model(call: Call) -> ResolvedModel:
 
 
 def prepare(call: Call) -> tuple[ModelSpec, ConverseCall, Answer]:
+    """Validate the request, plan the answer, and read / write the prompt cache for it."""
     spec = chat_model(call).spec
     converse_call = parse_converse(call.json_object(), spec)
-    return spec, converse_call, plan_answer(converse_call, spec)
+    answer = plan_answer(converse_call, spec)
+    if converse_call.checkpoints and spec.caching is not None:
+        cache = call.state.prompt_cache.apply(
+            call.cache_partition(spec), converse_call.checkpoints, spec.caching
+        )
+        answer = replace(answer, cache=cache)
+    call.record_usage(answer.usage)
+    return spec, converse_call, answer
 
 
 async def converse(call: Call) -> web.StreamResponse:
     """Converse: the whole answer as one JSON document, after the time generating it takes."""
     _, converse_call, answer = prepare(call)
-    await call.pacer().whole_answer(answer.output_tokens)
+    await call.pacer(answer.uncached_input_tokens).whole_answer(answer.output_tokens)
     body: dict[str, Any] = {
         "output": {
             "message": {"role": "assistant", "content": [render_block(b) for b in answer.blocks]}
@@ -67,7 +76,7 @@ async def converse(call: Call) -> web.StreamResponse:
 async def converse_stream(call: Call) -> web.StreamResponse:
     """ConverseStream: event-stream frames, one contentBlockDelta per token, paced."""
     _, converse_call, answer = prepare(call)
-    writer = EventStreamWriter(call.request, call.pacer(), call.fault)
+    writer = EventStreamWriter(call.request, call.pacer(answer.uncached_input_tokens), call.fault)
     response = await writer.open()
     await writer.send(event_frame("messageStart", {"role": "assistant"}))
     for index, block in enumerate(answer.blocks):

@@ -29,6 +29,29 @@ class Reasoning(Enum):
     ALWAYS = "always"
 
 
+@dataclass(frozen=True, slots=True)
+class CacheSupport:
+    """How a chat model takes prompt-cache checkpoints (``cachePoint`` blocks).
+
+    The figures are those of fmgate's model table (docs/prompt-caching.md, "Facts").
+    """
+
+    #: Fewest prompt tokens before a checkpoint for it to be written to the cache.
+    min_tokens: int
+    #: TTLs a checkpoint may ask for.
+    ttls: frozenset[str] = frozenset({"5m"})
+    #: Takes a checkpoint in ``toolConfig.tools`` (Claude does, Nova does not).
+    tools: bool = False
+
+
+#: Amazon Nova: explicit checkpoints in system and messages, 5-minute TTL.
+NOVA_CACHE = CacheSupport(min_tokens=1000)
+
+
+def claude_cache(min_tokens: int, *ttls: str) -> CacheSupport:
+    return CacheSupport(min_tokens=min_tokens, ttls=frozenset({"5m", *ttls}), tools=True)
+
+
 class BodyFamily(Enum):
     """The native InvokeModel / StartAsyncInvoke body a media model takes."""
 
@@ -53,6 +76,8 @@ class ModelSpec:
     #: Largest ``inferenceConfig.maxTokens`` accepted.
     max_output_tokens: int = 4096
     body_family: BodyFamily | None = None
+    #: Prompt caching; ``None``: a ``cachePoint`` is refused.
+    caching: CacheSupport | None = None
 
 
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
@@ -67,6 +92,7 @@ def _chat(
     documents: bool = False,
     reasoning: Reasoning = Reasoning.NONE,
     system_messages: bool = True,
+    caching: CacheSupport | None = None,
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -77,6 +103,7 @@ def _chat(
         reasoning=reasoning,
         system_messages=system_messages,
         max_output_tokens=max_output_tokens,
+        caching=caching,
     )
 
 
@@ -85,13 +112,26 @@ _ALWAYS = Reasoning.ALWAYS
 
 MODELS: tuple[ModelSpec, ...] = (
     # Amazon Nova
-    _chat("amazon.nova-micro-v1:0", 10000),
-    _chat("amazon.nova-lite-v1:0", 10000, vision=True, documents=True),
-    _chat("amazon.nova-pro-v1:0", 10000, vision=True, documents=True),
-    _chat("amazon.nova-premier-v1:0", 32000, profile_only=True, vision=True, documents=True),
+    _chat("amazon.nova-micro-v1:0", 10000, caching=NOVA_CACHE),
+    _chat("amazon.nova-lite-v1:0", 10000, vision=True, documents=True, caching=NOVA_CACHE),
+    _chat("amazon.nova-pro-v1:0", 10000, vision=True, documents=True, caching=NOVA_CACHE),
+    _chat(
+        "amazon.nova-premier-v1:0",
+        32000,
+        profile_only=True,
+        vision=True,
+        documents=True,
+        caching=NOVA_CACHE,
+    ),
     # Anthropic
     _chat("anthropic.claude-3-haiku-20240307-v1:0", 4096, vision=True, documents=True),
-    _chat("anthropic.claude-3-5-haiku-20241022-v1:0", 8192, profile_only=True, documents=True),
+    _chat(
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        8192,
+        profile_only=True,
+        documents=True,
+        caching=claude_cache(2048),
+    ),
     _chat(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
         8192,
@@ -107,13 +147,14 @@ MODELS: tuple[ModelSpec, ...] = (
             vision=True,
             documents=True,
             reasoning=_ON_REQUEST,
+            caching=caching,
         )
-        for model_id, limit in (
-            ("anthropic.claude-3-7-sonnet-20250219-v1:0", 64000),
-            ("anthropic.claude-sonnet-4-20250514-v1:0", 64000),
-            ("anthropic.claude-opus-4-1-20250805-v1:0", 32000),
-            ("anthropic.claude-sonnet-4-5-20250929-v1:0", 64000),
-            ("anthropic.claude-haiku-4-5-20251001-v1:0", 64000),
+        for model_id, limit, caching in (
+            ("anthropic.claude-3-7-sonnet-20250219-v1:0", 64000, claude_cache(1024)),
+            ("anthropic.claude-sonnet-4-20250514-v1:0", 64000, claude_cache(1024)),
+            ("anthropic.claude-opus-4-1-20250805-v1:0", 32000, claude_cache(1024)),
+            ("anthropic.claude-sonnet-4-5-20250929-v1:0", 64000, claude_cache(1024, "1h")),
+            ("anthropic.claude-haiku-4-5-20251001-v1:0", 64000, claude_cache(4096, "1h")),
         )
     ),
     # Meta Llama

@@ -11,15 +11,21 @@ from fmgate_emulator.faults import Fault, FaultKind
 class Pacer:
     """Sleeps so that output appears at the configured pace (no sleeping when unlimited)."""
 
-    def __init__(self, timing: Timing, fault: Fault | None = None) -> None:
+    def __init__(
+        self, timing: Timing, fault: Fault | None = None, uncached_input_tokens: int = 0
+    ) -> None:
         self.timing = timing
         self.extra_first_delay = (
             fault.delay_seconds if fault and fault.kind is FaultKind.SLOW_FIRST_TOKEN else 0.0
         )
+        rate = timing.uncached_tokens_per_second
+        #: Reading the prompt: the input tokens not read from the prompt cache, at ``rate``.
+        self.prompt_delay = uncached_input_tokens / rate if rate else 0.0
 
     async def first_token(self) -> None:
-        """Wait for the time to first token (plus an injected slow-first-token delay)."""
-        delay = self.timing.ttft_ms / 1000 + self.extra_first_delay
+        """Wait for the time to first token: the configured TTFT, the time to read the uncached
+        part of the prompt, plus an injected slow-first-token delay."""
+        delay = self.timing.ttft_ms / 1000 + self.prompt_delay + self.extra_first_delay
         if delay > 0:
             await asyncio.sleep(delay)
 

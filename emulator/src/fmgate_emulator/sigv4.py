@@ -8,6 +8,7 @@ refused, as AWS does.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -49,6 +50,15 @@ class Credentials4:
 
 
 @dataclass(frozen=True, slots=True)
+class Principal:
+    """Who called, as far as per-caller state (the prompt cache) cares: the access key id (or
+    a digest of the bearer key) and the region of the credential scope."""
+
+    key: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
 class SignedRequest:
     """The parts of an HTTP request that a SigV4 signature covers, exactly as received."""
 
@@ -59,15 +69,23 @@ class SignedRequest:
     body: bytes
 
 
-def verify(request: SignedRequest, accepted: Credentials4, now: datetime | None = None) -> None:
-    """Return if ``request`` is authenticated, else raise the 403 error AWS would answer."""
+def verify(
+    request: SignedRequest,
+    accepted: Credentials4,
+    now: datetime | None = None,
+    default_region: str = "us-east-1",
+) -> Principal:
+    """The caller if ``request`` is authenticated, else raise the 403 error AWS would answer
+    (a bearer key carries no region: ``default_region``)."""
     headers = {name.lower(): value for name, value in request.headers.items()}
     authorization = headers.get("authorization")
     if not authorization:
         raise BedrockError("AccessDeniedException", MISSING_TOKEN)
     if authorization.startswith("Bearer "):
-        verify_bearer(authorization.removeprefix("Bearer ").strip(), accepted)
-        return
+        token = authorization.removeprefix("Bearer ").strip()
+        verify_bearer(token, accepted)
+        digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+        return Principal(f"bearer:{digest}", default_region)
     match = _AUTHORIZATION.match(authorization.strip())
     if match is None:
         raise BedrockError("AccessDeniedException", BAD_SIGNATURE)
@@ -84,6 +102,7 @@ def verify(request: SignedRequest, accepted: Credentials4, now: datetime | None 
     expected = expected_signature(request, signed, amz_date, match["region"], accepted)
     if not hmac.compare_digest(expected, match["signature"]):
         raise BedrockError("AccessDeniedException", BAD_SIGNATURE)
+    return Principal(match["key"], match["region"])
 
 
 def verify_bearer(token: str, accepted: Credentials4) -> None:

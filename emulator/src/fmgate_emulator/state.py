@@ -9,13 +9,15 @@ from aiohttp import web
 from fmgate_emulator.async_jobs import AsyncInvocations
 from fmgate_emulator.config import EmulatorConfig, Timing
 from fmgate_emulator.faults import FaultBook
+from fmgate_emulator.prompt_cache import Clock, PromptCache
 from fmgate_emulator.sigv4 import Credentials4
 from fmgate_emulator.traffic import Traffic
 
 
 @dataclass(slots=True)
 class EmulatorState:
-    """Configuration plus mutable state: timing, faults, traffic, async invocations."""
+    """Configuration plus mutable state: timing, faults, traffic, async invocations, the prompt
+    cache and the clock its TTLs run on."""
 
     config: EmulatorConfig
     timing: Timing = field(init=False)
@@ -23,6 +25,8 @@ class EmulatorState:
     faults: FaultBook = field(default_factory=FaultBook)
     traffic: Traffic = field(default_factory=Traffic)
     invocations: AsyncInvocations = field(init=False)
+    clock: Clock = field(default_factory=Clock)
+    prompt_cache: PromptCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.timing = self.config.timing()
@@ -32,11 +36,14 @@ class EmulatorState:
             bearer_token=self.config.bearer_token,
         )
         self.invocations = AsyncInvocations(self.config)
+        self.prompt_cache = PromptCache(self.clock)
 
     def reset(self) -> None:
-        """Forget faults, counters and recorded requests; restore the configured timing."""
+        """Forget faults, counters, recorded requests and cached prompts; restore the configured
+        timing."""
         self.faults.clear()
         self.traffic.reset()
+        self.prompt_cache.clear()
         self.timing = self.config.timing()
 
 

@@ -35,20 +35,21 @@ class Traffic:
         body: Any,
         headers: Mapping[str, str],
         base_model_id: str | None = None,
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Count and keep one request; its handler may add the ``usage`` it answers."""
         self.total += 1
         self.by_operation[operation] += 1
         if model_id is not None:
             self.by_model[model_id] += 1
-        self.recorded.append(
-            {
-                "operation": operation,
-                "model_id": model_id,
-                "base_model_id": base_model_id,
-                "body": body,
-                "headers": {k: v for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS},
-            }
-        )
+        entry: dict[str, Any] = {
+            "operation": operation,
+            "model_id": model_id,
+            "base_model_id": base_model_id,
+            "body": body,
+            "headers": {k: v for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS},
+        }
+        self.recorded.append(entry)
+        return entry
 
     def counters(self) -> dict[str, Any]:
         return {

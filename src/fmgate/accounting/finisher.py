@@ -156,4 +156,5 @@ def usage_record(tracker: RequestTracker, usage: Usage | None, cost: Cost) -> Us
         ttft_ms=tracker.ttft_ms,
         outcome=tracker.outcome,
         front=tracker.front,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else 0,
     )

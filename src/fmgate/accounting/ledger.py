@@ -38,6 +38,8 @@ class UsageRecord:
     outcome: str
     #: Which front served it ("poe", later "openai").
     front: str = "poe"
+    #: Of ``cache_write_tokens``, those written with the 1-hour TTL (priced apart).
+    cache_write_1h_tokens: int = 0
 
 
 #: Outcomes that are not errors.

@@ -1,17 +1,19 @@
 """The usage table every ledger store creates, and the errors every store raises.
 
 Plain SQL (standard column types) so SQLite (:mod:`fmgate.accounting.sqlite_ledger`) and
-PostgreSQL (:mod:`fmgate.accounting.postgres_ledger`) create the same table from it.
+PostgreSQL (:mod:`fmgate.accounting.postgres_ledger`) create the same table from it. A ledger an
+older fmgate wrote is brought up to :data:`SCHEMA_VERSION` by :data:`MIGRATIONS` when opened.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Final
 
 from fmgate.accounting.ledger import UsageRecord
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 COLUMNS: Final = tuple(f.name for f in fields(UsageRecord))
 
@@ -33,10 +35,27 @@ SCHEMA: Final = (
         latency_ms DOUBLE PRECISION NOT NULL,
         ttft_ms DOUBLE PRECISION,
         outcome TEXT NOT NULL,
-        front TEXT NOT NULL
+        front TEXT NOT NULL,
+        cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX IF NOT EXISTS usage_started_at ON usage (started_at)",
 )
+
+#: Version -> the statements that bring a ledger of that version to the next one.
+MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {
+    # 2: cache writes with the 1-hour TTL are counted apart (they are priced apart).
+    1: ("ALTER TABLE usage ADD COLUMN cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0",),
+}
+
+
+def migrations_from(version: int, where: str) -> list[str]:
+    """The statements that bring a ledger at ``version`` to :data:`SCHEMA_VERSION`, in order;
+    :class:`LedgerSchemaError` for a version this fmgate cannot bring there (a newer one)."""
+    if version > SCHEMA_VERSION or any(v not in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+        raise LedgerSchemaError(
+            f"usage ledger {where} has schema version {version}, this fmgate uses {SCHEMA_VERSION}"
+        )
+    return [statement for v in range(version, SCHEMA_VERSION) for statement in MIGRATIONS[v]]
 
 
 class LedgerSchemaError(RuntimeError):

@@ -39,7 +39,7 @@ from fmgate.accounting.ledger_schema import (
     SCHEMA,
     SCHEMA_VERSION,
     LedgerClosed,
-    LedgerSchemaError,
+    migrations_from,
 )
 from fmgate.observability.logging import register_secret
 
@@ -65,15 +65,15 @@ INSERT_SQL: Final = """
     INSERT INTO usage (
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front
-    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
+    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (request_id) DO NOTHING
 """
 #: Columns in :data:`COLUMNS` order (the order of :class:`UsageRecord`'s fields).
 SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
     FROM usage WHERE request_id = %s
 """
 #: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled"). PostgreSQL's
@@ -305,10 +305,9 @@ class PostgresLedger:
                     "INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION,)
                 )
             elif row[0] != SCHEMA_VERSION:
-                raise LedgerSchemaError(
-                    f"usage ledger {self._target} has schema version {row[0]}, "
-                    f"this fmgate uses {SCHEMA_VERSION}"
-                )
+                for statement in migrations_from(row[0], str(self._target)):
+                    await conn.execute(statement)
+                await conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
 
 
 def describe_error(error: BaseException) -> str:

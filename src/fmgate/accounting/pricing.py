@@ -60,7 +60,8 @@ def price(
 ) -> Cost:
     """Price one request.
 
-    Token items come from ``usage`` (input, output, cache read, cache write), then images
+    Token items come from ``usage`` (input, output, cache read, cache write with the 5-minute
+    TTL, cache write with the 1-hour TTL: each at its own price), then images
     analysed, images generated and seconds of video. ``pricing.minimum`` tops the total up only
     for a request that ``succeeded``. A failed or cancelled one pays for what it used (a stream
     that broke half-way pays for the text delivered), never the minimum — or nothing at all when
@@ -70,11 +71,14 @@ def price(
         return Cost()
     lines: list[tuple[str, Decimal, float]] = []
     if usage is not None:
+        written_1h = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
+        written_5m = usage.cache_write_tokens - written_1h
         lines += [
             ("input tokens", Decimal(usage.input_tokens), pricing.input_token),
             ("output tokens", Decimal(usage.output_tokens), pricing.output_token),
             ("cache read tokens", Decimal(usage.cache_read_tokens), pricing.cache_read_token),
-            ("cache write tokens", Decimal(usage.cache_write_tokens), pricing.cache_write_token),
+            ("cache write tokens", Decimal(written_5m), pricing.cache_write_token),
+            ("cache write tokens (1 hour)", Decimal(written_1h), pricing.cache_write_1h_token),
         ]
     lines += [
         ("images analysed", Decimal(images_in), pricing.image_input),

@@ -28,7 +28,7 @@ from fmgate.accounting.ledger_schema import (
     SCHEMA,
     SCHEMA_VERSION,
     LedgerClosed,
-    LedgerSchemaError,
+    migrations_from,
 )
 
 #: Most records committed in one transaction.
@@ -38,14 +38,14 @@ INSERT_SQL: Final = """
     INSERT INTO usage (
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (request_id) DO NOTHING
 """
 SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
     FROM usage WHERE request_id = ?
 """
 #: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled").
@@ -220,10 +220,9 @@ def _open(path: Path) -> sqlite3.Connection:
             if row is None:
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
-                raise LedgerSchemaError(
-                    f"usage ledger {path} has schema version {row[0]}, "
-                    f"this fmgate uses {SCHEMA_VERSION}"
-                )
+                for statement in migrations_from(row[0], str(path)):
+                    db.execute(statement)
+                db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
     except BaseException:
         db.close()
         raise

@@ -21,12 +21,16 @@ from fmgate.bedrock.readers import field as member
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import Done, Event, ReasoningDelta, StopReason, TextDelta, ToolCall, Usage
 from fmgate.core.model_request import (
+    CachePoint,
+    CacheTTL,
     ChatMessage,
     ChatRequest,
     ContentBlock,
     DocumentBlock,
     ImageBlock,
+    SystemBlock,
     TextBlock,
+    ToolEntry,
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
@@ -46,15 +50,30 @@ STOP_REASONS: Mapping[str, StopReason] = {
 #: The stop reason by which Bedrock says the conversation did not fit the context window.
 CONTEXT_WINDOW_EXCEEDED = "model_context_window_exceeded"
 
+#: The TTL a ``cachePoint`` without ``ttl`` has; it is sent as Bedrock's default (no ``ttl``
+#: member) since models without extended TTLs take only that.
+DEFAULT_CACHE_TTL: CacheTTL = "5m"
+
 
 # ---------------------------------------------------------------------------------------------
 # Request
+
+
+def build_cache_point(point: CachePoint) -> dict[str, object]:
+    """``{"cachePoint": {"type": "default"[, "ttl": ...]}}``: a SystemContentBlock, a
+    ContentBlock and a Tool alike."""
+    body: dict[str, object] = {"type": "default"}
+    if point.ttl != DEFAULT_CACHE_TTL:
+        body["ttl"] = point.ttl
+    return {"cachePoint": body}
 
 
 def build_content_block(block: ContentBlock) -> dict[str, object]:
     """One neutral content block -> a Converse ContentBlock (bytes stay bytes: botocore
     base64-encodes them on the wire)."""
     match block:
+        case CachePoint():
+            return build_cache_point(block)
         case TextBlock(text=value):
             return {"text": value}
         case ImageBlock(format=fmt, data=data):
@@ -111,19 +130,26 @@ def build_additional_fields(req: ChatRequest) -> dict[str, object]:
     return fields
 
 
-def build_tool_config(tools: tuple[ToolSpec, ...]) -> dict[str, object]:
+def build_tool(entry: ToolEntry) -> dict[str, object]:
+    """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint."""
+    if isinstance(entry, CachePoint):
+        return build_cache_point(entry)
+    spec: ToolSpec = entry
     return {
-        "tools": [
-            {
-                "toolSpec": {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "inputSchema": {"json": tool.input_schema},
-                }
-            }
-            for tool in tools
-        ]
+        "toolSpec": {
+            "name": spec.name,
+            "description": spec.description,
+            "inputSchema": {"json": spec.input_schema},
+        }
     }
+
+
+def build_tool_config(tools: tuple[ToolEntry, ...]) -> dict[str, object]:
+    return {"tools": [build_tool(entry) for entry in tools]}
+
+
+def build_system_block(block: SystemBlock) -> dict[str, object]:
+    return build_cache_point(block) if isinstance(block, CachePoint) else {"text": block}
 
 
 def build_converse_request(req: ChatRequest) -> dict[str, object]:
@@ -133,7 +159,7 @@ def build_converse_request(req: ChatRequest) -> dict[str, object]:
         "messages": [build_message(m) for m in req.messages],
     }
     if req.system:
-        request["system"] = [{"text": s} for s in req.system]
+        request["system"] = [build_system_block(block) for block in req.system]
     inference = build_inference_config(req)
     if inference:
         request["inferenceConfig"] = inference
@@ -159,11 +185,17 @@ def convert_stop_reason(reason: str) -> StopReason:
 
 
 def convert_usage(usage: Shape) -> Usage:
+    """Bedrock's TokenUsage; ``cacheDetails`` gives the writes made with the 1-hour TTL."""
     return Usage(
         input_tokens=integer(usage, "inputTokens"),
         output_tokens=integer(usage, "outputTokens"),
         cache_read_tokens=integer(usage, "cacheReadInputTokens"),
         cache_write_tokens=integer(usage, "cacheWriteInputTokens"),
+        cache_write_1h_tokens=sum(
+            integer(detail, "inputTokens")
+            for detail in map(mapping, items(usage, "cacheDetails"))
+            if optional_text(detail, "ttl") == "1h"
+        ),
     )
 
 

@@ -13,8 +13,9 @@ from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.attachments.content import build_attachment_content
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
+from fmgate.bots.cache_points import place_cache_points, turn_anchor, without_cache_points
 from fmgate.bots.dependencies import BotDependencies
-from fmgate.bots.turns import build_turns, split_system
+from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
@@ -29,7 +30,13 @@ from fmgate.core.events import (
     TextDelta,
     Usage,
 )
-from fmgate.core.model_request import ChatMessage, ChatRequest, ContentBlock, TextBlock
+from fmgate.core.model_request import (
+    ChatMessage,
+    ChatRequest,
+    ContentBlock,
+    SystemBlock,
+    TextBlock,
+)
 from fmgate.observability.tracing import upstream_span
 from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
 from fmgate.resilience.timeouts import with_deadline, with_stream_timeouts
@@ -110,7 +117,7 @@ class ChatBot:
             if delivered and not reported_usage:
                 # The stream broke before Bedrock's usage arrived: estimate what was delivered.
                 client = await services.bedrock.get(answering.aws_region)
-                answered = replace(chat, model_id=answering.model_id)
+                answered = without_cache_points(replace(chat, model_id=answering.model_id))
                 yield await estimated_usage(client, answered, "".join(delivered))
             raise
 
@@ -118,9 +125,10 @@ class ChatBot:
         """One call to ``target`` (no retries): ConverseStream under the stream timeouts, or
         Converse."""
         client = await self._services.bedrock.get(target.aws_region)
-        request = (
-            chat if target.model_id == chat.model_id else replace(chat, model_id=target.model_id)
-        )
+        request = chat
+        if target.model_id != chat.model_id:
+            # Another model may take no checkpoints (the same model elsewhere takes the same).
+            request = without_cache_points(replace(chat, model_id=target.model_id))
         if self._config.streaming:
             timeouts = self._services.timeouts
             events = with_stream_timeouts(
@@ -143,17 +151,31 @@ class ChatBot:
         return Notice(fallback_notice(primary, answering))
 
     async def build_request(self, request: BotRequest) -> tuple[ChatRequest, list[str]]:
-        """The Converse request for this turn, and notices for the user (skipped files...)."""
+        """The Converse request for this turn, and notices for the user (skipped files...).
+
+        With prompt caching on, the prompt keeps every earlier turn's bytes (system messages
+        stay where they were sent, merged turns keep their blocks) and carries the checkpoints
+        of :mod:`fmgate.bots.cache_points`: the previous and the last user turn are anchored
+        here, where it is known which of their blocks later turns repeat.
+        """
         config = self._config
-        system, dialogue = split_system(request.messages, config.system_prompt)
-        last_user = max((i for i, m in enumerate(dialogue) if m.role == "user"), default=None)
-        if last_user is None:
+        caching = config.prompt_caching
+        cached = caching is not None and caching.active
+        system, dialogue = split_system(request.messages, config.system_prompt, keep_prefix=cached)
+        users = [i for i, m in enumerate(dialogue) if m.role == "user"]
+        if not users:
             raise InvalidRequest("no user message", user_message="There is no message to answer.")
+        last_user = users[-1]
+        anchored = set(users[-2:]) if cached else set()
         notices: list[str] = []
         messages: list[ChatMessage] = []
         for index, message in enumerate(dialogue):
+            if message.role == "system":  # sent mid-conversation, kept in place (caching on)
+                messages.append(ChatMessage("user", (in_place_instruction(message.text),)))
+                continue
             # Tool results lead their turn (Anthropic models on Bedrock require it).
             content: list[ContentBlock] = [*message.tool_results, TextBlock(message.text)]
+            stable_blocks = len(content)
             if message.attachments and index == last_user:
                 attached = await build_attachment_content(
                     message.attachments,
@@ -166,18 +188,28 @@ class ChatBot:
             elif message.attachments:
                 content.append(TextBlock(_earlier_attachments(message)))
             content.extend(message.tool_uses)
+            if index in anchored:
+                content = turn_anchor(content, stable_blocks)
             role: Literal["user", "assistant"] = "user" if message.role == "user" else "assistant"
             messages.append(ChatMessage(role, tuple(content)))
-        turns = build_turns(system, messages, supports_system=config.supports_system_messages)
+        turns = build_turns(
+            system, messages, supports_system=config.supports_system_messages, keep_prefix=cached
+        )
         if not turns.messages or turns.messages[-1].role != "user":
             raise InvalidRequest(
                 "conversation does not end with a user message",
                 user_message="There is no message to answer.",
             )
-        return self._sampling(request, turns.system, turns.messages), notices
+        chat = self._sampling(request, turns.system, turns.messages)
+        if caching is not None and cached:
+            chat = place_cache_points(chat, caching)
+        return chat, notices
 
     def _sampling(
-        self, request: BotRequest, system: tuple[str, ...], messages: tuple[ChatMessage, ...]
+        self,
+        request: BotRequest,
+        system: tuple[SystemBlock, ...],
+        messages: tuple[ChatMessage, ...],
     ) -> ChatRequest:
         """Apply config defaults, then the caller's choices within the model's limits."""
         config = self._config

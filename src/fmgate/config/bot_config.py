@@ -33,6 +33,7 @@ from fmgate.config.fields import (
 )
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing
+from fmgate.core.model_request import CacheTTL
 
 BotKind = Literal["chat", "image", "video"]
 #: The kind of a catalog entry that does not say.
@@ -54,6 +55,53 @@ class AttachmentLimits(StrictModel):
         8000 * 8000, ge=64 * 64, description="Largest image (width x height) accepted."
     )
     download_timeout_seconds: float = Field(20.0, gt=0, description="Per attachment download.")
+
+
+class PromptCaching(StrictModel):
+    """Bedrock prompt caching: the checkpoints a chat bot places on its own, and what the model
+    takes (``fmgate models add`` writes both from the model table; see docs/prompt-caching.md).
+
+    With ``mode: auto`` and a model that takes checkpoints (``min_tokens`` set), every request
+    gets one after the tool definitions (when the model takes one there), one after the system
+    prompt, and two in the conversation: at the end of the previous user turn (read back from
+    the cache) and at the end of the last one (written for the next turn). A checkpoint whose
+    prefix is shorter than ``min_tokens`` (a local estimate) is left out. A model without
+    ``min_tokens`` never receives a checkpoint.
+    """
+
+    mode: Literal["auto", "off"] = Field(
+        "auto", description="auto: the gateway places checkpoints; off: it sends none."
+    )
+    ttl: CacheTTL = Field(
+        "5m", description="How long a cached prefix lives after its last use (5m or 1h)."
+    )
+    min_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="The model's fewest prompt tokens before a checkpoint (the model table's); "
+        "None: the model takes no checkpoints, none is ever sent.",
+    )
+    ttls: tuple[CacheTTL, ...] = Field(
+        ("5m",), min_length=1, description="The TTLs the model takes (the model table's)."
+    )
+    tools: bool = Field(
+        False,
+        description="The model takes a checkpoint after the tool definitions (Claude: yes; "
+        "Nova: no).",
+    )
+
+    @property
+    def active(self) -> bool:
+        """Whether requests get checkpoints: on, and the model takes them."""
+        return self.mode == "auto" and self.min_tokens is not None
+
+    @model_validator(mode="after")
+    def _ttl_is_taken(self) -> Self:
+        if self.min_tokens is not None and self.ttl not in self.ttls:
+            raise FieldConflict(
+                "ttl", f"the model takes {', '.join(self.ttls)} only, not ttl {self.ttl}"
+            )
+        return self
 
 
 class FallbackTarget(StrictModel):
@@ -157,6 +205,10 @@ class ChatBotConfig(BotConfigBase):
     additional_model_request_fields: dict[str, object] = Field(
         default_factory=dict,
         description="Extra Converse additionalModelRequestFields (model-specific knobs).",
+    )
+    prompt_caching: PromptCaching | None = Field(
+        None,
+        description="Bedrock prompt caching (see below); None: the model takes no checkpoints.",
     )
 
     # Resilience

@@ -15,7 +15,12 @@ class Pricing(StrictModel):
     input_token: float = Field(0.0, ge=0, description="Per input (prompt) token.")
     output_token: float = Field(0.0, ge=0, description="Per output (completion) token.")
     cache_read_token: float = Field(0.0, ge=0, description="Per prompt-cache read token.")
-    cache_write_token: float = Field(0.0, ge=0, description="Per prompt-cache write token.")
+    cache_write_token: float = Field(
+        0.0, ge=0, description="Per prompt-cache write token with the 5-minute TTL (the default)."
+    )
+    cache_write_1h_token: float = Field(
+        0.0, ge=0, description="Per prompt-cache write token with the 1-hour TTL."
+    )
     image_input: float = Field(0.0, ge=0, description="Per image attachment analysed.")
     image_output: float = Field(0.0, ge=0, description="Per image generated.")
     video_second: float = Field(0.0, ge=0, description="Per second of video generated.")

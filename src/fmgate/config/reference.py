@@ -23,6 +23,7 @@ from fmgate.config.bot_config import (
     ChatBotConfig,
     FallbackTarget,
     ImageBotConfig,
+    PromptCaching,
     VideoBotConfig,
 )
 from fmgate.config.fields import SecretRef
@@ -59,6 +60,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`pricing` section: Pricing", Pricing),
     ("`attachments` section (chat bots): AttachmentLimits", AttachmentLimits),
     ("`fallbacks[]` entries (chat bots): FallbackTarget", FallbackTarget),
+    ("`prompt_caching` section (chat bots): PromptCaching", PromptCaching),
     ("`gateway` section: GatewaySettings", GatewaySettings),
     ("`gateway.limits`: RequestLimits", RequestLimits),
     ("`gateway.breaker`: BreakerSettings", BreakerSettings),

@@ -77,13 +77,19 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token usage as reported by Bedrock (or estimated when ``estimated`` is set)."""
+    """Token usage as reported by Bedrock (or estimated when ``estimated`` is set).
+
+    ``input_tokens`` excludes the prompt tokens read from (``cache_read_tokens``) or written to
+    (``cache_write_tokens``) the prompt cache; ``cache_write_1h_tokens`` is the part of the
+    writes made with the 1-hour TTL (the rest had the 5-minute default).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     estimated: bool = False
+    cache_write_1h_tokens: int = 0
 
 
 StopReason = Literal[

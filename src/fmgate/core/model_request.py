@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ImageFormat = Literal["png", "jpeg", "gif", "webp"]
+#: How long a prompt-cache entry lives after its last use: Bedrock's ``CachePointBlock.ttl``.
+CacheTTL = Literal["5m", "1h"]
 DocumentFormat = Literal["pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"]
 
 
@@ -51,7 +53,22 @@ class ToolResultBlock:
     is_error: bool = False
 
 
-ContentBlock = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock
+@dataclass(frozen=True, slots=True)
+class CachePoint:
+    """A prompt-cache checkpoint: the prompt up to here (tools, then system, then messages) may be
+    written to and read from the model's prompt cache.
+
+    It may stand among system blocks, among a message's content and among the tools, nowhere
+    else; a request holds at most four, and only models that take checkpoints may get one.
+    """
+
+    #: How long the cached prefix lives after its last use.
+    ttl: CacheTTL = "5m"
+
+
+ContentBlock = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | CachePoint
+#: A system prompt part: text, or a checkpoint after the text before it.
+SystemBlock = str | CachePoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +84,17 @@ class ToolSpec:
     input_schema: dict[str, object]
 
 
+#: A tool the model may call, or a checkpoint after the tools before it.
+ToolEntry = ToolSpec | CachePoint
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A Converse request in neutral form. Messages alternate, starting with ``user``."""
 
     model_id: str
     messages: tuple[ChatMessage, ...]
-    system: tuple[str, ...] = ()
+    system: tuple[SystemBlock, ...] = ()
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
@@ -82,7 +103,7 @@ class ChatRequest:
     reasoning_budget: int | None = None
     #: Send ``performanceConfig.latency = optimized``.
     optimize_latency: bool = False
-    tools: tuple[ToolSpec, ...] = ()
+    tools: tuple[ToolEntry, ...] = ()
     #: Extra ``additionalModelRequestFields`` from config (model-specific knobs).
     additional_fields: dict[str, object] = field(default_factory=dict)
 

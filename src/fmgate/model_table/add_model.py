@@ -1,6 +1,7 @@
 """``fmgate models add``: append a validated bot entry for a Bedrock model to a catalog file.
 
-The entry's capabilities and prices come from the bundled model table (see ``model_table.py``);
+The entry's capabilities (prompt caching included) and prices come from the bundled model table
+(see ``model_table.py``);
 profile-only models get the geographic inference-profile id (``us.<id>``). The file's existing
 text is kept as written (comments, templates, anchors): the entry is appended to the ``bots``
 list as text, the whole result is validated exactly as ``fmgate serve`` would, and only a valid
@@ -169,6 +170,14 @@ def chat_fields(facts: ModelFacts) -> dict[str, object]:
     }
     if not facts.system_messages:
         fields["supports_system_messages"] = False
+    caching = facts.prompt_caching
+    if caching is not None:
+        # The model's own figures; `mode: off` turns the checkpoints off, `ttl` picks 5m or 1h.
+        section: dict[str, object] = {"mode": "auto", "min_tokens": caching.min_tokens}
+        if caching.ttls != ("5m",):
+            section["ttls"] = list(caching.ttls)
+        section["tools"] = caching.tools
+        fields["prompt_caching"] = section
     return fields
 
 

@@ -4,7 +4,8 @@ The data lives next to this module, in ``model_table.yaml``.
 
 Each entry declares what a model is (kind, input modalities, context window, output limit,
 whether Bedrock serves it on demand or only through a cross-region inference profile, how it
-reasons) and what it costs per region, in Poe's milli-cents. Lookups accept the plain id or a
+reasons, whether it takes prompt-cache checkpoints and from how many tokens) and what it costs
+per region, in Poe's milli-cents. Lookups accept the plain id or a
 profile id (``us.<id>``); unknown ids get close matches as suggestions.
 
 ``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fmgate.config.bot_config import BotKind
 from fmgate.config.media import ImageFamily, VideoFamily
 from fmgate.config.pricing import Pricing
+from fmgate.core.model_request import CacheTTL
 
 TABLE_FILE = "model_table.yaml"
 #: Where ``fmgate models refresh`` writes its table, and where ``models add`` looks first.
@@ -39,6 +41,24 @@ PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
 Modality = Literal["text", "image", "document"]
 ReasoningMode = Literal["none", "on_request", "always"]
+
+
+class PromptCachingFacts(BaseModel):
+    """How a model takes Bedrock prompt-cache checkpoints (``cachePoint`` blocks).
+
+    A model without this section takes none: a ``cachePoint`` sent to it is refused. The
+    figures and their sources are in docs/prompt-caching.md ("Facts").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_tokens: int = Field(
+        ge=1, description="Fewest prompt tokens before a checkpoint for it to be cached."
+    )
+    ttls: tuple[CacheTTL, ...] = Field(("5m",), min_length=1, description="TTLs it accepts.")
+    tools: bool = Field(
+        False, description="Accepts a checkpoint in toolConfig.tools (Claude yes, Nova no)."
+    )
 
 
 class ModelFacts(BaseModel):
@@ -56,6 +76,9 @@ class ModelFacts(BaseModel):
     system_messages: bool = Field(True, description="Accepts a system prompt.")
     reasoning: ReasoningMode = Field("none", description="Never, when asked, or always.")
     profile_only: bool = Field(False, description="On demand only via an inference profile.")
+    prompt_caching: PromptCachingFacts | None = Field(
+        None, description="Prompt-cache checkpoints it takes; None: none (chat models)."
+    )
     image_family: ImageFamily | None = Field(None, description="Request body of image models.")
     video_family: VideoFamily | None = Field(None, description="Request body of video models.")
     prices: Mapping[str, Pricing] = Field(

@@ -21,6 +21,7 @@ FIELD_OF_LABEL = {
     "Output (text)": "output_token",
     "Cached input (read)": "cache_read_token",
     "Cached input (write)": "cache_write_token",
+    "Cached input (write, 1 hour)": "cache_write_1h_token",
     "Input (image)": "image_input",
     "Output (image)": "image_output",
     "Output (video)": "video_second",
@@ -30,6 +31,16 @@ FIELD_OF_LABEL = {
 PRICED: dict[str, tuple[Pricing, BotKind]] = {
     "sonnet": (
         Pricing(input_token=0.3, output_token=1.5, cache_read_token=0.03, cache_write_token=0.375),
+        "chat",
+    ),
+    "sonnet-1h": (
+        Pricing(
+            input_token=0.33,
+            output_token=1.65,
+            cache_read_token=0.033,
+            cache_write_token=0.4125,
+            cache_write_1h_token=0.66,
+        ),
         "chat",
     ),
     "nova-micro": (Pricing(input_token=0.0035, output_token=0.014), "chat"),

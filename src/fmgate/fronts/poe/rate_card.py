@@ -70,6 +70,7 @@ def rate_lines(pricing: Pricing) -> list[RateLine]:
             ("Output (text)", pricing.output_token),
             ("Cached input (read)", pricing.cache_read_token),
             ("Cached input (write)", pricing.cache_write_token),
+            ("Cached input (write, 1 hour)", pricing.cache_write_1h_token),
         )
         if per_token > 0
     ]
