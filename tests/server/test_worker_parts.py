@@ -1,11 +1,12 @@
 """The parts of ``fmgate serve --workers N`` one at a time: the option, the sockets, the restart
-delays, a worker's catalog at start, its own metrics listener, and what the main port says."""
+delays, a worker's catalog at start, its own port (metrics, media), and what the main port says."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -13,13 +14,15 @@ import pytest
 
 from fmgate.cli.serve import worker_count
 from fmgate.config.loader import load_catalog
+from fmgate.core.events import Media
+from fmgate.fronts.media_store import LocalMediaStore
 from fmgate.observability.metrics import GatewayMetrics
 from fmgate.server.app import build_app
 from fmgate.server.gateway import GatewayOptions
-from fmgate.server.gateway_process import ServeSpec, catalog_at_start
+from fmgate.server.gateway_process import ServeSpec, catalog_at_start, worker_spec
 from fmgate.server.listeners import bind_main_listeners, bind_metrics_listeners, close_all
 from fmgate.server.supervisor import Restarts, restart_delay
-from fmgate.server.worker_metrics import serving_metrics
+from fmgate.server.worker_port import serving_worker_port
 from fmgate.server.worker_slot import WorkerSlot
 from fmgate_emulator.content import reply_text
 from tests.fakes.poe_api import FakePoeApi
@@ -110,19 +113,33 @@ def test_a_worker_serves_the_supervisors_catalog_when_the_file_is_broken(
     assert "rejected at worker start" in caplog.text
 
 
-async def test_a_workers_metrics_listener_serves_its_registry() -> None:
+async def test_a_workers_own_port_serves_its_metrics_and_its_media() -> None:
     metrics = GatewayMetrics()
     metrics.request_finished("nova", "poe", "ok", 0.1, 0.2, 10, 5, 0)
     sock = bind_metrics_listeners("127.0.0.1", 0, 1)[0]
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    async with serving_metrics(metrics, sock), httpx.AsyncClient() as client:
+    media = LocalMediaStore(url + "/media/")
+    uploaded = await media.upload(Media(b"\x89PNG...", "image/png", "cat.png"))
+    async with serving_worker_port(sock, metrics, media), httpx.AsyncClient() as client:
         scraped = await client.get(url + "/metrics")
+        image = await client.get(uploaded.url)
+        missing = await client.get(url + "/media/nothing-here")
         elsewhere = await client.get(url + "/bot/nova")
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain; version=")
     assert 'fmgate_requests_total{bot="nova",front="poe",outcome="ok"} 1.0' in scraped.text
-    assert elsewhere.status_code == 404
+    assert (image.status_code, image.content) == (200, b"\x89PNG...")
+    assert image.headers["content-type"] == "image/png"
+    assert missing.status_code == elsewhere.status_code == 404
     assert sock.fileno() == -1  # closed with the listener
+
+
+def test_a_workers_media_links_point_at_its_own_port(catalog_file: Path) -> None:
+    spec = spec_for(catalog_file)
+    dev = replace(spec, options=replace(spec.options, local_media_url="http://127.0.0.1:8080"))
+
+    assert worker_spec(dev, SLOT).options.local_media_url == "http://127.0.0.1:9102"
+    assert worker_spec(spec, SLOT) == spec  # no local media: nothing to point anywhere
 
 
 async def test_the_main_port_names_the_workers_metrics_ports(

@@ -38,6 +38,12 @@ from tests.servers import SERVER_BOUND_SECONDS, free_port
 WORKERS = 2
 QUESTION = " ".join(f"word{i}" for i in range(30))
 REQUESTS_OK = "fmgate_requests_total"
+PAINTER = """\
+  - bot_name: painter
+    kind: image
+    model_id: amazon.titan-image-generator-v2:0
+    image: {family: titan-image}
+"""
 
 
 def fresh_connections(timeout: float = 30.0) -> httpx.AsyncClient:
@@ -275,3 +281,26 @@ async def assert_refuses_connections(url: str) -> None:
         except httpx.ConnectError:
             return
     raise AssertionError("a new connection was accepted after SIGTERM")
+
+
+async def test_generated_media_links_reach_the_worker_that_has_them(tmp_path: Path) -> None:
+    async with gateway_process(tmp_path, grace_seconds=5, workers=WORKERS) as server:
+        catalog = tmp_path / "catalog.yaml"
+        catalog.write_text(catalog_text(5) + PAINTER)
+        server.send_signal(signal.SIGHUP)
+        await server.wait_for_logs("catalog applied; added: painter", WORKERS)
+        streams = await stream_many(server, 16, concurrency=8, bot="painter")
+        assert_both_served(await per_worker(server, REQUESTS_OK, bot="painter", outcome="ok"))
+        files = [data for stream in streams for name, data in stream.events if name == "file"]
+        assert len(files) == len(streams)
+        own_ports = {url.removesuffix("/metrics") for url in server.worker_metrics}
+        async with fresh_connections() as client:
+            for link in files:
+                # Kept by the worker that made it: the link is that worker's own port.
+                assert str(link["url"]).rsplit("/media/", 1)[0] in own_ports
+                for _ in range(3):
+                    image = await client.get(str(link["url"]))
+                    assert image.status_code == 200
+                    assert image.headers["content-type"] == "image/png"
+        server.send_signal(signal.SIGTERM)
+        assert await server.exit_code() == 0

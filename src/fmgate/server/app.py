@@ -30,7 +30,7 @@ from fmgate.fronts.poe.routes import POE_ROUTES
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate.server.operational_routes import OPERATIONAL_ROUTES
 from fmgate.server.reload import DEFAULT_POLL_SECONDS, CatalogReloader
-from fmgate.server.worker_metrics import serving_metrics
+from fmgate.server.worker_port import serving_worker_port
 from fmgate.server.worker_slot import WorkerSlot
 
 #: Poe, OpenAI, Anthropic, then ``/metrics``, ``/healthz``, ``/readyz`` and the status page.
@@ -81,15 +81,15 @@ def create_app(
     reload_interval: float = DEFAULT_POLL_SECONDS,
     shutdown: ShutdownSignal | None = None,
     worker: WorkerSlot | None = None,
-    metrics_socket: socket.socket | None = None,
+    worker_socket: socket.socket | None = None,
 ) -> Starlette:
     """An app that opens its gateway in the ASGI lifespan and closes it at shutdown.
 
     With ``catalog_path`` (the file ``catalog`` was loaded from) the gateway follows the file:
     it polls it every ``reload_interval`` seconds (0: never) and reloads on SIGHUP. Closing the
     gateway at the end of the lifespan drains background accounting and closes the ledger.
-    A worker of several (``worker``) also serves its own ``/metrics`` on ``metrics_socket``
-    for as long as the lifespan runs (:mod:`fmgate.server.worker_metrics`).
+    A worker of several (``worker``) also serves its own ``/metrics`` (and in development its
+    generated media) on ``worker_socket`` while the lifespan runs (:mod:`.worker_port`).
     """
 
     state: dict[str, object] = {}
@@ -101,8 +101,10 @@ def create_app(
             if catalog_path is not None:
                 reloader = CatalogReloader(gateway, catalog_path, poll_interval=reload_interval)
                 await stack.enter_async_context(reloader.watching())
-            if metrics_socket is not None:
-                await stack.enter_async_context(serving_metrics(gateway.metrics, metrics_socket))
+            if worker_socket is not None:
+                await stack.enter_async_context(
+                    serving_worker_port(worker_socket, gateway.metrics, gateway.local_media)
+                )
             state.update(serving_state(gateway, shutdown, worker))
             try:
                 yield

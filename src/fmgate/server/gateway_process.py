@@ -5,8 +5,8 @@ Either way the process builds the app over its own gateway (Bedrock clients, led
 metrics, limits, breakers) and serves it with graceful shutdown (:mod:`fmgate.server.serving`).
 A worker differs in four ways:
 
-- it serves the listening socket its supervisor bound, and its own ``/metrics`` on a port of its
-  own (:mod:`fmgate.server.worker_metrics`);
+- it serves the listening socket its supervisor bound, and on a port of its own its
+  ``/metrics`` and, in development, the media it generated (:mod:`fmgate.server.worker_port`);
 - it loads the catalog file when it starts, as a fresh ``fmgate serve`` would (a replacement for
   a worker that died then serves what its siblings reloaded), on the ``gateway`` settings the
   supervisor started with (those need a restart, for every worker alike); a file that no longer
@@ -25,7 +25,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -71,7 +71,7 @@ def serve_gateway(
     *,
     sockets: list[socket.socket] | None = None,
     worker: WorkerSlot | None = None,
-    metrics_socket: socket.socket | None = None,
+    worker_socket: socket.socket | None = None,
     on_started: Callable[[], None] | None = None,
 ) -> None:
     """Serve ``catalog`` (default: the spec's) until shut down (:mod:`fmgate.server.serving`)."""
@@ -83,7 +83,7 @@ def serve_gateway(
         reload_interval=spec.reload_interval,
         shutdown=shutdown,
         worker=worker,
-        metrics_socket=metrics_socket,
+        worker_socket=worker_socket,
     )
     serve(
         app,
@@ -117,13 +117,22 @@ def run_worker(start: WorkerStart) -> None:
     configure_logging(json=spec.log_json, level=spec.log_level)
     follow_supervisor(start.link)
     serve_gateway(
-        spec,
+        worker_spec(spec, start.slot),
         catalog_at_start(spec),
         sockets=[start.listener],
         worker=start.slot,
-        metrics_socket=start.metrics_listener,
+        worker_socket=start.metrics_listener,
         on_started=lambda: start.link.send(READY),
     )
+
+
+def worker_spec(spec: ServeSpec, slot: WorkerSlot) -> ServeSpec:
+    """``spec`` as this worker serves it: its generated media (development) are linked at its
+    own port, the only one that has them."""
+    if spec.options.local_media_url is None:
+        return spec
+    own = f"http://{spec.host}:{slot.metrics_port}"
+    return replace(spec, options=replace(spec.options, local_media_url=own))
 
 
 def catalog_at_start(spec: ServeSpec) -> Catalog:

@@ -3,7 +3,7 @@
 
 With ``fmgate serve --workers N`` (N > 1) any worker may answer on the main port, so its
 ``/metrics`` answers 404 naming the per-worker ports (each worker is a scrape target of its own,
-:mod:`fmgate.server.worker_metrics`) rather than one worker's numbers as if they were all.
+:mod:`fmgate.server.worker_port`) rather than one worker's numbers as if they were all.
 """
 
 from __future__ import annotations
