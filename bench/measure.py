@@ -55,6 +55,10 @@ class BenchPlan:
     hold_ttft_ms: float = 3000.0
     hold_tokens_per_second: float = 8.0
     hold_open_timeout: float = 30.0
+    #: The workers phase (``bench.workers``): fmgate with each of these ``--workers`` counts,
+    #: throughput at each of these levels (zero-latency emulator).
+    worker_counts: tuple[int, ...] = (1, 2)
+    workers_concurrency_levels: tuple[int, ...] = (64, 256)
 
 
 @dataclass(slots=True)

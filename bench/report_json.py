@@ -1,4 +1,5 @@
-"""The report as JSON (schema version 1): the run, each path's figures, the comparison."""
+"""The report as JSON (schema version 1): the run, each path's figures, the comparison, and the
+workers phase (``null`` when it was not run)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.comparison import comparison
-from bench.report import BenchReport, PathOutcome, clean
+from bench.report import BenchReport, PathOutcome, WorkersOutcome, clean
 from bench.stats import PhaseFigures
 
 
@@ -36,6 +37,30 @@ def path_json(outcome: PathOutcome) -> dict[str, object]:
     return data
 
 
+def workers_json(outcome: WorkersOutcome | None) -> dict[str, object] | None:
+    """Per worker count: throughput per level; per level: each count's ratio to the first."""
+    if outcome is None:
+        return None
+    levels = list(dict.fromkeys(level for phases in outcome.counts.values() for level in phases))
+    return {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "fmgate_cpus": outcome.fmgate_cpus,
+        "throughput_per_s": {
+            str(count): {str(level): clean(outcome.throughput(count, level)) for level in levels}
+            for count in outcome.counts
+        },
+        "ratio_to_first": {
+            str(count): {str(level): clean(outcome.ratio(count, level)) for level in levels}
+            for count in outcome.counts
+        },
+        "phases": {
+            str(count): {str(level): phase_json(phase) for level, phase in phases.items()}
+            for count, phases in outcome.counts.items()
+        },
+    }
+
+
 def report_json(report: BenchReport) -> dict[str, object]:
     return {
         "schema_version": 1,
@@ -47,6 +72,7 @@ def report_json(report: BenchReport) -> dict[str, object]:
         "load_generator": {"ceiling": phase_json(report.load_generator)},
         "paths": {name: path_json(outcome) for name, outcome in report.paths.items()},
         "comparison": comparison(report),
+        "workers": workers_json(report.workers),
     }
 
 

@@ -152,15 +152,20 @@ def supervise(spec: ServeSpec, args: argparse.Namespace) -> int:
     from fmgate.server.supervisor import Supervisor
 
     metrics_port = args.metrics_port if args.metrics_port is not None else spec.port + 1
+    count = args.workers
+
+    def all_serving() -> None:
+        print(f"fmgate: all {count} workers serving", flush=True)
+
     try:
-        supervisor = Supervisor(spec, args.workers, metrics_port=metrics_port)
+        supervisor = Supervisor(spec, count, metrics_port=metrics_port, on_all_serving=all_serving)
     except OSError as exc:
         print(f"fmgate: cannot listen on {spec.host}: {exc}", file=sys.stderr)
         return 1
     host = spec.host
     print(
         f"fmgate: serving Poe bots at http://{host}:{supervisor.port}/bot/<name> "
-        f"with {args.workers} worker processes",
+        f"with {count} worker processes",
         flush=True,
     )
     for number, port in enumerate(supervisor.metrics_ports, start=1):
@@ -171,7 +176,7 @@ def supervise(spec: ServeSpec, args: argparse.Namespace) -> int:
     if not spec.catalog.gateway.shared_state.redis_url:
         print(
             "fmgate: no gateway.shared_state: per-user limits and circuit breakers are kept "
-            "per worker (a user may get up to N times a per-user limit)",
+            f"per worker (a user may get up to {count} times a per-user limit)",
             flush=True,
         )
     return supervisor.run()

@@ -41,7 +41,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -126,10 +126,18 @@ class Supervisor:
     """Runs ``count`` workers of ``spec`` on ``spec.host:spec.port`` until SIGTERM / SIGINT.
 
     The sockets are bound when it is constructed (``port`` and ``metrics_ports`` are then
-    known; port 0 picks free ones); :meth:`run` starts the workers and returns the exit code.
+    known; port 0 picks free ones); :meth:`run` starts the workers and returns the exit code,
+    calling ``on_all_serving`` the first time every worker serves.
     """
 
-    def __init__(self, spec: ServeSpec, count: int, *, metrics_port: int) -> None:
+    def __init__(
+        self,
+        spec: ServeSpec,
+        count: int,
+        *,
+        metrics_port: int,
+        on_all_serving: Callable[[], None] | None = None,
+    ) -> None:
         if count < 2:
             raise ValueError("a supervisor runs two workers or more")
         self.spec = spec
@@ -146,6 +154,7 @@ class Supervisor:
         self._running: dict[int, RunningWorker] = {}
         self._restarts = Restarts()
         self._any_served = False
+        self._on_all_serving = on_all_serving
         self._failed = False
         self._stopping_since: float | None = None
         #: Workers still there after the stop deadline were sent SIGKILL.
@@ -250,6 +259,10 @@ class Supervisor:
             self._any_served = True
             if worker.reload_pending:
                 self._signal(worker, signal.SIGHUP)
+            serving = sum(1 for running in self._running.values() if running.serving)
+            if serving == self.count and self._on_all_serving is not None:
+                self._on_all_serving()
+                self._on_all_serving = None
             logger.info(
                 "worker %d of %d serving (pid %s), its metrics at port %d",
                 worker.slot.number,
