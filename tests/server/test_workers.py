@@ -304,3 +304,27 @@ async def test_generated_media_links_reach_the_worker_that_has_them(tmp_path: Pa
                     assert image.headers["content-type"] == "image/png"
         server.send_signal(signal.SIGTERM)
         assert await server.exit_code() == 0
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+async def test_workers_stop_on_their_own_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    async with gateway_process(tmp_path, grace_seconds=5, workers=WORKERS) as server:
+        serving = await server.wait_for_logs("serving (pid", WORKERS)
+        pids = [int(str(line["pid"])) for line in serving]
+        os.kill(server.process.pid, signal.SIGKILL)
+        await server.process.wait()
+
+        async with asyncio.timeout(SERVER_BOUND_SECONDS):
+            while any(running(pid) for pid in pids):  # noqa: ASYNC110 - polling other processes
+                await asyncio.sleep(0.05)
+        await assert_refuses_connections(server.url)
+    gone = [line for line in server.log_lines() if "the supervisor is gone" in str(line["message"])]
+    assert len(gone) == WORKERS
