@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from fmgate.server.app import build_app
 from fmgate.server.gateway import GatewayOptions
 from fmgate.server.gateway_process import ServeSpec, catalog_at_start, worker_spec
 from fmgate.server.listeners import bind_main_listeners, bind_metrics_listeners, close_all
-from fmgate.server.supervisor import Restarts, restart_delay
+from fmgate.server.supervisor import Restarts, Supervisor, restart_delay
 from fmgate.server.worker_port import serving_worker_port
 from fmgate.server.worker_slot import WorkerSlot
 from fmgate_emulator.content import reply_text
@@ -161,3 +163,18 @@ async def test_the_main_port_names_the_workers_metrics_ports(
     assert status["worker"] == {"index": 1, "count": 2, "metrics_ports": [9101, 9102]}
     assert alone.status_code == 200
     assert "fmgate_requests_total" in alone.text
+
+
+def test_a_ledger_of_another_schema_stops_the_supervisor_before_any_worker(
+    catalog_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger = tmp_path / "usage.sqlite3"
+    with closing(sqlite3.connect(ledger)) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (99)")
+        db.commit()
+    spec = replace(spec_for(catalog_file), port=0, options=GatewayOptions(ledger_path=ledger))
+
+    assert Supervisor(spec, 2, metrics_port=0).run() == 1
+    assert "schema version 99" in caplog.text
+    assert "started" not in caplog.text  # no worker was started

@@ -53,7 +53,7 @@ def register(subparsers: Subparsers) -> None:
         type=int,
         metavar="PORT",
         help="with --workers 2+: worker i serves /metrics on PORT+i-1 (default: --port + 1; "
-        "0: any free ports, printed at start-up)",
+        "0, or with --port 0: any free ports, printed at start-up)",
     )
     serve.add_argument(
         "--emulator",
@@ -151,7 +151,9 @@ def supervise(spec: ServeSpec, args: argparse.Namespace) -> int:
     """``--workers N`` (N > 1): bind, start the workers, run until they have all stopped."""
     from fmgate.server.supervisor import Supervisor
 
-    metrics_port = args.metrics_port if args.metrics_port is not None else spec.port + 1
+    metrics_port = args.metrics_port
+    if metrics_port is None:
+        metrics_port = spec.port + 1 if spec.port else 0  # --port 0: any free ports
     count = args.workers
 
     def all_serving() -> None:

@@ -40,12 +40,14 @@ import multiprocessing
 import os
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
+from fmgate.accounting.ledger_schema import LedgerSchemaError
 from fmgate.accounting.sqlite_ledger import create_ledger_file
 from fmgate.server.gateway_process import READY, ServeSpec, WorkerStart, run_worker
 from fmgate.server.listeners import (
@@ -77,9 +79,13 @@ def restart_delay(quick_exits: int) -> float:
 
 
 def describe_exit(exitcode: int) -> str:
-    if exitcode < 0:
+    """``code 3``, ``signal SIGKILL`` (``multiprocessing``: minus the signal's number)."""
+    if exitcode >= 0:
+        return f"code {exitcode}"
+    try:
         return f"signal {signal.Signals(-exitcode).name}"
-    return f"code {exitcode}"
+    except ValueError:
+        return f"signal {-exitcode}"
 
 
 @dataclass(slots=True)
@@ -172,6 +178,11 @@ class Supervisor:
         """Start the workers, keep them running, stop them on a signal; the exit code."""
         try:
             self._prepare_ledger()
+        except (LedgerSchemaError, sqlite3.Error, OSError) as exc:
+            logger.error("cannot open the usage ledger %s: %s", self.spec.options.ledger_path, exc)
+            close_all([*self._listeners, *self._metrics_listeners])
+            return 1
+        try:
             with self._signals_handled() as wakeup:
                 for index in range(self.count):
                     self._start(index)
@@ -257,12 +268,6 @@ class Supervisor:
         if message == READY:
             worker.serving = True
             self._any_served = True
-            if worker.reload_pending:
-                self._signal(worker, signal.SIGHUP)
-            serving = sum(1 for running in self._running.values() if running.serving)
-            if serving == self.count and self._on_all_serving is not None:
-                self._on_all_serving()
-                self._on_all_serving = None
             logger.info(
                 "worker %d of %d serving (pid %s), its metrics at port %d",
                 worker.slot.number,
@@ -271,6 +276,12 @@ class Supervisor:
                 worker.slot.metrics_port,
                 extra={"worker": worker.slot.number, "pid": worker.process.pid},
             )
+            if worker.reload_pending:
+                self._signal(worker, signal.SIGHUP)
+            serving = sum(1 for running in self._running.values() if running.serving)
+            if serving == self.count and self._on_all_serving is not None:
+                self._on_all_serving()
+                self._on_all_serving = None
 
     def _exited(self, worker: RunningWorker, exitcode: int) -> None:
         number, pid, how = worker.slot.number, worker.process.pid, describe_exit(exitcode)
