@@ -328,3 +328,33 @@ async def test_workers_stop_on_their_own_when_the_supervisor_is_killed(tmp_path:
         await assert_refuses_connections(server.url)
     gone = [line for line in server.log_lines() if "the supervisor is gone" in str(line["message"])]
     assert len(gone) == WORKERS
+
+
+async def test_a_worker_that_keeps_dying_leaves_new_connections_to_the_others(
+    tmp_path: Path,
+) -> None:
+    async with gateway_process(tmp_path, grace_seconds=5, workers=WORKERS) as server:
+        for kills in (1, 2):  # the second exit soon after a start delays the next one (1 s)
+            serving = await server.wait_for_logs("worker 1 of 2 serving", kills)
+            os.kill(int(str(serving[-1]["pid"])), signal.SIGKILL)
+        await server.wait_for_logs("exited with signal SIGKILL; starting a new one in 1 s", 1)
+        before = await scrape_total(server.worker_metrics[1])
+
+        streams = await stream_many(server, 16, concurrency=8)  # meanwhile: worker 2 alone
+
+        assert all(stream.error is None and stream.text for stream in streams)
+        messages = [str(line["message"]) for line in server.log_lines()]
+        if sum("worker 1 of 2 serving" in m for m in messages) < 3:  # no replacement yet:
+            # worker 2 took every one of them
+            assert await scrape_total(server.worker_metrics[1]) == before + len(streams)
+        await server.wait_for_logs("worker 1 of 2 serving", 3)  # a new socket for it
+        later = await stream_many(server, 24, concurrency=8)
+        assert all(stream.error is None for stream in later)
+        assert_both_served(await per_worker(server, REQUESTS_OK, bot=BOT, outcome="ok"))
+        server.send_signal(signal.SIGTERM)
+        assert await server.exit_code() == 0
+
+
+async def scrape_total(url: str) -> float:
+    """Requests one worker has finished, read from its own metrics."""
+    return sum(s.value for s in await scrape(url) if s.name == REQUESTS_OK)

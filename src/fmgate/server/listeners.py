@@ -7,8 +7,11 @@ connections (a load balancer's pool, a benchmark's clients) can land almost all 
 64 connections opened at once split 59 / 5 between two idle workers in a measurement on
 loopback. In a reuse-port group the kernel hashes each connection to one socket, so they split
 evenly (31 / 33). The supervisor keeps its copy of every socket: a worker that dies leaves its
-socket open, the connections hashed to it wait in its queue and its replacement serves them.
-``SO_REUSEPORT`` lets only processes of the same user join the group.
+socket open, the connections hashed to it wait in its queue and its replacement, started at once,
+serves them. When a replacement has to wait (workers dying again and again) the supervisor closes
+that socket meanwhile, so the kernel hashes new connections to the live workers only, and binds
+a new one for the replacement. ``SO_REUSEPORT`` lets only processes of the same user join the
+group.
 """
 
 from __future__ import annotations

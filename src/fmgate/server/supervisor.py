@@ -12,10 +12,12 @@ one, in the supervisor: once, for every worker to call). It:
 3. starts each worker with ``multiprocessing``'s *spawn* (a fresh interpreter: the supervisor
    may run the emulator's threads, which a fork would copy in whatever state they are), handing
    it its sockets and one end of a pipe; the worker says on it when it serves;
-4. replaces a worker that exits while the others serve: at once, then after 1, 2, 4... up to
-   30 s while replacements keep dying within :data:`QUICK_EXIT_SECONDS`. A worker that exits
-   before any worker ever served means start-up failed (a catalog bot that cannot be built, a
-   ledger that cannot be opened): everything stops, exit 1;
+4. replaces a worker that exits while the others serve: at once (the connections the kernel
+   queued on its socket meanwhile are served by the replacement), then after 1, 2, 4... up to
+   30 s while replacements keep dying within :data:`QUICK_EXIT_SECONDS` (its socket is closed
+   while it waits, so new connections go to the other workers, and bound again for the
+   replacement). A worker that exits before any worker ever served means start-up failed (a
+   catalog bot that cannot be built, a ledger that cannot be opened): everything stops, exit 1;
 5. forwards SIGHUP to every worker: each reloads the catalog file (a worker still starting gets
    it once it serves: its reloader listens from then on);
 6. on SIGTERM or SIGINT closes its copies of the sockets and forwards SIGTERM: every worker
@@ -51,6 +53,7 @@ from fmgate.accounting.ledger_schema import LedgerSchemaError
 from fmgate.accounting.sqlite_ledger import create_ledger_file
 from fmgate.server.gateway_process import READY, ServeSpec, WorkerStart, run_worker
 from fmgate.server.listeners import (
+    bind_listener,
     bind_main_listeners,
     bind_metrics_listeners,
     close_all,
@@ -208,6 +211,13 @@ class Supervisor:
             create_ledger_file(path)
 
     def _start(self, index: int) -> None:
+        if self._listeners[index].fileno() == -1:  # closed while a restart was delayed
+            try:
+                self._listeners[index] = bind_listener(self.spec.host, self.port, reuse_port=True)
+            except OSError as exc:
+                logger.error("cannot listen for worker %d again: %s", index + 1, exc)
+                self._restarts.schedule(index, ran_seconds=0.0, now=time.monotonic())
+                return
         ours, theirs = self._context.Pipe()
         start = WorkerStart(
             spec=self.spec,
@@ -310,6 +320,8 @@ class Supervisor:
         delay = self._restarts.schedule(
             worker.slot.index, ran_seconds=now - worker.started_at, now=now
         )
+        if delay > 0:  # meanwhile the kernel sends new connections to the other workers
+            self._listeners[worker.slot.index].close()
         logger.warning(
             "worker %d (pid %s) exited with %s; starting a new one in %.0f s",
             number,
