@@ -59,6 +59,10 @@ class BenchPlan:
     #: 0 = none.
     large_hold_streams: int = 5000
     large_hold_open_timeout: float = 120.0
+    #: The workers phase (``bench.workers``): fmgate with each of these ``--workers`` counts,
+    #: throughput at each of these levels (zero-latency emulator).
+    worker_counts: tuple[int, ...] = (1, 2)
+    workers_concurrency_levels: tuple[int, ...] = (64, 256)
 
 
 @dataclass(frozen=True, slots=True)

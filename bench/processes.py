@@ -61,8 +61,10 @@ async def running_server(
     env: Mapping[str, str] | None = None,
     cpus: frozenset[int] | None = None,
     start_timeout: float = 120.0,
+    ready_line: str | None = None,
 ) -> AsyncIterator[ServerProcess]:
-    """Start ``argv``, wait until ``GET url+ready_path`` answers, yield it, then stop it."""
+    """Start ``argv``, wait until ``GET url+ready_path`` answers (and, with ``ready_line``, its
+    log has that line), yield it, then stop it."""
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
@@ -76,16 +78,21 @@ async def running_server(
         )
     try:
         pin_to_cpus(process.pid, cpus)
-        await wait_until_ready(process, url + ready_path, log_path, start_timeout)
+        await wait_until_ready(process, url + ready_path, log_path, start_timeout, ready_line)
         yield ServerProcess(name=name, pid=process.pid, url=url, log_path=log_path)
     finally:
         await stop(process)
 
 
 async def wait_until_ready(
-    process: asyncio.subprocess.Process, ready_url: str, log_path: Path, limit_seconds: float
+    process: asyncio.subprocess.Process,
+    ready_url: str,
+    log_path: Path,
+    limit_seconds: float,
+    ready_line: str | None = None,
 ) -> None:
-    """Poll ``ready_url`` until any HTTP answer; fail if the process exits or time runs out."""
+    """Poll ``ready_url`` until any HTTP answer (and ``ready_line`` is in the log); fail if the
+    process exits or time runs out."""
     deadline = asyncio.get_running_loop().time() + limit_seconds
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
         while True:
@@ -94,7 +101,8 @@ async def wait_until_ready(
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 async with session.get(ready_url) as response:
                     await response.read()
-                    return
+                    if ready_line is None or ready_line in await read_log(log_path):
+                        return
             if asyncio.get_running_loop().time() > deadline:
                 raise ServerStartError(
                     f"no answer within {limit_seconds:.0f} s\n{log_tail(log_path)}"
@@ -117,6 +125,10 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     # A member of the group that outlived its leader (a worker, a helper) goes too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+async def read_log(path: Path) -> str:
+    return await asyncio.to_thread(path.read_text, errors="replace")
 
 
 def log_tail(path: Path, lines: int = 30) -> str:

@@ -7,7 +7,8 @@ or memory or CPU, higher throughput). Missing figures are ``null`` in JSON and `
 nothing is estimated.
 
 Modules: ``figures`` (which figures, one row each), ``comparison`` (each row's values and
-ratios), ``report_json`` and ``report_table`` (the two outputs).
+ratios), ``report_json`` and ``report_table`` (the two outputs). The workers phase has its own
+small section in both: throughput per worker count, and the ratio to the first count.
 """
 
 from __future__ import annotations
@@ -35,6 +36,32 @@ class PathOutcome:
 
 
 @dataclass(slots=True)
+class WorkersOutcome:
+    """Throughput per worker count and concurrency, or why there is none."""
+
+    status: Literal["ok", "skipped", "failed"]
+    #: worker count -> concurrency -> the phase's figures, in the order measured.
+    counts: dict[int, dict[int, PhaseFigures]] = field(default_factory=dict)
+    #: CPUs fmgate could use (every count alike); empty: not pinned.
+    fmgate_cpus: list[int] = field(default_factory=list)
+    reason: str | None = None
+
+    def throughput(self, count: int, level: int) -> float | None:
+        phase = self.counts.get(count, {}).get(level)
+        return phase.throughput_per_s if phase is not None else None
+
+    def ratio(self, count: int, level: int) -> float | None:
+        """Throughput with ``count`` workers over throughput with the first count measured."""
+        if not self.counts:
+            return None
+        base = self.throughput(next(iter(self.counts)), level)
+        value = self.throughput(count, level)
+        if value is None or base is None or base <= 0:
+            return None
+        return value / base
+
+
+@dataclass(slots=True)
 class BenchReport:
     """Everything one run produced."""
 
@@ -45,6 +72,8 @@ class BenchReport:
     cpu_placement: dict[str, list[int]]
     load_generator: PhaseFigures | None
     paths: dict[str, PathOutcome] = field(default_factory=dict)
+    #: The workers phase (``bench.workers``); None when it was not run.
+    workers: WorkersOutcome | None = None
 
     def figures(self, name: str) -> PathFigures | None:
         outcome = self.paths.get(name)

@@ -1,5 +1,6 @@
 """The report as JSON (schema version 2): the run, each path's figures (two holds for fmgate),
-the comparison, and the healthy phases in which a stream failed."""
+the comparison, the workers phase (``null`` when it was not run), and the healthy phases in
+which a stream failed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from bench.comparison import comparison
 from bench.health import healthy_phase_failures
-from bench.report import BenchReport, PathOutcome, clean
+from bench.report import BenchReport, PathOutcome, WorkersOutcome, clean
 from bench.stats import PhaseFigures
 
 
@@ -48,6 +49,30 @@ def path_json(outcome: PathOutcome) -> dict[str, object]:
     return data
 
 
+def workers_json(outcome: WorkersOutcome | None) -> dict[str, object] | None:
+    """Per worker count: throughput per level; per level: each count's ratio to the first."""
+    if outcome is None:
+        return None
+    levels = list(dict.fromkeys(level for phases in outcome.counts.values() for level in phases))
+    return {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "fmgate_cpus": outcome.fmgate_cpus,
+        "throughput_per_s": {
+            str(count): {str(level): clean(outcome.throughput(count, level)) for level in levels}
+            for count in outcome.counts
+        },
+        "ratio_to_first": {
+            str(count): {str(level): clean(outcome.ratio(count, level)) for level in levels}
+            for count in outcome.counts
+        },
+        "phases": {
+            str(count): {str(level): phase_json(phase) for level, phase in phases.items()}
+            for count, phases in outcome.counts.items()
+        },
+    }
+
+
 def report_json(report: BenchReport) -> dict[str, object]:
     return {
         "schema_version": 2,
@@ -59,6 +84,7 @@ def report_json(report: BenchReport) -> dict[str, object]:
         "load_generator": {"ceiling": phase_json(report.load_generator)},
         "paths": {name: path_json(outcome) for name, outcome in report.paths.items()},
         "comparison": comparison(report),
+        "workers": workers_json(report.workers),
         #: Phases of the healthy emulator in which a stream failed: the run failed if any.
         "healthy_phase_failures": [f.as_json() for f in healthy_phase_failures(report)],
     }

@@ -1,10 +1,11 @@
-"""The report as plain text: one aligned table of every figure, then notes on the run."""
+"""The report as plain text: one aligned table of every figure, the workers phase's small table
+(throughput per worker count, side by side, and the ratio), then notes on the run."""
 
 from __future__ import annotations
 
 from bench.comparison import comparison
 from bench.figures import all_rows
-from bench.report import BenchReport, PathOutcome
+from bench.report import BenchReport, PathOutcome, WorkersOutcome
 
 HEADER = ("figure", "direct", "fmgate", "litellm", "fmgate/direct", "fmgate vs litellm")
 
@@ -26,7 +27,8 @@ def fmt_ratio(value: float | None) -> str:
 
 def render_table(report: BenchReport) -> str:
     """One plain-text table: every figure, each path, fmgate/direct, fmgate vs LiteLLM."""
-    return "\n".join([*aligned([HEADER, *table_cells(report)]), "", *notes(report)])
+    workers = workers_table(report.workers, report.cpu_placement)
+    return "\n".join([*aligned([HEADER, *table_cells(report)]), "", *workers, *notes(report)])
 
 
 def table_cells(report: BenchReport) -> list[tuple[str, ...]]:
@@ -46,6 +48,42 @@ def table_cells(report: BenchReport) -> list[tuple[str, ...]]:
             )
         )
     return lines
+
+
+def workers_table(outcome: WorkersOutcome | None, placement: dict[str, list[int]]) -> list[str]:
+    """Throughput with each ``--workers`` count at each level, and the ratio to the first."""
+    if outcome is None:
+        return []
+    if outcome.status != "ok" or not outcome.counts:
+        return [f"workers phase: {outcome.status} ({outcome.reason})", ""]
+    counts = list(outcome.counts)
+    first = counts[0]
+    levels = list(dict.fromkeys(level for phases in outcome.counts.values() for level in phases))
+    header = (
+        "fmgate throughput (streams/s)",
+        *(f"{count} worker{'s' if count > 1 else ''}" for count in counts),
+        *(f"{count}/{first}" for count in counts[1:]),
+    )
+    lines = [
+        (
+            f"c={level}",
+            *(fmt(outcome.throughput(count, level)) for count in counts),
+            *(fmt_ratio(outcome.ratio(count, level)) for count in counts[1:]),
+        )
+        for level in levels
+    ]
+    load = placement.get("load_generator_and_emulator") or []
+    where = (
+        f"fmgate on CPUs {cpu_list(outcome.fmgate_cpus)}, the load generator and the emulator "
+        f"on CPUs {cpu_list(load)}"
+        if outcome.fmgate_cpus
+        else "no CPU pinning"
+    )
+    return [*aligned([header, *lines]), f"workers phase: {where}", ""]
+
+
+def cpu_list(cpus: list[int]) -> str:
+    return ",".join(str(cpu) for cpu in cpus) or "-"
 
 
 def aligned(lines: list[tuple[str, ...]]) -> list[str]:
@@ -74,6 +112,10 @@ def notes(report: BenchReport) -> list[str]:
         )
     for name, outcome in report.paths.items():
         lines.extend(path_notes(name, outcome))
+    if report.workers is not None:
+        failed = sum(p.failed for phases in report.workers.counts.values() for p in phases.values())
+        if failed:
+            lines.append(f"workers phase: {failed} streams failed")
     lines.append(
         "vs litellm: >1x = fmgate better by that factor "
         "(lower latency/memory/CPU, higher throughput)"

@@ -2,8 +2,10 @@
 
 One run on this machine, against one emulator: the load generator's own ceiling, then each path
 (direct, fmgate, LiteLLM) through the same phases (see ``bench.measure``), one path's server at a
-time. Prints one table and writes the report as JSON (``--out``, plus a timestamped copy in
-``bench/results/``). Every process it started is stopped at the end, on errors and on Ctrl-C.
+time, then the workers phase (``bench.workers``: fmgate with ``--workers 1`` and ``--workers 2``,
+throughput side by side; ``--skip-workers`` leaves it out). Prints the tables and writes the
+report as JSON (``--out``, plus a timestamped copy in ``bench/results/``). Every process it
+started is stopped at the end, on errors and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from bench.loadgen import run_load
 from bench.machine import describe_machine
 from bench.measure import BenchPlan, EmulatorTiming, PathFigures, measure_path
 from bench.processes import ServerProcess, ServerStartError
-from bench.report import BenchReport, PathOutcome
+from bench.report import BenchReport, PathOutcome, WorkersOutcome
 from bench.report_json import write_json
 from bench.report_table import render_table
 from bench.servers import (
@@ -42,6 +44,7 @@ from bench.servers import (
 )
 from bench.stats import PhaseFigures, phase_figures
 from bench.streams import DirectStream, OpenAIStream, PoeStream, StreamClient
+from bench.workers import WorkersSetup, measure_workers
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -72,6 +75,10 @@ class RunOptions:
     #: CPUs of the emulator and the load generator / of the server under test (None: anywhere).
     load_cpus: frozenset[int] | None = None
     server_cpus: frozenset[int] | None = None
+    #: Every CPU of the machine: the workers phase's fmgate may use them all (None: anywhere).
+    all_cpus: frozenset[int] | None = None
+    #: Run the workers phase after the paths.
+    workers_phase: bool = False
     credentials: BenchCredentials = field(default_factory=BenchCredentials)
     #: The load generator's connection pool: above the largest hold.
     max_connections: int = 8192
@@ -107,6 +114,11 @@ async def run_benchmark(options: RunOptions, log_dir: Path) -> BenchReport:
             say(f"measuring {name}...")
             report.paths[name] = await measure(options, log_dir, emulator, control)
             say(f"{name}: {report.paths[name].status}")
+        if options.workers_phase:
+            counts = ", ".join(str(count) for count in plan.worker_counts)
+            say(f"measuring fmgate with --workers {counts}...")
+            report.workers = await run_workers(options, log_dir, emulator, control)
+            say(f"workers: {report.workers.status}")
     report.finished_at = now()
     return report
 
@@ -223,6 +235,21 @@ async def run_litellm(
     return outcome
 
 
+async def run_workers(
+    options: RunOptions, log_dir: Path, emulator: ServerProcess, control: EmulatorTiming
+) -> WorkersOutcome:
+    setup = WorkersSetup(
+        emulator_url=emulator.url,
+        credentials=options.credentials,
+        fmgate_cpus=options.all_cpus,
+        max_connections=options.max_connections,
+    )
+    try:
+        return await measure_workers(options.plan, setup, log_dir, control)
+    except Exception as exc:  # a broken phase is reported, like a broken path
+        return WorkersOutcome("failed", reason=f"{type(exc).__name__}: {exc}")
+
+
 async def guarded(name: str, work: Awaitable[PathFigures]) -> PathOutcome:
     """A path that fails (server does not start, emulator refuses...) is reported, not faked."""
     try:
@@ -269,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="direct,fmgate,litellm",
         help="comma-separated subset of direct,fmgate,litellm",
     )
+    parser.add_argument(
+        "--skip-workers",
+        action="store_true",
+        help="do not run the workers phase (fmgate --workers 1 vs 2)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers to CPUs")
     parser.add_argument("--logs", type=Path, help="keep server logs and configs in this folder")
     return parser
@@ -289,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if litellm.executable is None:
             say(f"litellm: skipped ({litellm.reason})")
     load_cpus, server_cpus = cpu_placement(not args.no_pin)
+    all_cpus = frozenset(os.sched_getaffinity(0)) if load_cpus else None
     if load_cpus:
         os.sched_setaffinity(0, load_cpus)
     options = RunOptions(
@@ -297,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         litellm=litellm,
         load_cpus=load_cpus,
         server_cpus=server_cpus,
+        all_cpus=all_cpus,
+        workers_phase=not args.skip_workers,
     )
 
     try:

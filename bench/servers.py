@@ -121,8 +121,13 @@ async def fmgate_server(
     credentials: BenchCredentials,
     max_tokens: int,
     cpus: frozenset[int] | None = None,
+    *,
+    workers: int = 1,
+    name: str = "fmgate",
 ) -> AsyncIterator[ServerProcess]:
-    """``fmgate serve`` as production runs it (one worker, uvloop, httptools), quiet logs."""
+    """``fmgate serve`` as production runs it (one worker unless ``workers``, uvloop,
+    httptools), quiet logs; ready once every worker serves (their metrics on free ports).
+    ``name`` names its log and ledger files."""
     port = free_port()
     catalog = log_dir / "fmgate-catalog.yaml"
     catalog.write_text(json.dumps(fmgate_catalog(emulator_url, max_tokens), indent=2))
@@ -140,16 +145,19 @@ async def fmgate_server(
         "--emulator",
         "never",
         "--ledger",
-        str(log_dir / "fmgate-usage.sqlite3"),
+        str(log_dir / f"{name}-usage.sqlite3"),
         "--log-level",
         "WARNING",
     ]
+    if workers > 1:
+        argv += ["--workers", str(workers), "--metrics-port", "0"]
     env = base_env(credentials) | {"FMGATE_BENCH_POE_KEY": credentials.poe_access_key}
     async with running_server(
-        "fmgate",
+        name,
         argv,
         url=f"http://127.0.0.1:{port}",
         ready_path="/healthz",
+        ready_line=f"all {workers} workers serving" if workers > 1 else None,
         log_dir=log_dir,
         env=env,
         cpus=cpus,

@@ -7,6 +7,7 @@ plausible (positive, finite) values, and that every server it started is gone af
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 from bench.comparison import comparison
@@ -96,4 +97,28 @@ async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     data = report_json(report)
     assert set(data) >= {"machine", "plan", "load_generator", "paths", "comparison"}
 
+    assert logs_without(options.credentials.secret_access_key, tmp_path)
+
+
+async def test_tiny_workers_phase_measures_each_count(tmp_path: Path) -> None:
+    plan = replace(TINY_PLAN, worker_counts=(1, 2), workers_concurrency_levels=(2, 4))
+    options = RunOptions(plan=plan, paths=(), litellm=None, workers_phase=True)
+
+    report = await run_benchmark(options, tmp_path)
+
+    workers = report.workers
+    assert workers is not None
+    assert workers.status == "ok", workers.reason
+    assert list(workers.counts) == [1, 2]
+    for phases in workers.counts.values():
+        assert list(phases) == [2, 4]
+        for phase in phases.values():
+            assert phase.failed == 0, phase.failures
+            assert positive(phase.throughput_per_s)
+    assert positive(workers.ratio(2, 4))
+    assert workers.ratio(1, 4) == 1.0
+    assert (tmp_path / "fmgate-2-workers.log").exists()  # its own log, beside the 1-worker one
+    data = report_json(report)
+    assert data["workers"]["throughput_per_s"]["2"]["4"] is not None  # type: ignore[index]
+    assert "fmgate throughput (streams/s)" in render_table(report)
     assert logs_without(options.credentials.secret_access_key, tmp_path)

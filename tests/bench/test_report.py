@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from bench.comparison import comparison
 from bench.figures import all_rows
 from bench.measure import BenchPlan, HoldFigures, PathFigures, ServerFigures
-from bench.report import BenchReport, PathOutcome
+from bench.report import BenchReport, PathOutcome, WorkersOutcome
 from bench.report_json import report_json
 from bench.report_table import render_table
 from bench.stats import PhaseFigures
@@ -106,3 +107,56 @@ def test_table_shows_missing_figures_as_dashes_and_notes_the_run() -> None:
         "fmgate: 2 streams failed during the load phases",
         "litellm: skipped (no venv)",
     ]
+
+
+def with_workers() -> BenchReport:
+    run = report()
+    run.cpu_placement = {"load_generator_and_emulator": [0], "server_under_test": [1]}
+    run.workers = WorkersOutcome(
+        "ok",
+        counts={
+            1: {64: phase(64, 3.0, 600.0), 256: phase(256, 9.0, 550.0)},
+            2: {64: phase(64, 2.0, 900.0), 256: phase(256, 6.0, 880.0, failed=1)},
+        },
+        fmgate_cpus=[0, 1],
+    )
+    return run
+
+
+def test_workers_phase_side_by_side_with_the_ratio() -> None:
+    data = report_json(with_workers())["workers"]
+    assert isinstance(data, dict)
+    assert data == {
+        "status": "ok",
+        "reason": None,
+        "fmgate_cpus": [0, 1],
+        "throughput_per_s": {"1": {"64": 600.0, "256": 550.0}, "2": {"64": 900.0, "256": 880.0}},
+        "ratio_to_first": {"1": {"64": 1.0, "256": 1.0}, "2": {"64": 1.5, "256": 1.6}},
+        "phases": data["phases"],
+    }
+    phases: Any = data["phases"]
+    assert phases["2"]["256"]["failed"] == 1
+
+    lines = render_table(with_workers()).splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("fmgate throughput")))
+    header, rule, c64, c256, where = lines[start : start + 5]
+    assert header.split("  ")[0] == "fmgate throughput (streams/s)"
+    assert header.split()[-4:] == ["worker", "2", "workers", "2/1"]
+    assert set(rule) == {"-", " "}
+    assert c64.split() == ["c=64", "600", "900", "1.50x"]
+    assert c256.split() == ["c=256", "550", "880", "1.60x"]
+    assert where == (
+        "workers phase: fmgate on CPUs 0,1, the load generator and the emulator on CPUs 0"
+    )
+    assert "workers phase: 1 streams failed" in lines
+
+
+def test_a_workers_phase_that_failed_or_did_not_run() -> None:
+    assert report_json(report())["workers"] is None
+    assert not any(
+        line.startswith("fmgate throughput") for line in render_table(report()).splitlines()
+    )
+    failed = report()
+    failed.workers = WorkersOutcome("failed", reason="server did not start")
+    assert "workers phase: failed (server did not start)" in render_table(failed).splitlines()
+    assert report_json(failed)["workers"]["throughput_per_s"] == {}  # type: ignore[index]

@@ -1,5 +1,9 @@
 """``fmgate serve`` as a real process on loopback (embedded emulator, dev key, temp ledger),
-and Poe streams against it over real sockets."""
+and Poe streams against it over real sockets. With ``workers`` > 1 it is a supervisor and its
+worker processes; each worker's own metrics URL is known once it serves.
+
+The process runs ``python -m fmgate.cli`` with this interpreter and this environment, so it
+imports the same ``fmgate`` as the tests (the one on ``PYTHONPATH``, if set)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager, closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +45,7 @@ bots:
 
 EMULATOR_LINE = re.compile(r"embedded Bedrock emulator at (http://127\.0\.0\.1:\d+)")
 SERVING_LINE = "fmgate: serving Poe bots at"
+WORKER_METRICS_LINE = re.compile(r"worker (\d+) serves its metrics at (http://\S+/metrics)")
 #: Logged by ``fmgate.server.serving`` once the listening socket is closed.
 DRAINING_LINE = "shutting down: no new connections"
 
@@ -58,6 +63,9 @@ class GatewayProcess:
     access_key: str
     ledger: Path
     stderr_path: Path
+    stdout_path: Path
+    #: With several workers: worker i's own ``/metrics`` URL (the main port's answers 404).
+    worker_metrics: tuple[str, ...] = ()
 
     async def wait_for_log(self, text: str) -> None:
         """Wait (bounded) until the server's log (stderr) has a line containing ``text``."""
@@ -78,6 +86,25 @@ class GatewayProcess:
             )
             response.raise_for_status()
 
+    def log_lines(self) -> list[dict[str, object]]:
+        """The JSON lines the server (every process of it) has written to stderr so far."""
+        lines = []
+        for line in self.stderr_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+        return lines
+
+    async def wait_for_logs(self, text: str, count: int) -> list[dict[str, object]]:
+        """Wait (bounded) until ``count`` JSON log lines have a message containing ``text``."""
+        async with asyncio.timeout(SERVER_BOUND_SECONDS):
+            while True:
+                found = [line for line in self.log_lines() if text in str(line["message"])]
+                if len(found) >= count:
+                    return found
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"fmgate serve exited with {self.process.returncode}")
+                await asyncio.sleep(0.05)  # polling a file other processes write
+
 
 async def _read_until(
     path: Path, pattern: re.Pattern[str] | str, process: asyncio.subprocess.Process
@@ -94,27 +121,37 @@ async def _read_until(
             await asyncio.sleep(0.02)  # polling a file another process writes
 
 
+def catalog_text(grace_seconds: float, gateway_extra: str = "") -> str:
+    """The catalog ``gateway_process`` serves: the one bot ``BOT``; append bots to add some.
+    ``gateway_extra`` is YAML added to its ``gateway`` section (indented by two spaces)."""
+    return CATALOG.format(grace=grace_seconds, bot=BOT, gateway_extra=gateway_extra)
+
+
 @asynccontextmanager
 async def gateway_process(
     workdir: Path,
     *,
     grace_seconds: float,
+    workers: int = 1,
     gateway_extra: str = "",
     env_extra: Mapping[str, str] | None = None,
 ) -> AsyncIterator[GatewayProcess]:
-    """Start ``fmgate serve`` in ``workdir`` on a free port; kill it afterwards if still running.
-
-    ``gateway_extra`` is YAML added to the catalog's ``gateway`` section (indented by two
-    spaces), ``env_extra`` the environment its references read."""
+    """Start ``fmgate serve`` in ``workdir`` on a free port; kill it afterwards if still running
+    (with ``workers`` > 1, its workers too). Returns once every worker serves.
+    ``gateway_extra``: see :func:`catalog_text`; ``env_extra``: the environment its references
+    read."""
     catalog = workdir / "catalog.yaml"
-    catalog.write_text(CATALOG.format(grace=grace_seconds, bot=BOT, gateway_extra=gateway_extra))
+    catalog.write_text(catalog_text(grace_seconds, gateway_extra))
     port = free_port()
     stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
     env = {k: v for k, v in os.environ.items() if k not in ("POE_ACCESS_KEY", "FMGATE_CONFIG")}
     env.update(env_extra or {})
+    several = ["--workers", str(workers), "--metrics-port", "0"] if workers > 1 else []
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("fmgate")),
+            sys.executable,
+            "-m",
+            "fmgate.cli",
             "serve",
             "--config",
             str(catalog),
@@ -127,6 +164,7 @@ async def gateway_process(
             "--reload-interval",
             "0",
             "--log-json",
+            *several,
             cwd=workdir,
             env=env,
             stdout=stdout,
@@ -136,8 +174,16 @@ async def gateway_process(
         match = EMULATOR_LINE.search(await _read_until(stdout_path, EMULATOR_LINE, process))
         assert match is not None
         await _read_until(stdout_path, SERVING_LINE, process)
+        worker_metrics: list[str] = []
+        if workers > 1:
+            await _read_until(stdout_path, f"worker {workers} serves its metrics", process)
+            found = (
+                WORKER_METRICS_LINE.search(line) for line in stdout_path.read_text().split("\n")
+            )
+            worker_metrics = [m.group(2) for m in found if m is not None]
         url = f"http://127.0.0.1:{port}"
-        await _wait_ready(url, process)
+        for ready_url in (url + "/healthz", *worker_metrics):
+            await _wait_ready(ready_url, process)
         yield GatewayProcess(
             process=process,
             url=url,
@@ -145,18 +191,32 @@ async def gateway_process(
             access_key=(workdir / "var" / "dev-access-key").read_text().strip(),
             ledger=workdir / "usage.sqlite3",
             stderr_path=stderr_path,
+            stdout_path=stdout_path,
+            worker_metrics=tuple(worker_metrics),
         )
     finally:
         if process.returncode is None:
-            process.kill()
+            kill_with_workers(process, stderr_path)
             await process.wait()
 
 
+def kill_with_workers(process: asyncio.subprocess.Process, stderr_path: Path) -> None:
+    """SIGKILL the server and every worker it logged starting (their pids are in the log)."""
+    pids = {process.pid}
+    for line in stderr_path.read_text(errors="replace").splitlines():
+        if line.startswith("{") and "pid" in (fields := json.loads(line)):
+            pids.add(int(fields["pid"]))
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 async def _wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
+    """Wait (bounded) until ``url`` answers 200."""
     async with asyncio.timeout(SERVER_BOUND_SECONDS), httpx.AsyncClient() as client:
         while True:
             try:
-                if (await client.get(url + "/healthz")).status_code == 200:
+                if (await client.get(url)).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -173,7 +233,13 @@ class Stream(Outcome):
 
 
 async def poe_stream(
-    client: httpx.AsyncClient, server: GatewayProcess, user: str, text: str, stream: Stream
+    client: httpx.AsyncClient,
+    server: GatewayProcess,
+    user: str,
+    text: str,
+    stream: Stream,
+    *,
+    bot: str = BOT,
 ) -> Stream:
     """Send one Poe query and record its events into ``stream`` until the server ends it."""
     body = query(("user", text), user_id=user, conversation_id=f"c-{user}", bot_query_id="")
@@ -182,7 +248,7 @@ async def poe_stream(
         httpx_sse.aconnect_sse(
             client,
             "POST",
-            f"{server.url}/bot/{BOT}",
+            f"{server.url}/bot/{bot}",
             json=body.model_dump(),
             headers={"Authorization": f"Bearer {server.access_key}"},
         ) as source,

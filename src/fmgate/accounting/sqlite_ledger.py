@@ -6,6 +6,13 @@ the next transaction (group commit): one fsync serves many requests under load. 
 returns only after its transaction committed with ``synchronous=FULL`` in WAL mode, so a record
 that was acknowledged survives ``kill -9`` and power loss.
 
+Several processes may write one file (``fmgate serve --workers N``: one ledger per worker, on
+one machine): WAL mode lets readers run beside the one writer, and a writer that finds the file
+locked by another process's transaction waits up to :data:`BUSY_TIMEOUT_SECONDS` (SQLite's
+busy timeout) rather than fail with "database is locked". Their group commits take turns.
+:func:`create_ledger_file` makes the file, its WAL mode and its schema once, before the workers
+open it. Not over a network file system: WAL needs shared memory on one host.
+
 The table is :mod:`fmgate.accounting.ledger_schema`'s, shared with the Postgres ledger; only the
 UTC-day expression and the placeholders are SQLite's own.
 """
@@ -33,6 +40,8 @@ from fmgate.accounting.ledger_schema import (
 
 #: Most records committed in one transaction.
 MAX_BATCH: Final = 512
+#: Longest a write waits for another process's transaction on the same file.
+BUSY_TIMEOUT_SECONDS: Final = 30.0
 
 INSERT_SQL: Final = """
     INSERT INTO usage (
@@ -206,10 +215,16 @@ class _transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
+def create_ledger_file(path: Path) -> None:
+    """Create the ledger file (WAL mode, the schema) if needed, and check its schema version;
+    for a process that starts several writers of it. Blocking. Raises ``LedgerSchemaError``."""
+    _open(path).close()
+
+
 def _open(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the ledger file with durable settings and the current schema."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")

@@ -1,4 +1,5 @@
-"""``fmgate serve``: run the gateway, on AWS Bedrock or the embedded emulator (and its dev key)."""
+"""``fmgate serve``: run the gateway, on AWS Bedrock or the embedded emulator (and its dev key),
+in one process or, with ``--workers N``, in N worker processes under a supervisor."""
 
 from __future__ import annotations
 
@@ -15,9 +16,23 @@ if TYPE_CHECKING:
     from fmgate.cli.options import Subparsers
     from fmgate.config.catalog import Catalog
     from fmgate.server.bedrock_target import Backend
+    from fmgate.server.gateway_process import ServeSpec
 
 DEFAULT_PORT = 8080
 DEV_KEY_FILE = Path("var/dev-access-key")
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: a number of processes, or ``auto``: the CPUs this process may run on."""
+    if text == "auto":
+        return len(os.sched_getaffinity(0))
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of workers: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("at least 1 worker")
+    return count
 
 
 def register(subparsers: Subparsers) -> None:
@@ -25,6 +40,21 @@ def register(subparsers: Subparsers) -> None:
     add_config_option(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        metavar="N|auto",
+        help="worker processes serving the port (default 1; auto: one per CPU this process may "
+        "use); with 2 or more, each worker serves its own /metrics on its own port",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="with --workers 2+: worker i serves /metrics on PORT+i-1 (default: --port + 1; "
+        "0, or with --port 0: any free ports, printed at start-up)",
+    )
     serve.add_argument(
         "--emulator",
         choices=["auto", "always", "never"],
@@ -74,7 +104,7 @@ def run_serve(args: argparse.Namespace) -> int:
     catalog = load_or_exit(args.config)
     try:
         with choose_backend(catalog, args.emulator) as backend:
-            serve_on(catalog, backend, args)
+            return serve_on(catalog, backend, args)
     except EmulatorNotInstalled as exc:
         print(
             f"fmgate: {exc}; or configure AWS credentials (or gateway.bedrock_endpoint_url) "
@@ -82,15 +112,12 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
 
 
-def serve_on(catalog: Catalog, backend: Backend, args: argparse.Namespace) -> None:
-    """Serve ``catalog`` on ``backend`` until shut down."""
-    from fmgate.core.shutdown import ShutdownSignal
-    from fmgate.server.app import create_app
+def serve_on(catalog: Catalog, backend: Backend, args: argparse.Namespace) -> int:
+    """Serve ``catalog`` on ``backend`` until shut down; the exit code."""
     from fmgate.server.gateway import GatewayOptions
-    from fmgate.server.serving import serve
+    from fmgate.server.gateway_process import ServeSpec, serve_gateway
 
     dev_key = None
     if backend.embedded and not os.environ.get("POE_ACCESS_KEY"):
@@ -103,23 +130,58 @@ def serve_on(catalog: Catalog, backend: Backend, args: argparse.Namespace) -> No
         allow_without_key=args.allow_without_key,
         local_media_url=f"http://{args.host}:{args.port}" if backend.embedded else None,
     )
-    shutdown = ShutdownSignal()
-    app = create_app(
-        catalog,
-        options,
-        catalog_path=args.config,
-        reload_interval=args.reload_interval,
-        shutdown=shutdown,
-    )
-    print(f"fmgate: serving Poe bots at http://{args.host}:{args.port}/bot/<name>", flush=True)
-    serve(
-        app,
-        shutdown,
+    spec = ServeSpec(
+        catalog=catalog,
+        options=options,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        grace_seconds=catalog.gateway.shutdown_grace_seconds,
+        log_json=args.log_json,
+        catalog_path=args.config,
+        reload_interval=args.reload_interval,
     )
+    if args.workers > 1:
+        return supervise(spec, args)
+    print(f"fmgate: serving Poe bots at http://{args.host}:{args.port}/bot/<name>", flush=True)
+    serve_gateway(spec)
+    return 0
+
+
+def supervise(spec: ServeSpec, args: argparse.Namespace) -> int:
+    """``--workers N`` (N > 1): bind, start the workers, run until they have all stopped."""
+    from fmgate.server.supervisor import Supervisor
+
+    metrics_port = args.metrics_port
+    if metrics_port is None:
+        metrics_port = spec.port + 1 if spec.port else 0  # --port 0: any free ports
+    count = args.workers
+
+    def all_serving() -> None:
+        print(f"fmgate: all {count} workers serving", flush=True)
+
+    try:
+        supervisor = Supervisor(spec, count, metrics_port=metrics_port, on_all_serving=all_serving)
+    except OSError as exc:
+        print(f"fmgate: cannot listen on {spec.host}: {exc}", file=sys.stderr)
+        return 1
+    host = spec.host
+    print(
+        f"fmgate: serving Poe bots at http://{host}:{supervisor.port}/bot/<name> "
+        f"with {count} worker processes",
+        flush=True,
+    )
+    for number, port in enumerate(supervisor.metrics_ports, start=1):
+        print(
+            f"fmgate: worker {number} serves its metrics at http://{host}:{port}/metrics",
+            flush=True,
+        )
+    if not spec.catalog.gateway.shared_state.redis_url:
+        print(
+            "fmgate: no gateway.shared_state: per-user limits and circuit breakers are kept "
+            f"per worker (a user may get up to {count} times a per-user limit)",
+            flush=True,
+        )
+    return supervisor.run()
 
 
 def announce(backend: Backend, dev_key: bool, bots: int, args: argparse.Namespace) -> None:

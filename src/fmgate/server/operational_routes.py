@@ -1,24 +1,37 @@
 """``/metrics``, ``/healthz`` (liveness: 200 while the process serves), ``/readyz`` (readiness:
-503 while the server drains or the process is saturated), the status page and its JSON."""
+503 while the server drains or the process is saturated), the status page and its JSON.
+
+With ``fmgate serve --workers N`` (N > 1) any worker may answer on the main port, so its
+``/metrics`` answers 404 naming the per-worker ports (each worker is a scrape target of its own,
+:mod:`fmgate.server.worker_port`) rather than one worker's numbers as if they were all.
+"""
 
 from __future__ import annotations
 
 from typing import cast
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from fmgate.core.shutdown import ShutdownSignal
 from fmgate.server.gateway import Gateway
 from fmgate.server.status_page import bot_stats, render_status_page, status_rows, upstream_rows
+from fmgate.server.worker_slot import WorkerSlot
 
 
 def gateway_of(request: Request) -> Gateway:
     return cast(Gateway, request.state.gateway)
 
 
+def worker_of(request: Request) -> WorkerSlot | None:
+    return cast(WorkerSlot | None, request.state.worker)
+
+
 async def metrics(request: Request) -> Response:
+    worker = worker_of(request)
+    if worker is not None and worker.count > 1:
+        return PlainTextResponse(worker.describe() + "\n", status_code=404)
     body, content_type = gateway_of(request).metrics.render()
     return Response(body, media_type=content_type)
 
@@ -43,7 +56,9 @@ async def status_page(request: Request) -> Response:
     dependencies = gateway.dependencies
     upstreams = await upstream_rows(dependencies.breakers, dependencies.limits)
     return HTMLResponse(
-        render_status_page(gateway.registry, gateway.metrics.registry, upstreams),
+        render_status_page(
+            gateway.registry, gateway.metrics.registry, upstreams, worker_of(request)
+        ),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -53,8 +68,14 @@ async def status_json(request: Request) -> Response:
     rows = status_rows(gateway.registry, bot_stats(gateway.metrics.registry))
     dependencies = gateway.dependencies
     upstreams = await upstream_rows(dependencies.breakers, dependencies.limits)
+    worker = worker_of(request)
     return JSONResponse(
-        {"service": "fmgate", "bots": rows, "upstreams": [row.as_json() for row in upstreams]}
+        {
+            "service": "fmgate",
+            "bots": rows,
+            "upstreams": [row.as_json() for row in upstreams],
+            "worker": worker.as_json() if worker is not None else None,
+        }
     )
 
 

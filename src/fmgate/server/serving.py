@@ -13,6 +13,10 @@ On SIGTERM or SIGINT (a second SIGINT forces an immediate exit, as in uvicorn):
    drains and the usage ledger closes;
 5. the process exits 0 (uvicorn alone re-raises the signal after its shutdown, which would end
    the process *by* the signal).
+
+A worker of ``fmgate serve --workers N`` (:mod:`fmgate.server.supervisor`) serves a listening
+socket its supervisor bound (``sockets``) and hears when it is serving (``on_started``); its
+supervisor forwards the signals.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import math
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -42,11 +46,16 @@ class GracefulServer(uvicorn.Server):
     """A uvicorn server that drains, cuts after a grace period, and exits 0 on a signal."""
 
     def __init__(
-        self, config: uvicorn.Config, shutdown: ShutdownSignal, grace_seconds: float
+        self,
+        config: uvicorn.Config,
+        shutdown: ShutdownSignal,
+        grace_seconds: float,
+        on_started: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(config)
         self.shutdown_signal = shutdown
         self.grace_seconds = grace_seconds
+        self.on_started = on_started
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -60,6 +69,12 @@ class GracefulServer(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up (the app's lifespan, then listening); then ``on_started``."""
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Drain, cut streams after the grace period, then uvicorn's own shutdown."""
@@ -111,9 +126,16 @@ def serve(
     port: int,
     log_level: str,
     grace_seconds: float,
+    sockets: list[socket.socket] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Serve ``app`` until SIGTERM / SIGINT, then shut down gracefully (see the module doc)."""
+    """Serve ``app`` until SIGTERM / SIGINT, then shut down gracefully (see the module doc).
+
+    With ``sockets`` (already bound and listening) it serves those instead of binding
+    ``host:port``, and closes them when it stops accepting. ``on_started`` is called once the
+    app's lifespan has started and the server listens.
+    """
     config = graceful_config(
         app, host=host, port=port, log_level=log_level, grace_seconds=grace_seconds
     )
-    GracefulServer(config, shutdown, grace_seconds).run()
+    GracefulServer(config, shutdown, grace_seconds, on_started).run(sockets)

@@ -6,7 +6,9 @@ numbers are read from the gateway's own Prometheus registry, the same values ``/
 requests finished, errors, streams in flight, and the TTFT median estimated from the histogram
 buckets the way PromQL's ``histogram_quantile`` does (linear within the bucket). Below the
 bots, one row per upstream target (a model in a region) the gateway has called: its circuit
-breaker's state and its adaptive concurrency (limit, running, waiting).
+breaker's state and its adaptive concurrency (limit, running, waiting). In a worker of
+``fmgate serve --workers N`` the numbers are that worker's, and the page says so and names every
+worker's metrics port.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fmgate.accounting.pricing import price_summary
 from fmgate.bots.registry import DeployedBot
 from fmgate.resilience.breaker import Breakers, BreakerState
 from fmgate.resilience.concurrency import ConcurrencyLimits
+from fmgate.server.worker_slot import WorkerSlot
 
 REFRESH_SECONDS = 5
 
@@ -185,7 +188,7 @@ small {{ color: #666; }}
 <p>{count} bots &middot; {requests} requests &middot; {errors} errors &middot;
 {inflight} streaming now &middot; <a href="/metrics">metrics</a> &middot;
 <a href="/status.json">status.json</a> &middot; refreshes every {refresh} s</p>
-<table>
+{worker}<table>
 <thead><tr><th>bot</th><th>kind</th><th>model</th><th>region</th><th>price</th>
 <th>requests</th><th>errors</th><th>in flight</th><th>TTFT p50</th></tr></thead>
 <tbody>
@@ -239,10 +242,21 @@ def render_upstreams(upstreams: Iterable[UpstreamRow]) -> str:
     return UPSTREAMS.format(rows="\n".join(rows)) if rows else ""
 
 
+WORKER = '<p class="worker">Numbers from {what}.</p>\n'
+
+
+def render_worker(worker: WorkerSlot | None) -> str:
+    """Which worker's numbers the page shows, when there are several workers."""
+    if worker is None or worker.count < 2:
+        return ""
+    return WORKER.format(what=escape(worker.describe()))
+
+
 def render_status_page(
     bots: Iterable[DeployedBot],
     registry: CollectorRegistry,
     upstreams: Iterable[UpstreamRow] = (),
+    worker: WorkerSlot | None = None,
 ) -> str:
     """The whole HTML page (every catalog value escaped)."""
     stats = bot_stats(registry)
@@ -275,4 +289,5 @@ def render_status_page(
         inflight=format_count(sum(s.inflight for s in stats.values())),
         rows="\n".join(rendered),
         upstreams=render_upstreams(upstreams),
+        worker=render_worker(worker),
     )
