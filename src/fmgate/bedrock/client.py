@@ -93,7 +93,7 @@ class BedrockClients:
         session_token: str | None = None,
         connect_timeout: float = 30.0,
         read_timeout: float = 300.0,
-        max_pool_connections: int = 256,
+        max_pool_connections: int = 4096,
         s3_endpoint_url: str | None = None,
         s3_access_key_id: str | None = None,
         s3_secret_access_key: str | None = None,

@@ -99,9 +99,11 @@ def read_dev_key() -> str:
 def run_serve(args: argparse.Namespace) -> int:
     from fmgate.observability.logging import configure_logging
     from fmgate.server.bedrock_target import EmulatorNotInstalled, choose_backend
+    from fmgate.server.file_limits import raise_open_file_limit
 
     configure_logging(json=args.log_json, level=args.log_level)
     catalog = load_or_exit(args.config)
+    raise_open_file_limit()  # before the emulator and the workers start: they inherit it
     try:
         with choose_backend(catalog, args.emulator) as backend:
             return serve_on(catalog, backend, args)

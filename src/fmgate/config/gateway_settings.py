@@ -277,7 +277,10 @@ class GatewaySettings(StrictModel):
         300.0, gt=0, description="Waiting for Bedrock's next bytes."
     )
     max_pool_connections: int = Field(
-        256, ge=1, description="HTTP connections per Bedrock client (one client per region)."
+        4096,
+        ge=1,
+        description="HTTP connections per Bedrock client (one client per region): each stream "
+        "holds one while it runs, so at least the streams you expect per process and region.",
     )
     max_attempts: int = Field(3, ge=1, le=10, description="Tries per request before giving up.")
     retry_base_delay_seconds: float = Field(
