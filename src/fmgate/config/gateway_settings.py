@@ -195,11 +195,13 @@ class OverloadSettings(StrictModel):
         "the next is refused. null: no cap.",
     )
     max_loop_lag_seconds: float | None = Field(
-        0.5,
+        2.0,
         gt=0,
         description="Refuse new requests while the event loop runs timers this late (sampled "
-        "ten times a second, smoothed over about half a second). null: never refuse for lag "
-        "(it is still measured).",
+        "ten times a second, smoothed over about half a second). A burst of thousands of new "
+        "streams on one core lags the loop 1-2 s while it reads them, and the process carries "
+        "them; 2 s late leaves Poe's 5 s first-byte budget at risk. null: never refuse for "
+        "lag (it is still measured).",
     )
     retry_after_seconds: int = Field(
         1, ge=1, le=60, description="`Retry-After` of an overload refusal (OpenAI, Anthropic)."

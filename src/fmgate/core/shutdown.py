@@ -91,15 +91,57 @@ async def cut_on_shutdown(shutdown: ShutdownSignal | None) -> AsyncIterator[None
 Item = TypeVar("Item")
 
 
-async def next_before_cut(items: AsyncIterator[Item], shutdown: ShutdownSignal | None) -> Item:
-    """``anext(items)``, ended with :class:`~fmgate.core.errors.ServerRestarting` if ``shutdown``
-    cuts streams meanwhile (``StopAsyncIteration`` at the end, as ``anext``).
+class StreamCut:
+    """One stream's watch on ``shutdown``, entered once for the stream's whole life.
 
-    The watch covers this one wait, in whichever task makes it, so a stream read from several
-    tasks in turn (the /v1 fronts: the route's task, then the response's) is still cut. With no
-    signal it is a plain ``anext``: nothing per event on the hot path.
+    :meth:`next` is ``anext(items)`` that ends with :class:`~fmgate.core.errors.ServerRestarting`
+    when streams are cut: a cut while a task waits for the next item cancels that task (whichever
+    task it is: the /v1 fronts read a stream from the route's task, then the response's) and the
+    cancellation becomes ``ServerRestarting`` here, as :func:`asyncio.timeout` turns its own
+    cancellation into ``TimeoutError``; a cut between two waits ends the next one before it
+    starts. Per item it costs two attribute writes: no context, task or timer until the cut.
     """
+
+    __slots__ = ("_cut", "_waiting")
+
+    def __init__(self) -> None:
+        self._cut = False
+        #: The task waiting for the next item now, if any.
+        self._waiting: asyncio.Task[object] | None = None
+
+    def fire(self) -> None:
+        """Called by the signal when streams are cut."""
+        self._cut = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    def fired(self) -> bool:
+        return self._cut
+
+    async def next(self, items: AsyncIterator[Item]) -> Item:
+        if self.fired():
+            raise ServerRestarting("stream cut at the end of the shutdown grace period")
+        task = asyncio.current_task()
+        self._waiting = task
+        try:
+            return await anext(items)
+        except asyncio.CancelledError:
+            # Ours alone (no other cancellation pending): the cut, not the caller going away.
+            if self.fired() and task is not None and task.uncancel() == 0:
+                raise ServerRestarting(
+                    "stream cut at the end of the shutdown grace period"
+                ) from None
+            raise
+        finally:
+            self._waiting = None
+
+
+@contextmanager
+def stream_cut(shutdown: ShutdownSignal | None) -> Iterator[StreamCut]:
+    """A :class:`StreamCut` watching ``shutdown`` while the block runs (never fires with None)."""
+    cut = StreamCut()
     if shutdown is None:
-        return await anext(items)
-    async with cut_on_shutdown(shutdown):
-        return await anext(items)
+        yield cut
+        return
+    with shutdown.watching(cut.fire):
+        yield cut

@@ -8,9 +8,10 @@ with the API's own HTTP error status instead of a stream that starts and then br
 
 With a :class:`~fmgate.core.shutdown.ShutdownSignal`, each wait for the bot's next event is watched:
 when the server cuts streams at the end of its shutdown grace period, the wait ends with
-:class:`~fmgate.core.errors.ServerRestarting`, which the fronts send in their own error shape. The
-watch is entered per event, in whichever task asks for it (the route handler for the first
-event, the response for the rest), so it never depends on one task owning the stream.
+:class:`~fmgate.core.errors.ServerRestarting`, which the fronts send in their own error shape.
+One watch (:class:`~fmgate.core.shutdown.StreamCut`) serves the whole stream and interrupts
+whichever task waits (the route handler for the first event, the response for the rest), so it
+never depends on one task owning the stream and costs nothing per event.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fmgate.bots.base import Bot
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import Event, Notice, Progress, close_stream
-from fmgate.core.shutdown import ShutdownSignal, cut_on_shutdown, next_before_cut
+from fmgate.core.shutdown import ShutdownSignal, cut_on_shutdown, stream_cut
 from fmgate.security.rate_limits import Lease
 
 logger = logging.getLogger("fmgate.api")
@@ -56,15 +57,16 @@ async def tracked_events(
                 await before()
         events = bot.stream(request)
         try:
-            while True:
-                try:
-                    event = await next_before_cut(events, shutdown)
-                except StopAsyncIteration:
-                    break
-                tracker.observe(event)
-                if isinstance(event, Notice):
-                    logger.info("notice for the caller: %s", event.text)
-                yield event
+            with stream_cut(shutdown) as cut:
+                while True:
+                    try:
+                        event = await cut.next(events)
+                    except StopAsyncIteration:
+                        break
+                    tracker.observe(event)
+                    if isinstance(event, Notice):
+                        logger.info("notice for the caller: %s", event.text)
+                    yield event
         finally:
             await close_stream(events)
         tracker.succeeded()
