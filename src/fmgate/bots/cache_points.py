@@ -19,6 +19,9 @@ minimum of tokens before it (a cheap local estimate, :func:`estimate_tokens`: no
 on the hot path) and some content of its own message before it. Nothing is reordered, merged or
 moved, so everything before a checkpoint is the same bytes on the next turn.
 
+A caller that places its own checkpoints (``cache_control`` on ``/v1/messages`` or
+``/v1/chat/completions``) gets those instead: :func:`place_explicit_points`.
+
 A fallback that is another model gets :func:`without_cache_points` (it may take none).
 """
 
@@ -31,6 +34,7 @@ from typing import TypeVar
 from fmgate.config.bot_config import PromptCaching
 from fmgate.core.model_request import (
     CachePoint,
+    CacheTTL,
     ChatMessage,
     ChatRequest,
     ContentBlock,
@@ -71,11 +75,13 @@ def estimate_tokens(item: ContentBlock | SystemBlock | ToolEntry) -> int:
             return 0
 
 
-def turn_anchor(content: list[ContentBlock], stable_blocks: int) -> list[ContentBlock]:
+def turn_anchor(
+    content: list[ContentBlock], stable_blocks: int, ttl: CacheTTL = "5m"
+) -> list[ContentBlock]:
     """A user turn's content with a checkpoint after its first ``stable_blocks`` blocks: the
     part every later request repeats byte for byte (tool results and text; files fetched for
     the last turn are named, not sent, in later turns, so the checkpoint goes before them)."""
-    return [*content[:stable_blocks], CachePoint(), *content[stable_blocks:]]
+    return [*content[:stable_blocks], CachePoint(ttl), *content[stable_blocks:]]
 
 
 def place_cache_points(chat: ChatRequest, caching: PromptCaching) -> ChatRequest:
@@ -109,6 +115,52 @@ def place_cache_points(chat: ChatRequest, caching: PromptCaching) -> ChatRequest
                 prefix += estimate_tokens(block)
             elif content and not isinstance(content[-1], CachePoint) and prefix >= minimum:
                 content.append(point)
+        messages.append(ChatMessage(message.role, tuple(content)))
+    return keep_last_points(replace(chat, tools=tuple(tools), system=tuple(system)), messages)
+
+
+def place_explicit_points(
+    chat: ChatRequest,
+    caching: PromptCaching,
+    *,
+    system_ttl: CacheTTL | None,
+    tool_points: tuple[tuple[int, CacheTTL], ...],
+) -> ChatRequest:
+    """``chat`` with the caller's checkpoints only: the ones already in its messages (placed by
+    the chat bot), one after the system prompt (``system_ttl``) and after the tools at
+    ``tool_points``. A TTL the model does not take, or a ``1h`` after a ``5m``, becomes
+    ``5m``; a point in the tools is dropped for a model that takes none there, and so is one
+    with nothing before it in its message. No minimum applies (below it, Bedrock answers
+    without caching)."""
+    if not caching.active or caching.min_tokens is None:
+        return without_cache_points(chat)
+
+    shortest: list[CacheTTL] = []  # a longer TTL after a shorter one is refused: shorten it
+
+    def point(ttl: CacheTTL) -> CachePoint:
+        if ttl not in caching.ttls or shortest:
+            ttl = "5m"
+        if ttl == "5m":
+            shortest.append(ttl)
+        return CachePoint(ttl)
+
+    after_tool = dict(tool_points)
+    tools: list[ToolEntry] = []
+    for index, tool in enumerate(t for t in chat.tools if not isinstance(t, CachePoint)):
+        tools.append(tool)
+        if caching.tools and index in after_tool:
+            tools.append(point(after_tool[index]))
+    system: list[SystemBlock] = [s for s in chat.system if not isinstance(s, CachePoint)]
+    if system and system_ttl is not None:
+        system.append(point(system_ttl))
+    messages: list[ChatMessage] = []
+    for message in chat.messages:
+        content: list[ContentBlock] = []
+        for block in message.content:
+            if not isinstance(block, CachePoint):
+                content.append(block)
+            elif content and not isinstance(content[-1], CachePoint):
+                content.append(point(block.ttl))
         messages.append(ChatMessage(message.role, tuple(content)))
     return keep_last_points(replace(chat, tools=tuple(tools), system=tuple(system)), messages)
 

@@ -7,13 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
 from functools import partial
+from itertools import takewhile
 from typing import Literal
 
 from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.attachments.content import build_attachment_content
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
-from fmgate.bots.cache_points import place_cache_points, turn_anchor, without_cache_points
+from fmgate.bots.cache_points import (
+    place_cache_points,
+    place_explicit_points,
+    turn_anchor,
+    without_cache_points,
+)
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig
@@ -31,6 +37,7 @@ from fmgate.core.events import (
     Usage,
 )
 from fmgate.core.model_request import (
+    CachePoint,
     ChatMessage,
     ChatRequest,
     ContentBlock,
@@ -156,22 +163,29 @@ class ChatBot:
         With prompt caching on, the prompt keeps every earlier turn's bytes (system messages
         stay where they were sent, merged turns keep their blocks) and carries the checkpoints
         of :mod:`fmgate.bots.cache_points`: the previous and the last user turn are anchored
-        here, where it is known which of their blocks later turns repeat.
+        here, where it is known which of their blocks later turns repeat. A caller's own
+        checkpoints (``cache_control``) replace those: each goes at the end of its message.
         """
         config = self._config
         caching = config.prompt_caching
         cached = caching is not None and caching.active
+        explicit = cached and request.explicit_cache_points
         system, dialogue = split_system(request.messages, config.system_prompt, keep_prefix=cached)
+        leading = takewhile(lambda m: m.role == "system", request.messages)
+        system_ttl = next((m.cache_point for m in leading if m.cache_point), None)
         users = [i for i, m in enumerate(dialogue) if m.role == "user"]
         if not users:
             raise InvalidRequest("no user message", user_message="There is no message to answer.")
         last_user = users[-1]
-        anchored = set(users[-2:]) if cached else set()
+        anchored = set(users[-2:]) if cached and not explicit else set()
         notices: list[str] = []
         messages: list[ChatMessage] = []
         for index, message in enumerate(dialogue):
             if message.role == "system":  # sent mid-conversation, kept in place (caching on)
-                messages.append(ChatMessage("user", (in_place_instruction(message.text),)))
+                instruction: list[ContentBlock] = [in_place_instruction(message.text)]
+                if explicit and message.cache_point:
+                    instruction.append(CachePoint(message.cache_point))
+                messages.append(ChatMessage("user", tuple(instruction)))
                 continue
             # Tool results lead their turn (Anthropic models on Bedrock require it).
             content: list[ContentBlock] = [*message.tool_results, TextBlock(message.text)]
@@ -190,6 +204,9 @@ class ChatBot:
             content.extend(message.tool_uses)
             if index in anchored:
                 content = turn_anchor(content, stable_blocks)
+            elif explicit and message.cache_point:
+                at = stable_blocks if message.role == "user" else len(content)
+                content = turn_anchor(content, at, message.cache_point)
             role: Literal["user", "assistant"] = "user" if message.role == "user" else "assistant"
             messages.append(ChatMessage(role, tuple(content)))
         turns = build_turns(
@@ -201,7 +218,11 @@ class ChatBot:
                 user_message="There is no message to answer.",
             )
         chat = self._sampling(request, turns.system, turns.messages)
-        if caching is not None and cached:
+        if caching is not None and explicit:  # markers for a bot without caching are dropped
+            chat = place_explicit_points(
+                chat, caching, system_ttl=system_ttl, tool_points=request.tool_cache_points
+            )
+        elif caching is not None and cached:
             chat = place_cache_points(chat, caching)
         return chat, notices
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fmgate.core.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import CacheTTL, ToolResultBlock, ToolSpec, ToolUseBlock
 
 Role = Literal["system", "user", "assistant"]
 
@@ -41,6 +41,9 @@ class InputMessage:
     tool_uses: tuple[ToolUseBlock, ...] = ()
     #: Results of earlier tool calls, sent back in this (user) message.
     tool_results: tuple[ToolResultBlock, ...] = ()
+    #: A caller's prompt-cache checkpoint after this message (Anthropic / OpenAI
+    #: ``cache_control``), with its TTL; a system message's goes after the system prompt.
+    cache_point: CacheTTL | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +63,10 @@ class BotRequest:
     max_tokens: int | None = None
     #: Tools the model may call (OpenAI / Anthropic callers); calls come back as ``ToolCall``.
     tools: tuple[ToolSpec, ...] = ()
+    #: A caller's prompt-cache checkpoints after tools: (index in ``tools``, TTL).
+    tool_cache_points: tuple[tuple[int, CacheTTL], ...] = ()
+
+    @property
+    def explicit_cache_points(self) -> bool:
+        """Whether the caller placed checkpoints (they replace the bot's automatic ones)."""
+        return bool(self.tool_cache_points) or any(m.cache_point for m in self.messages)

@@ -12,15 +12,17 @@ import base64
 import binascii
 import mimetypes
 from collections.abc import Sequence
+from itertools import pairwise
 from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
-from fmgate.core.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import CacheTTL, ToolResultBlock, ToolSpec, ToolUseBlock
 from fmgate.fronts.anthropic.schema import (
     Base64Source,
+    Cacheable,
     ContentIn,
     DocumentIn,
     ImageIn,
@@ -41,13 +43,52 @@ class BadRequest(Refusal):
         super().__init__(400, message, "invalid_request")
 
 
+#: Anthropic's (and Bedrock's) limit of prompt-cache checkpoints in one request.
+MAX_CACHE_CONTROL = 4
+TTL_SECONDS: dict[CacheTTL, int] = {"5m": 300, "1h": 3600}
+
+
 def parse_messages_request(data: dict[str, object]) -> MessagesRequest:
     try:
-        return MessagesRequest.model_validate(data)
+        body = MessagesRequest.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise BadRequest(f"{where}: {first['msg']}") from exc
+    check_cache_control(body)
+    return body
+
+
+def marked(blocks: object) -> list[CacheTTL]:
+    """The TTLs of the ``cache_control`` markers among ``blocks`` (none for a plain string)."""
+    if not isinstance(blocks, list):
+        return []
+    return [b.cache_control.ttl for b in blocks if isinstance(b, Cacheable) and b.cache_control]
+
+
+def check_cache_control(body: MessagesRequest) -> None:
+    """Refuse what Anthropic refuses: more than 4 markers, a longer TTL after a shorter one
+    (in prompt order: tools, system, messages)."""
+    ttls = [*marked(body.tools), *marked(body.system)]
+    for message in body.messages:
+        ttls.extend(marked(message.content))
+    if len(ttls) > MAX_CACHE_CONTROL:
+        raise BadRequest(
+            f"A maximum of {MAX_CACHE_CONTROL} blocks with cache_control may be provided. "
+            f"Found {len(ttls)}."
+        )
+    for before, after in pairwise(ttls):
+        if TTL_SECONDS[after] > TTL_SECONDS[before]:
+            raise BadRequest(
+                f"A ttl='{after}' cache_control block must not come after a "
+                f"ttl='{before}' cache_control block."
+            )
+
+
+def cache_point(blocks: object) -> CacheTTL | None:
+    """A message's checkpoint (at its end): the TTL of its last ``cache_control`` marker."""
+    ttls = marked(blocks)
+    return ttls[-1] if ttls else None
 
 
 def texts(content: str | Sequence[object]) -> str:
@@ -91,12 +132,15 @@ def input_message(message: MessageIn) -> InputMessage:
         uses = tuple(
             ToolUseBlock(b.id, b.name, dict(b.input)) for b in blocks if isinstance(b, ToolUseIn)
         )
-        return InputMessage("assistant", texts(blocks), tool_uses=uses)
+        return InputMessage(
+            "assistant", texts(blocks), tool_uses=uses, cache_point=cache_point(blocks)
+        )
     return InputMessage(
         "user",
         texts(blocks),
         attachments=tuple(attachment(b, i + 1) for i, b in enumerate(files)),
         tool_results=tuple(tool_result(b) for b in blocks if isinstance(b, ToolResultIn)),
+        cache_point=cache_point(blocks),
     )
 
 
@@ -107,7 +151,7 @@ def tool_spec(tool: ToolIn) -> ToolSpec:
 def system_messages(system: str | list[TextIn] | None) -> list[InputMessage]:
     if system is None:
         return []
-    return [InputMessage("system", texts(system))]
+    return [InputMessage("system", texts(system), cache_point=cache_point(system))]
 
 
 def to_bot_request(body: MessagesRequest, request_id: str, caller: str) -> BotRequest:
@@ -126,4 +170,9 @@ def to_bot_request(body: MessagesRequest, request_id: str, caller: str) -> BotRe
         max_tokens=body.max_tokens,
         parameters=parameters,
         tools=tuple(tool_spec(tool) for tool in body.tools),
+        tool_cache_points=tuple(
+            (index, tool.cache_control.ttl)
+            for index, tool in enumerate(body.tools)
+            if tool.cache_control
+        ),
     )

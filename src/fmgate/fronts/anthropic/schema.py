@@ -11,7 +11,18 @@ class AnthropicModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class TextIn(AnthropicModel):
+class CacheControlIn(AnthropicModel):
+    """A prompt-cache checkpoint after the block or tool that carries it."""
+
+    type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"] = "5m"
+
+
+class Cacheable(AnthropicModel):
+    cache_control: CacheControlIn | None = None
+
+
+class TextIn(Cacheable):
     type: Literal["text"]
     text: str
 
@@ -31,18 +42,18 @@ class UrlSource(AnthropicModel):
 Source = Annotated[Base64Source | UrlSource, Field(discriminator="type")]
 
 
-class ImageIn(AnthropicModel):
+class ImageIn(Cacheable):
     type: Literal["image"]
     source: Source
 
 
-class DocumentIn(AnthropicModel):
+class DocumentIn(Cacheable):
     type: Literal["document"]
     source: Source
     title: str | None = None
 
 
-class ToolUseIn(AnthropicModel):
+class ToolUseIn(Cacheable):
     """A tool call the model made earlier, replayed in an assistant message."""
 
     type: Literal["tool_use"]
@@ -51,7 +62,7 @@ class ToolUseIn(AnthropicModel):
     input: dict[str, object] = Field(default_factory=dict)
 
 
-class ToolResultIn(AnthropicModel):
+class ToolResultIn(Cacheable):
     type: Literal["tool_result"]
     tool_use_id: str = Field(min_length=1)
     content: str | list[Annotated[TextIn | ImageIn, Field(discriminator="type")]] = ""
@@ -79,7 +90,7 @@ def object_schema() -> dict[str, object]:
     return {"type": "object"}
 
 
-class ToolIn(AnthropicModel):
+class ToolIn(Cacheable):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str = ""
     input_schema: dict[str, object] = Field(default_factory=object_schema)

@@ -18,7 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
-from fmgate.core.model_request import ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import CacheTTL, ToolResultBlock, ToolSpec, ToolUseBlock
 from fmgate.fronts.openai.schema import (
     AssistantMessage,
     ChatCompletionRequest,
@@ -100,6 +100,14 @@ def image_attachment(part: ImagePart, index: int) -> Attachment:
     return url_attachment(url, index)
 
 
+def cache_point(content: str | Sequence[TextPart | ImagePart] | None) -> CacheTTL | None:
+    """A message's checkpoint (at its end): the TTL of its last part with ``cache_control``."""
+    if content is None or isinstance(content, str):
+        return None
+    ttls = [p.cache_control.ttl for p in content if isinstance(p, TextPart) and p.cache_control]
+    return ttls[-1] if ttls else None
+
+
 def user_message(message: UserMessage) -> InputMessage:
     if isinstance(message.content, str):
         return InputMessage("user", message.content)
@@ -108,6 +116,7 @@ def user_message(message: UserMessage) -> InputMessage:
         "user",
         joined_text(message.content),
         attachments=tuple(image_attachment(part, i + 1) for i, part in enumerate(images)),
+        cache_point=cache_point(message.content),
     )
 
 
@@ -126,18 +135,27 @@ def assistant_message(message: AssistantMessage) -> InputMessage:
         ToolUseBlock(call.id, call.function.name, tool_arguments(call.function.arguments))
         for call in message.tool_calls
     )
-    return InputMessage("assistant", joined_text(message.content), tool_uses=uses)
+    return InputMessage(
+        "assistant",
+        joined_text(message.content),
+        tool_uses=uses,
+        cache_point=cache_point(message.content),
+    )
 
 
 def tool_message(message: ToolMessage) -> InputMessage:
     result = ToolResultBlock(message.tool_call_id, joined_text(message.content))
-    return InputMessage("user", "", tool_results=(result,))
+    return InputMessage(
+        "user", "", tool_results=(result,), cache_point=cache_point(message.content)
+    )
 
 
 def input_message(message: Message) -> InputMessage:
     match message:
         case SystemMessage():
-            return InputMessage("system", joined_text(message.content))
+            return InputMessage(
+                "system", joined_text(message.content), cache_point=cache_point(message.content)
+            )
         case UserMessage():
             return user_message(message)
         case AssistantMessage():

@@ -15,9 +15,18 @@ class OpenAIModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class CacheControl(OpenAIModel):
+    """A prompt-cache checkpoint after the part that carries it (LiteLLM's / OpenRouter's
+    convention, Anthropic's shape)."""
+
+    type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"] = "5m"
+
+
 class TextPart(OpenAIModel):
     type: Literal["text"]
     text: str
+    cache_control: CacheControl | None = None
 
 
 class ImageUrl(OpenAIModel):
