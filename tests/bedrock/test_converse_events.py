@@ -13,7 +13,16 @@ from fmgate.bedrock.converse import (
     finish_stream,
 )
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
-from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
+from fmgate.core.events import (
+    Done,
+    Event,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolCallStart,
+    ToolInputDelta,
+    Usage,
+)
 
 
 def run(events: list[Mapping[str, object]]) -> list[Event]:
@@ -99,7 +108,7 @@ def test_reasoning_text_is_shown_signature_and_redacted_are_not() -> None:
     assert events == [ReasoningDelta("hmm"), TextDelta("answer"), Done(stop_reason="max_tokens")]
 
 
-def test_tool_use_fragments_become_one_tool_call_at_block_stop() -> None:
+def test_tool_use_streams_its_fragments_then_one_tool_call_at_block_stop() -> None:
     events = run(
         [
             block_delta(0, {"text": "Let me check."}),
@@ -117,8 +126,11 @@ def test_tool_use_fragments_become_one_tool_call_at_block_stop() -> None:
         ]
     )
 
-    assert events[:2] == [
+    assert events[:5] == [
         TextDelta("Let me check."),
+        ToolCallStart(id="t-1", name="clock"),
+        ToolInputDelta(id="t-1", json='{"tz": '),
+        ToolInputDelta(id="t-1", json='"UTC"}'),
         ToolCall(id="t-1", name="clock", input_json='{"tz": "UTC"}'),
     ]
     assert events[-1] == Done(stop_reason="tool_use", latency_ms=321)
@@ -183,6 +195,8 @@ def test_converse_response_in_stream_order() -> None:
     assert convert_converse_response(response) == [
         ReasoningDelta("thinking"),
         TextDelta("Hello"),
+        ToolCallStart(id="t", name="clock"),
+        ToolInputDelta(id="t", json='{"tz":"UTC"}'),
         ToolCall(id="t", name="clock", input_json='{"tz":"UTC"}'),
         Usage(input_tokens=5, output_tokens=6),
         Done(stop_reason="tool_use", latency_ms=40),

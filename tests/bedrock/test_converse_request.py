@@ -10,7 +10,9 @@ from fmgate.core.model_request import (
     DocumentBlock,
     ImageBlock,
     TextBlock,
+    ToolChoice,
     ToolSpec,
+    UseTool,
 )
 
 PNG = b"\x89PNG\r\n\x1a\nfake"
@@ -164,3 +166,19 @@ def test_a_blank_text_before_a_cache_point_is_left_out() -> None:
     assert build_converse_request(req)["messages"] == [
         {"role": "user", "content": [{"text": "hi"}, {"cachePoint": {"type": "default"}}]}
     ]
+
+
+def test_tool_choice_is_sent_except_for_bedrocks_default_auto() -> None:
+    clock = ToolSpec("clock", "tells the time", {"type": "object"})
+
+    def choice_sent(choice: ToolChoice) -> object:
+        req = ChatRequest(
+            model_id="m", messages=(user(TextBlock("hi")),), tools=(clock,), tool_choice=choice
+        )
+        tool_config = build_converse_request(req)["toolConfig"]
+        assert isinstance(tool_config, dict)
+        return tool_config.get("toolChoice")
+
+    assert choice_sent("auto") is None
+    assert choice_sent("any") == {"any": {}}
+    assert choice_sent(UseTool("clock")) == {"tool": {"name": "clock"}}

@@ -13,11 +13,8 @@ from dataclasses import dataclass, field
 
 from fmgate.config.bot_config import BotConfig
 from fmgate.core.errors import GatewayError
-from fmgate.core.events import Event, Media, ReasoningDelta, Summary, TextDelta, ToolCall, fold
+from fmgate.core.events import OUTPUT_EVENTS, Event, Summary, fold
 from fmgate.observability.overhead import RequestClock
-
-#: Events that count as output reaching the user (for TTFT and "nothing delivered yet").
-OUTPUT_EVENTS = (TextDelta, ReasoningDelta, Media, ToolCall)
 
 
 @dataclass(slots=True)

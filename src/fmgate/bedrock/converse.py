@@ -19,7 +19,17 @@ from fmgate.bedrock.eventstream import stream_events
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.readers import field as member
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
-from fmgate.core.events import Done, Event, ReasoningDelta, StopReason, TextDelta, ToolCall, Usage
+from fmgate.core.events import (
+    Done,
+    Event,
+    ReasoningDelta,
+    StopReason,
+    TextDelta,
+    ToolCall,
+    ToolCallStart,
+    ToolInputDelta,
+    Usage,
+)
 from fmgate.core.model_request import (
     CachePoint,
     CacheTTL,
@@ -30,10 +40,12 @@ from fmgate.core.model_request import (
     ImageBlock,
     SystemBlock,
     TextBlock,
+    ToolChoice,
     ToolEntry,
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
+    UseTool,
 )
 from fmgate.observability.overhead import upstream_call
 
@@ -144,8 +156,22 @@ def build_tool(entry: ToolEntry) -> dict[str, object]:
     }
 
 
-def build_tool_config(tools: tuple[ToolEntry, ...]) -> dict[str, object]:
-    return {"tools": [build_tool(entry) for entry in tools]}
+def build_tool_choice(choice: ToolChoice) -> dict[str, object]:
+    match choice:
+        case UseTool(name=name):
+            return {"tool": {"name": name}}
+        case "any":
+            return {"any": {}}
+        case "auto":
+            return {"auto": {}}
+
+
+def build_tool_config(tools: tuple[ToolEntry, ...], choice: ToolChoice) -> dict[str, object]:
+    """``toolConfig``; ``auto`` is Bedrock's default and is left out (every model takes it)."""
+    config: dict[str, object] = {"tools": [build_tool(entry) for entry in tools]}
+    if choice != "auto":
+        config["toolChoice"] = build_tool_choice(choice)
+    return config
 
 
 def build_system_block(block: SystemBlock) -> dict[str, object]:
@@ -169,7 +195,7 @@ def build_converse_request(req: ChatRequest) -> dict[str, object]:
     if req.optimize_latency:
         request["performanceConfig"] = {"latency": "optimized"}
     if req.tools:
-        request["toolConfig"] = build_tool_config(req.tools)
+        request["toolConfig"] = build_tool_config(req.tools, req.tool_choice)
     return request
 
 
@@ -226,12 +252,11 @@ class StreamState:
 
 def convert_block_start(event: Shape, state: StreamState) -> list[Event]:
     tool_use = member(member(event, "start"), "toolUse")
-    if tool_use:
-        index = integer(event, "contentBlockIndex")
-        state.tool_uses[index] = ToolUseInProgress(
-            id=text(tool_use, "toolUseId"), name=text(tool_use, "name")
-        )
-    return []
+    if not tool_use:
+        return []
+    pending = ToolUseInProgress(id=text(tool_use, "toolUseId"), name=text(tool_use, "name"))
+    state.tool_uses[integer(event, "contentBlockIndex")] = pending
+    return [ToolCallStart(id=pending.id, name=pending.name)]
 
 
 def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
@@ -249,7 +274,10 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
         pending = state.tool_uses.get(index)
         if pending is None:
             raise ModelStreamFailed(f"toolUse delta for unopened content block {index}")
-        pending.fragments.append(text(member(delta, "toolUse"), "input", default=""))
+        fragment = text(member(delta, "toolUse"), "input", default="")
+        if fragment:
+            pending.fragments.append(fragment)
+            return [ToolInputDelta(id=pending.id, json=fragment)]
     return []
 
 
@@ -314,12 +342,16 @@ def convert_output_block(block: Shape) -> list[Event]:
         return [ReasoningDelta(thought)] if thought else []
     if "toolUse" in block:
         tool_use = member(block, "toolUse")
+        call = ToolCall(
+            id=text(tool_use, "toolUseId"),
+            name=text(tool_use, "name"),
+            input_json=json.dumps(tool_use.get("input", {}), separators=(",", ":")),
+        )
+        # The same shape as a stream: opened, the whole input as one piece, closed.
         return [
-            ToolCall(
-                id=text(tool_use, "toolUseId"),
-                name=text(tool_use, "name"),
-                input_json=json.dumps(tool_use.get("input", {}), separators=(",", ":")),
-            )
+            ToolCallStart(id=call.id, name=call.name),
+            ToolInputDelta(id=call.id, json=call.input_json),
+            call,
         ]
     return []
 

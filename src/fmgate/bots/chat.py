@@ -43,6 +43,10 @@ from fmgate.core.model_request import (
     ContentBlock,
     SystemBlock,
     TextBlock,
+    ToolChoice,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
 )
 from fmgate.observability.tracing import upstream_span
 from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
@@ -260,6 +264,7 @@ class ChatBot:
             budget = min(budget, max_tokens_int - 1)
 
         stops = tuple(dict.fromkeys((*config.stop_sequences, *request.stop_sequences)))
+        tools, tool_choice = offered_tools(request, messages)
         return ChatRequest(
             model_id=config.model_id,
             messages=messages,
@@ -271,8 +276,26 @@ class ChatBot:
             reasoning_budget=budget,
             optimize_latency=config.optimize_latency,
             additional_fields=dict(config.additional_model_request_fields),
-            tools=request.tools,
+            tools=tools,
+            tool_choice=tool_choice,
         )
+
+
+def offered_tools(
+    request: BotRequest, messages: tuple[ChatMessage, ...]
+) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
+    """The tools this turn offers the model, and how it may use them.
+
+    Converse cannot forbid tool use, so a caller's ``none`` offers no tools, unless earlier
+    turns hold tool calls or results: Bedrock then requires the definitions, and the model is
+    left to choose (``auto``).
+    """
+    if request.tool_choice != "none":
+        return request.tools, request.tool_choice
+    tool_blocks = (ToolUseBlock, ToolResultBlock)
+    if any(isinstance(b, tool_blocks) for m in messages for b in m.content):
+        return request.tools, "auto"
+    return (), "auto"
 
 
 def _earlier_attachments(message: InputMessage) -> str:

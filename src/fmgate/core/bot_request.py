@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fmgate.core.model_request import CacheTTL, ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import CacheTTL, ToolChoice, ToolResultBlock, ToolSpec, ToolUseBlock
 
 Role = Literal["system", "user", "assistant"]
 
@@ -63,6 +63,8 @@ class BotRequest:
     max_tokens: int | None = None
     #: Tools the model may call (OpenAI / Anthropic callers); calls come back as ``ToolCall``.
     tools: tuple[ToolSpec, ...] = ()
+    #: How the model may use ``tools``; "none": not at all in this turn.
+    tool_choice: ToolChoice | Literal["none"] = "auto"
     #: A caller's prompt-cache checkpoints after tools: (index in ``tools``, TTL).
     tool_cache_points: tuple[tuple[int, CacheTTL], ...] = ()
 

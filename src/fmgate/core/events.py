@@ -30,6 +30,26 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    """The model began a tool call; its input follows as :class:`ToolInputDelta` pieces.
+
+    Streaming fronts open the call here; the :class:`ToolCall` that closes it repeats the whole
+    input, so fronts that answer in one piece need only that.
+    """
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInputDelta:
+    """A piece of the JSON input of the tool call ``id``, as the model produced it."""
+
+    id: str
+    json: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCall:
     """A complete tool call requested by the model (input is the JSON object it produced)."""
 
@@ -112,7 +132,28 @@ class Done:
 
 
 Event = (
-    TextDelta | ReasoningDelta | ToolCall | Progress | Notice | AnsweredBy | Media | Usage | Done
+    TextDelta
+    | ReasoningDelta
+    | ToolCallStart
+    | ToolInputDelta
+    | ToolCall
+    | Progress
+    | Notice
+    | AnsweredBy
+    | Media
+    | Usage
+    | Done
+)
+
+#: Events that put output in front of the caller: once one is sent, a failed call cannot be
+#: retried unseen, and the first one marks the time to first token.
+OUTPUT_EVENTS: tuple[type[Event], ...] = (
+    TextDelta,
+    ReasoningDelta,
+    ToolCallStart,
+    ToolInputDelta,
+    ToolCall,
+    Media,
 )
 
 
@@ -173,7 +214,7 @@ def fold(summary: Summary, event: Event) -> None:
             summary.upstream_latency_ms = latency
         case AnsweredBy(model_id=model_id):
             summary.answering_model_id = model_id
-        case Progress() | Notice():
+        case Progress() | Notice() | ToolCallStart() | ToolInputDelta():
             pass
 
 

@@ -89,6 +89,18 @@ ToolEntry = ToolSpec | CachePoint
 
 
 @dataclass(frozen=True, slots=True)
+class UseTool:
+    """The model must call this tool."""
+
+    name: str
+
+
+#: How the model may use its tools: as it sees fit ("auto"), at least one of them ("any"), or
+#: the named one. Converse has no "none"; a caller's "none" is settled before the request.
+ToolChoice = Literal["auto", "any"] | UseTool
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A Converse request in neutral form. Messages alternate, starting with ``user``."""
 
@@ -104,6 +116,7 @@ class ChatRequest:
     #: Send ``performanceConfig.latency = optimized``.
     optimize_latency: bool = False
     tools: tuple[ToolEntry, ...] = ()
+    tool_choice: ToolChoice = "auto"
     #: Extra ``additionalModelRequestFields`` from config (model-specific knobs).
     additional_fields: dict[str, object] = field(default_factory=dict)
 

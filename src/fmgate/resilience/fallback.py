@@ -28,7 +28,7 @@ from functools import partial
 
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.errors import GatewayError, ModelBusy, UpstreamUnavailable
-from fmgate.core.events import AnsweredBy, Event, close_stream
+from fmgate.core.events import OUTPUT_EVENTS, AnsweredBy, Event, close_stream
 from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
 from fmgate.resilience.concurrency import (
     AdaptiveLimit,
@@ -38,7 +38,6 @@ from fmgate.resilience.concurrency import (
     Verdict,
 )
 from fmgate.resilience.retry import (
-    OUTPUT_EVENTS,
     RetryListener,
     RetryPolicy,
     is_retryable,

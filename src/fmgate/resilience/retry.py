@@ -20,10 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from fmgate.core.errors import GatewayError
-from fmgate.core.events import Event, Media, ReasoningDelta, TextDelta, ToolCall
-
-#: Events that reach the user as output; after the first of them, no retry.
-OUTPUT_EVENTS: tuple[type[Event], ...] = (TextDelta, ReasoningDelta, ToolCall, Media)
+from fmgate.core.events import OUTPUT_EVENTS, Event
 
 #: Called before each retry with the error, the number of the attempt that failed (1-based)
 #: and the delay before the next one.

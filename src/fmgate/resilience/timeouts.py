@@ -14,8 +14,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from fmgate.core.errors import UpstreamTimeout
-from fmgate.core.events import Event
-from fmgate.resilience.retry import OUTPUT_EVENTS
+from fmgate.core.events import OUTPUT_EVENTS, Event
 
 
 async def _next_before(events: AsyncIterator[Event], when: float, what: str) -> Event:
