@@ -27,9 +27,12 @@ MB = 1024 * 1024
 
 
 class EmulatorTiming(Protocol):
-    """Switches the emulator's latency profile between phases."""
+    """Switches the emulator's latency profile between phases (``uncached_tokens_per_second``:
+    how fast it reads a prompt's uncached input tokens before the first token; 0 = instantly)."""
 
-    async def set_timing(self, ttft_ms: float, tokens_per_second: float) -> None: ...
+    async def set_timing(
+        self, ttft_ms: float, tokens_per_second: float, uncached_tokens_per_second: float = 0.0
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
