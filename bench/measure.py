@@ -66,6 +66,10 @@ class BenchPlan:
     #: throughput at each of these levels (zero-latency emulator).
     worker_counts: tuple[int, ...] = (1, 2)
     workers_concurrency_levels: tuple[int, ...] = (64, 256)
+    #: The prompt-caching phase (``bench.caching``): turns of each conversation, and the bundled
+    #: catalog's Claude bot both of its bots copy (caching off, caching auto).
+    caching_turns: int = 20
+    caching_source_bot: str = "claude-sonnet-4"
 
 
 @dataclass(frozen=True, slots=True)
