@@ -157,4 +157,5 @@ def usage_record(tracker: RequestTracker, usage: Usage | None, cost: Cost) -> Us
         outcome=tracker.outcome,
         front=tracker.front,
         cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else 0,
+        cache_saving_milli_cents=cost.cache_saving,
     )

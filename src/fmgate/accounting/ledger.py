@@ -40,6 +40,11 @@ class UsageRecord:
     front: str = "poe"
     #: Of ``cache_write_tokens``, those written with the 1-hour TTL (priced apart).
     cache_write_1h_tokens: int = 0
+    #: Milli-cents the prompt cache saved against the plain input price, at the prices the
+    #: request was billed with (:attr:`fmgate.accounting.pricing.Cost.cache_saving`; negative
+    #: when writes were not read back). None: recorded before the ledger kept it (schema 3) by
+    #: a request that read or wrote the cache, so not known.
+    cache_saving_milli_cents: float | None = 0.0
 
 
 #: Outcomes that are not errors.
@@ -59,6 +64,31 @@ class UsageTotals:
     input_tokens: int
     output_tokens: int
     cost_milli_cents: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    #: The sum of the known savings (:attr:`UsageRecord.cache_saving_milli_cents`).
+    cache_saving_milli_cents: float = 0.0
+    #: Requests whose saving is not known (recorded before schema 3, with cache tokens).
+    unknown_saving_requests: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every prompt token: uncached input, cache reads and cache writes."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        """The share of the prompt tokens read from the cache (see :func:`cache_hit_ratio`)."""
+        return cache_hit_ratio(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
+
+
+def cache_hit_ratio(
+    input_tokens: float, cache_read_tokens: float, cache_write_tokens: float
+) -> float | None:
+    """Cache reads over every prompt token (input + reads + writes); None without prompt
+    tokens."""
+    prompt_tokens = input_tokens + cache_read_tokens + cache_write_tokens
+    return cache_read_tokens / prompt_tokens if prompt_tokens > 0 else None
 
 
 class UsageLedger(Protocol):
