@@ -112,35 +112,54 @@ class UsageLedger(Protocol):
 #: Milli-cents in one US dollar.
 MILLI_CENTS_PER_USD = 100_000
 
-USAGE_TABLE_HEADERS = ("day", "bot", "requests", "errors", "input tokens", "output tokens", "cost")
+USAGE_TABLE_HEADERS = (
+    "day",
+    "bot",
+    "requests",
+    "errors",
+    "input tokens",
+    "output tokens",
+    "cache read",
+    "cache write",
+    "hit",
+    "cost",
+    "saved",
+)
+
+#: Shown for a figure that does not exist (a hit ratio where the cache was not used).
+NO_FIGURE = "–"
+#: Marks a saving that leaves out requests whose saving is not known.
+UNKNOWN_SAVING_MARK = "*"
 
 
 def format_usage_table(rows: list[UsageTotals]) -> str:
-    """An aligned plain-text table for ``fmgate usage``: one line per bot and day, then a total."""
+    """An aligned plain-text table for ``fmgate usage``: one line per bot and day, then a total.
+
+    Besides tokens and cost, each line shows the prompt cache: tokens read and written, the hit
+    ratio (reads over all prompt tokens; :data:`NO_FIGURE` where the cache was neither read
+    nor written) and what it saved against the plain input price (signed: writes that are not
+    read back cost more than plain input). A saving marked :data:`UNKNOWN_SAVING_MARK` leaves
+    out requests recorded before the ledger kept savings; a note under the table counts them.
+    """
     if not rows:
         return "no usage recorded"
-    body = [
-        (
-            row.day,
-            row.bot,
-            f"{row.requests:,}",
-            f"{row.errors:,}",
-            f"{row.input_tokens:,}",
-            f"{row.output_tokens:,}",
-            usd(row.cost_milli_cents),
-        )
-        for row in rows
-    ]
-    total = (
-        "total",
-        "",
-        f"{sum(r.requests for r in rows):,}",
-        f"{sum(r.errors for r in rows):,}",
-        f"{sum(r.input_tokens for r in rows):,}",
-        f"{sum(r.output_tokens for r in rows):,}",
-        usd(sum(r.cost_milli_cents for r in rows)),
+    total = UsageTotals(
+        day="total",
+        bot="",
+        requests=sum(r.requests for r in rows),
+        errors=sum(r.errors for r in rows),
+        input_tokens=sum(r.input_tokens for r in rows),
+        output_tokens=sum(r.output_tokens for r in rows),
+        cost_milli_cents=sum(r.cost_milli_cents for r in rows),
+        cache_read_tokens=sum(r.cache_read_tokens for r in rows),
+        cache_write_tokens=sum(r.cache_write_tokens for r in rows),
+        cache_saving_milli_cents=sum(r.cache_saving_milli_cents for r in rows),
+        unknown_saving_requests=sum(r.unknown_saving_requests for r in rows),
     )
-    table = [USAGE_TABLE_HEADERS, *body, total]
+    marked = total.unknown_saving_requests > 0
+    headers = (*USAGE_TABLE_HEADERS[:-1], USAGE_TABLE_HEADERS[-1] + " " * marked)
+    body = [usage_cells(row, marked) for row in rows]
+    table = [headers, *body, usage_cells(total, marked)]
     widths = [max(len(line[col]) for line in table) for col in range(len(USAGE_TABLE_HEADERS))]
     text_columns = 2  # day and bot are left-aligned; numbers are right-aligned
 
@@ -152,7 +171,40 @@ def format_usage_table(rows: list[UsageTotals]) -> str:
         return "  ".join(cells).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
-    return "\n".join([render(table[0]), rule, *map(render, body), rule, render(total)])
+    lines = [render(table[0]), rule, *map(render, body), rule, render(table[-1])]
+    if marked:
+        lines.append(
+            f"{UNKNOWN_SAVING_MARK} the saving of {total.unknown_saving_requests:,} requests that "
+            "used the cache is not known (recorded before the ledger kept savings, schema 3) and "
+            "is left out"
+        )
+    return "\n".join(lines)
+
+
+def usage_cells(row: UsageTotals, marked: bool = False) -> tuple[str, ...]:
+    """One line of :func:`format_usage_table`, in the order of :data:`USAGE_TABLE_HEADERS`;
+    ``marked``: the table marks savings that leave requests out (the others get a space)."""
+    used_cache = row.cache_read_tokens > 0 or row.cache_write_tokens > 0
+    ratio = row.cache_hit_ratio
+    mark = (UNKNOWN_SAVING_MARK if row.unknown_saving_requests else " ") if marked else ""
+    return (
+        row.day,
+        row.bot,
+        f"{row.requests:,}",
+        f"{row.errors:,}",
+        f"{row.input_tokens:,}",
+        f"{row.output_tokens:,}",
+        f"{row.cache_read_tokens:,}",
+        f"{row.cache_write_tokens:,}",
+        f"{ratio:.1%}" if used_cache and ratio is not None else NO_FIGURE,
+        usd(row.cost_milli_cents),
+        signed_usd(round(row.cache_saving_milli_cents)) + mark,
+    )
+
+
+def signed_usd(milli_cents: int) -> str:
+    """Like :func:`usd`, with a minus sign before the dollar sign when negative."""
+    return f"-{usd(-milli_cents)}" if milli_cents < 0 else usd(milli_cents)
 
 
 def usd(milli_cents: int) -> str:
