@@ -166,3 +166,7 @@ async def test_the_cache_saving_is_recorded_at_the_prices_the_request_was_billed
     [totals] = await accounting.ledger.totals_by_bot_day()
     assert (totals.cache_read_tokens, totals.cache_write_tokens) == (2000, 80)
     assert totals.cache_saving_milli_cents == 267 + 579
+    # The finisher counts the same cache tokens per bot in the metrics.
+    for direction, tokens in (("input", 4), ("cache_read", 2000), ("cache_write", 80)):
+        labels = {"bot": "claude-cached", "direction": direction}
+        assert value(accounting.metrics, "fmgate_tokens_total", **labels) == tokens
