@@ -62,7 +62,10 @@ class BotStats:
     @property
     def cache_hit_ratio(self) -> float | None:
         """Cache reads over every prompt token; None before any prompt tokens."""
-        return cache_hit_ratio(*(self.prompt_tokens.get(d, 0.0) for d in PROMPT_DIRECTIONS))
+        tokens = self.prompt_tokens
+        return cache_hit_ratio(
+            tokens.get("input", 0.0), tokens.get("cache_read", 0.0), tokens.get("cache_write", 0.0)
+        )
 
 
 @dataclass(frozen=True, slots=True)
