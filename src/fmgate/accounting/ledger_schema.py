@@ -13,7 +13,7 @@ from typing import Final
 
 from fmgate.accounting.ledger import UsageRecord
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 COLUMNS: Final = tuple(f.name for f in fields(UsageRecord))
 
@@ -36,7 +36,8 @@ SCHEMA: Final = (
         ttft_ms DOUBLE PRECISION,
         outcome TEXT NOT NULL,
         front TEXT NOT NULL,
-        cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0
+        cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
+        cache_saving_milli_cents DOUBLE PRECISION
     )""",
     "CREATE INDEX IF NOT EXISTS usage_started_at ON usage (started_at)",
 )
@@ -45,6 +46,14 @@ SCHEMA: Final = (
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {
     # 2: cache writes with the 1-hour TTL are counted apart (they are priced apart).
     1: ("ALTER TABLE usage ADD COLUMN cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0",),
+    # 3: what the prompt cache saved, priced when the request was billed. The rows already
+    # there with cache tokens were priced at prices that may have changed since: their saving
+    # stays NULL (not known); a row without cache tokens saved exactly nothing.
+    2: (
+        "ALTER TABLE usage ADD COLUMN cache_saving_milli_cents DOUBLE PRECISION",
+        "UPDATE usage SET cache_saving_milli_cents = 0 "
+        "WHERE cache_read_tokens = 0 AND cache_write_tokens = 0",
+    ),
 }
 
 
