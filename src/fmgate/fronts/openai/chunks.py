@@ -33,6 +33,7 @@ from fmgate.core.events import (
 )
 from fmgate.fronts.openai.bodies import FINISH_REASONS, completion_id, tool_call_body, usage_body
 from fmgate.fronts.openai.errors import gateway_error_body
+from fmgate.fronts.openai.parallel_tool_calls import ToolCallLimit
 
 DONE_LINE = b"data: [DONE]\n\n"
 
@@ -128,13 +129,17 @@ def event_chunk(writer: ChunkWriter, event: Event) -> bytes | None:
 
 
 async def completion_chunks(
-    events: AsyncGenerator[Event, None], writer: ChunkWriter
+    events: AsyncGenerator[Event, None],
+    writer: ChunkWriter,
+    tool_call_limit: ToolCallLimit | None = None,
 ) -> AsyncIterator[bytes]:
     """The SSE body for one streamed completion (``events`` already opened and tracked).
 
+    ``tool_call_limit`` leaves out the tool calls ``parallel_tool_calls: false`` drops.
     ``events`` is closed however this stream ends (the caller going away included), which
     cancels the model call.
     """
+    limit = tool_call_limit or ToolCallLimit()
     yield writer.role()
     usage: Usage | None = None
     try:
@@ -145,7 +150,7 @@ async def completion_chunks(
                         usage = event  # sent after the last choice chunk
                     case Done():
                         yield writer.finish(event)
-                    case _:
+                    case _ if limit.keeps(event):
                         chunk = event_chunk(writer, event)
                         if chunk is not None:
                             yield chunk

@@ -12,18 +12,27 @@ import base64
 import binascii
 import mimetypes
 from collections.abc import Sequence
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
 from pydantic import ValidationError
 
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
-from fmgate.core.model_request import CacheTTL, ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import (
+    CacheTTL,
+    ToolChoice,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+    UseTool,
+)
 from fmgate.fronts.openai.schema import (
     AssistantMessage,
     ChatCompletionRequest,
     ImagePart,
     Message,
+    NamedToolChoice,
     ResponseFormat,
     SystemMessage,
     TextPart,
@@ -173,6 +182,33 @@ def tool_spec(tool: Tool) -> ToolSpec:
     )
 
 
+def tool_choice(body: ChatCompletionRequest) -> ToolChoice | Literal["none"]:
+    """OpenAI's ``tool_choice`` -> the neutral one (``required`` is Converse's ``any``); a
+    choice that needs a tool ``tools`` does not hold is a 400."""
+    names = [tool.function.name for tool in body.tools]
+    match body.tool_choice:
+        case None | "auto":
+            return "auto"
+        case "none":
+            return "none"
+        case "required":
+            if not names:
+                raise BadRequest(
+                    "Invalid value for 'tool_choice': 'required' needs at least one tool in "
+                    "'tools'.",
+                    "tool_choice",
+                )
+            return "any"
+        case NamedToolChoice(function=function):
+            if function.name not in names:
+                raise BadRequest(
+                    f"Invalid value for 'tool_choice': no function named '{function.name}' "
+                    "in 'tools'.",
+                    "tool_choice",
+                )
+            return UseTool(function.name)
+
+
 def format_instruction(response_format: ResponseFormat | None) -> str | None:
     """A system instruction for JSON answers (``json_object``, ``json_schema``), or None."""
     if response_format is None or response_format.type == "text":
@@ -206,4 +242,5 @@ def to_bot_request(body: ChatCompletionRequest, request_id: str, caller: str) ->
         stop_sequences=stop_sequences(body.stop),
         max_tokens=body.max_completion_tokens or body.max_tokens,
         tools=tuple(tool_spec(tool) for tool in body.tools),
+        tool_choice=tool_choice(body),
     )

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 
 class OpenAIModel(BaseModel):
@@ -96,6 +104,22 @@ class Tool(OpenAIModel):
     function: FunctionDefinition
 
 
+class FunctionName(OpenAIModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class NamedToolChoice(OpenAIModel):
+    """The model must call this function (one of ``tools``)."""
+
+    type: Literal["function"]
+    function: FunctionName
+
+
+#: ``auto``: the model decides; ``none``: no tool calls; ``required``: at least one call;
+#: a named function: that call.
+ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
+
+
 class StreamOptions(OpenAIModel):
     include_usage: bool = False
 
@@ -126,12 +150,33 @@ class ChatCompletionRequest(OpenAIModel):
     #: Only one choice per request.
     n: int = Field(1, ge=1, le=1)
     tools: list[Tool] = Field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    #: ``false``: at most one tool call per turn (the gateway keeps the first).
+    parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     user: str | None = None
+
+    @field_validator("tool_choice", mode="wrap")
+    @classmethod
+    def one_tool_choice(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        """One error naming ``tool_choice`` and its forms (not one per member of the union)."""
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "tool_choice",
+                "it must be 'auto', 'none', 'required' or "
+                '{"type": "function", "function": {"name": ...}}',
+            ) from None
 
     @property
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def parallel(self) -> bool:
+        """Whether a turn may hold several tool calls (OpenAI's default: yes)."""
+        return self.parallel_tool_calls is not False
 
 
 class ImageGenerationRequest(OpenAIModel):
