@@ -1,7 +1,8 @@
 """OpenAI request bodies, as far as the gateway reads them (unknown fields are ignored).
 
-Only what the gateway can honour is declared; a field it cannot honour with a different value
-(``n`` > 1) is rejected rather than silently ignored.
+Only what the gateway reads is declared; a field it cannot honour (``n`` other than 1, JSON
+``response_format``, ``functions``) is declared so that :mod:`fmgate.fronts.openai.parse` can
+refuse it rather than silently ignore it.
 """
 
 from __future__ import annotations
@@ -124,15 +125,10 @@ class StreamOptions(OpenAIModel):
     include_usage: bool = False
 
 
-class JsonSchemaFormat(OpenAIModel):
-    name: str = "response"
-    #: The JSON Schema the answer must follow.
-    schema_: dict[str, object] | None = Field(None, alias="schema")
-
-
 class ResponseFormat(OpenAIModel):
+    """Only ``text`` is served; the JSON formats are refused (structured output is not built)."""
+
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: JsonSchemaFormat | None = None
 
 
 class ChatCompletionRequest(OpenAIModel):
@@ -147,13 +143,16 @@ class ChatCompletionRequest(OpenAIModel):
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     stop: str | list[str] | None = None
-    #: Only one choice per request.
-    n: int = Field(1, ge=1, le=1)
+    #: Only one choice per request (anything else is refused).
+    n: int | None = None
     tools: list[Tool] = Field(default_factory=list)
     tool_choice: ToolChoice | None = None
     #: ``false``: at most one tool call per turn (the gateway keeps the first).
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
+    #: The retired function-calling fields (refused: ``tools`` replaced them).
+    functions: list[object] | None = None
+    function_call: object | None = None
     user: str | None = None
 
     @field_validator("tool_choice", mode="wrap")
