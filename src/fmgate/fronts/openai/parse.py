@@ -242,11 +242,17 @@ def stop_sequences(stop: str | list[str] | None) -> tuple[str, ...]:
     return (stop,) if isinstance(stop, str) else tuple(stop)
 
 
+def ledger_user(caller: str, end_user: str | None) -> str:
+    """The ledger's user: the key's caller, and the caller's end user after a ``/`` when it
+    names one (``ci-bot/user-42``), so one key's rows never pass for another key's."""
+    return f"{caller}/{end_user}" if end_user else caller
+
+
 def to_bot_request(body: ChatCompletionRequest, request_id: str, caller: str) -> BotRequest:
     return BotRequest(
         request_id=request_id,
         messages=tuple(input_message(message) for message in body.messages),
-        user_id=caller,
+        user_id=ledger_user(caller, body.end_user),
         temperature=body.temperature,
         stop_sequences=stop_sequences(body.stop),
         max_tokens=body.max_completion_tokens or body.max_tokens,

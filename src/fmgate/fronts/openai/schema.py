@@ -19,6 +19,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+#: The longest end-user id (``user``, ``safety_identifier``) the ledger records.
+MAX_USER_CHARS = 256
+
 
 class OpenAIModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -153,7 +156,10 @@ class ChatCompletionRequest(OpenAIModel):
     #: The retired function-calling fields (refused: ``tools`` replaced them).
     functions: list[object] | None = None
     function_call: object | None = None
-    user: str | None = None
+    #: The caller's own end-user id, recorded in the ledger next to the key's caller.
+    user: str | None = Field(None, max_length=MAX_USER_CHARS)
+    #: OpenAI's newer name for an end-user id; recorded when ``user`` is absent.
+    safety_identifier: str | None = Field(None, max_length=MAX_USER_CHARS)
 
     @field_validator("tool_choice", mode="wrap")
     @classmethod
@@ -171,6 +177,11 @@ class ChatCompletionRequest(OpenAIModel):
     @property
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def end_user(self) -> str | None:
+        """The end user the caller names, if any."""
+        return self.user or self.safety_identifier or None
 
     @property
     def parallel(self) -> bool:
