@@ -237,9 +237,12 @@ def tool_choice(body: ChatCompletionRequest) -> ToolChoice | Literal["none"]:
 
 
 def stop_sequences(stop: str | list[str] | None) -> tuple[str, ...]:
+    """``stop`` as Converse ``stopSequences`` (an empty string, which stops nothing and which
+    Converse refuses, is left out)."""
     if stop is None:
         return ()
-    return (stop,) if isinstance(stop, str) else tuple(stop)
+    sequences = (stop,) if isinstance(stop, str) else tuple(stop)
+    return tuple(sequence for sequence in sequences if sequence)
 
 
 def ledger_user(caller: str, end_user: str | None) -> str:
