@@ -178,9 +178,10 @@ async def test_the_callers_user_is_recorded_after_the_key_caller_in_the_ledger(
     assert row.outcome == "ok"
 
 
-async def test_a_user_longer_than_the_ledger_keeps_is_400(openai_client: AsyncOpenAI) -> None:
+@pytest.mark.parametrize("user", ["u" * 257, "alice\nforged log line"])
+async def test_a_user_the_ledger_cannot_keep_is_400(openai_client: AsyncOpenAI, user: str) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         await openai_client.chat.completions.create(
-            model="nova-lite", messages=[{"role": "user", "content": "Hi"}], user="u" * 257
+            model="nova-lite", messages=[{"role": "user", "content": "Hi"}], user=user
         )
     assert caught.value.param == "user"

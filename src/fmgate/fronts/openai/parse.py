@@ -87,8 +87,8 @@ def refuse_unsupported(body: ChatCompletionRequest) -> None:
             "response_format",
             "unsupported_value",
         )
-    if body.functions is not None or body.function_call is not None:
-        param = "functions" if body.functions is not None else "function_call"
+    if body.functions or body.function_call is not None:
+        param = "functions" if body.functions else "function_call"
         raise BadRequest(
             f"{param} is not supported; declare the functions in tools (and choose one with "
             "tool_choice).",

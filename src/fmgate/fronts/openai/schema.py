@@ -21,6 +21,8 @@ from pydantic_core import PydanticCustomError
 
 #: The longest end-user id (``user``, ``safety_identifier``) the ledger records.
 MAX_USER_CHARS = 256
+#: An end-user id is printable: no control characters reach log lines or ledger rows.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
 class OpenAIModel(BaseModel):
@@ -157,9 +159,9 @@ class ChatCompletionRequest(OpenAIModel):
     functions: list[object] | None = None
     function_call: object | None = None
     #: The caller's own end-user id, recorded in the ledger next to the key's caller.
-    user: str | None = Field(None, max_length=MAX_USER_CHARS)
+    user: str | None = Field(None, max_length=MAX_USER_CHARS, pattern=PRINTABLE)
     #: OpenAI's newer name for an end-user id; recorded when ``user`` is absent.
-    safety_identifier: str | None = Field(None, max_length=MAX_USER_CHARS)
+    safety_identifier: str | None = Field(None, max_length=MAX_USER_CHARS, pattern=PRINTABLE)
 
     @field_validator("tool_choice", mode="wrap")
     @classmethod
