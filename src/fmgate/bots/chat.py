@@ -127,9 +127,11 @@ class ChatBot:
         except GatewayError:
             if delivered and not reported_usage:
                 # The stream broke before Bedrock's usage arrived: estimate what was delivered.
-                client = await services.bedrock.get(answering.aws_region)
+                counter = None
+                if self._config.count_tokens:
+                    counter = await services.bedrock.get(answering.aws_region)
                 answered = without_cache_points(replace(chat, model_id=answering.model_id))
-                yield await estimated_usage(client, answered, "".join(delivered))
+                yield await estimated_usage(counter, answered, "".join(delivered))
             raise
 
     async def _call(self, chat: ChatRequest, target: Target) -> AsyncIterator[Event]:
@@ -309,13 +311,18 @@ def fallback_notice(primary: Target, answering: Target) -> str:
     return f"Answered by {answering.label} because {primary.label} is busy."
 
 
-async def estimated_usage(client: BedrockRuntimeClient, chat: ChatRequest, delivered: str) -> Usage:
-    """Input tokens from Bedrock's CountTokens, output from the text delivered; marked estimated."""
-    try:
-        async with asyncio.timeout(ESTIMATE_TIMEOUT_SECONDS):
-            input_tokens = await count_input_tokens(client, chat)
-    except (GatewayError, TimeoutError):
-        input_tokens = 0  # the estimate stays marked as such; never fail the request over it
+async def estimated_usage(
+    counter: BedrockRuntimeClient | None, chat: ChatRequest, delivered: str
+) -> Usage:
+    """Input tokens from Bedrock's CountTokens (through ``counter``; None: the model does not
+    count, 0), output from the text delivered; marked estimated."""
+    input_tokens = 0  # the estimate stays marked as such; never fail the request over it
+    if counter is not None:
+        try:
+            async with asyncio.timeout(ESTIMATE_TIMEOUT_SECONDS):
+                input_tokens = await count_input_tokens(counter, chat)
+        except (GatewayError, TimeoutError):
+            input_tokens = 0
     return Usage(
         input_tokens=input_tokens,
         output_tokens=estimate_output_tokens(delivered),
