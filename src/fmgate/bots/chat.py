@@ -22,7 +22,7 @@ from fmgate.bots.cache_points import (
 )
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
-from fmgate.config.bot_config import ChatBotConfig
+from fmgate.config.bot_config import ChatBotConfig, ForcedToolChoice
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
 from fmgate.core.errors import GatewayError, InvalidRequest
@@ -47,6 +47,7 @@ from fmgate.core.model_request import (
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
+    UseTool,
 )
 from fmgate.observability.tracing import upstream_span
 from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
@@ -173,6 +174,7 @@ class ChatBot:
         checkpoints (``cache_control``) replace those: each goes at the end of its message.
         """
         config = self._config
+        check_tool_choice(request, config)
         caching = config.prompt_caching
         cached = caching is not None and caching.active
         explicit = cached and request.explicit_cache_points
@@ -280,6 +282,39 @@ class ChatBot:
             additional_fields=dict(config.additional_model_request_fields),
             tools=tools,
             tool_choice=tool_choice,
+        )
+
+
+def check_tool_choice(request: BotRequest, config: ChatBotConfig) -> None:
+    """Refuse a forced tool choice before Bedrock sees it: without tools, naming a tool the
+    request does not offer, or one the model does not take (``forced_tool_choices``, from the
+    model table: Bedrock refuses ``toolChoice`` any / tool for other models)."""
+    choice = request.tool_choice
+    match choice:
+        case "auto" | "none":
+            return
+        case "any":
+            kind: ForcedToolChoice = "any"
+        case UseTool(name=name):
+            kind = "tool"
+            if name not in {tool.name for tool in request.tools}:
+                raise InvalidRequest(
+                    "tool_choice names a tool not offered",
+                    user_message=f"tool_choice names the tool {name!r}, which is not in tools.",
+                )
+    if not request.tools:
+        raise InvalidRequest(
+            "forced tool choice without tools",
+            user_message=f"tool_choice {kind!r} needs tools to choose from.",
+        )
+    if kind not in config.forced_tool_choices:
+        taken = ", ".join(repr(c) for c in ("auto", *config.forced_tool_choices, "none"))
+        raise InvalidRequest(
+            f"tool_choice {kind} not taken by the model",
+            user_message=(
+                f"Model {config.bot_name} does not support tool_choice {kind!r} (Bedrock "
+                f"cannot force its tool use); it supports {taken}."
+            ),
         )
 
 
