@@ -136,10 +136,15 @@ def build_inference_config(req: ChatRequest) -> dict[str, object]:
 
 
 def build_additional_fields(req: ChatRequest) -> dict[str, object]:
-    """``additionalModelRequestFields``: configured extras, plus ``thinking`` when requested."""
+    """``additionalModelRequestFields``: configured extras, plus ``thinking`` when requested and
+    the request's ``anthropic_beta`` flags after any configured ones."""
     fields = dict(req.additional_fields)
     if req.reasoning_budget is not None:
         fields["thinking"] = {"type": "enabled", "budget_tokens": req.reasoning_budget}
+    if req.anthropic_betas:
+        configured = fields.get("anthropic_beta")
+        flags = [str(flag) for flag in configured] if isinstance(configured, list) else []
+        fields["anthropic_beta"] = list(dict.fromkeys([*flags, *req.anthropic_betas]))
     return fields
 
 

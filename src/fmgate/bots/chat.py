@@ -14,6 +14,7 @@ from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.attachments.content import build_attachment_content
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
+from fmgate.bots.betas import BetaFilter
 from fmgate.bots.cache_points import (
     place_cache_points,
     place_explicit_points,
@@ -75,6 +76,7 @@ class ChatBot:
         #: The bot's own model, then its fallbacks; and each by (model id, region).
         self._targets = bot_targets(config)
         self._by_place = {(t.model_id, t.aws_region): t for t in self._targets}
+        self._betas = BetaFilter(config.bot_name, config.anthropic_betas)
 
     @property
     def config(self) -> ChatBotConfig:
@@ -141,8 +143,10 @@ class ChatBot:
         client = await self._services.bedrock.get(target.aws_region)
         request = chat
         if target.model_id != chat.model_id:
-            # Another model may take no checkpoints (the same model elsewhere takes the same).
-            request = without_cache_points(replace(chat, model_id=target.model_id))
+            # Another model may take no checkpoints and other betas (the same model elsewhere
+            # takes the same).
+            moved = replace(chat, model_id=target.model_id, anthropic_betas=())
+            request = without_cache_points(moved)
         if self._config.streaming:
             timeouts = self._services.timeouts
             events = with_stream_timeouts(
@@ -280,6 +284,7 @@ class ChatBot:
             reasoning_budget=budget,
             optimize_latency=config.optimize_latency,
             additional_fields=dict(config.additional_model_request_fields),
+            anthropic_betas=self._betas.taken(request.betas),
             tools=tools,
             tool_choice=tool_choice,
         )
