@@ -26,7 +26,7 @@ from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig, ForcedToolChoice
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
-from fmgate.core.errors import GatewayError, InvalidRequest
+from fmgate.core.errors import AttachmentRejected, GatewayError, InvalidRequest, UpstreamTimeout
 from fmgate.core.events import (
     AnsweredBy,
     Done,
@@ -161,6 +161,27 @@ class ChatBot:
             for event in await converse(client, request):
                 yield event
 
+    async def count_input_tokens(self, request: BotRequest) -> int:
+        """Bedrock's CountTokens for the input this request would send (system, tools,
+        messages, files fetched), on the bot's own model; ``InvalidRequest`` for a model that
+        does not count (``count_tokens``), before Bedrock is asked."""
+        config = self._config
+        if not config.count_tokens:
+            raise InvalidRequest(
+                "count_tokens on a model that does not count",
+                user_message=f"Model {config.bot_name} cannot count tokens (Bedrock's "
+                "CountTokens does not support it).",
+            )
+        chat, _ = await self.build_request(request)
+        client = await self._services.bedrock.get(config.aws_region)
+        seconds = self._services.timeouts.first_token_seconds
+        try:
+            with self._services.upstream.track():
+                async with asyncio.timeout(seconds):
+                    return await count_input_tokens(client, without_cache_points(chat))
+        except TimeoutError:
+            raise UpstreamTimeout(f"CountTokens: no answer in {seconds:g}s") from None
+
     def _fell_back(self, primary: Target, answering: Target) -> Notice | None:
         """Count a fallback's answer; the notice for the user, when they are to be told."""
         self._services.on_fallback(self._config.bot_name, answering.model_id)
@@ -209,6 +230,10 @@ class ChatBot:
                     self._services.attachments,
                     message_text=message.text,
                 )
+                if request.refuse_unusable_files and attached.notices:
+                    raise AttachmentRejected(
+                        "a file could not be used", user_message=" ".join(attached.notices)
+                    )
                 content.extend(attached.blocks)
                 notices.extend(attached.notices)
             elif message.attachments:
@@ -224,7 +249,12 @@ class ChatBot:
         turns = build_turns(
             system, messages, supports_system=config.supports_system_messages, keep_prefix=cached
         )
-        if not turns.messages or turns.messages[-1].role != "user":
+        if not turns.messages:  # blank texts and empty messages are left out
+            raise InvalidRequest(
+                "every message is blank",
+                user_message="Every message is empty or blank: there is nothing to answer.",
+            )
+        if turns.messages[-1].role != "user":
             raise InvalidRequest(
                 "conversation does not end with a user message",
                 user_message="There is no message to answer.",

@@ -70,6 +70,9 @@ class BotRequest:
     #: Beta features the caller asked for by name (Anthropic's ``anthropic-beta`` header); the
     #: bot passes on those its model takes and drops the others.
     betas: tuple[str, ...] = ()
+    #: A file the bot cannot use refuses the request (``AttachmentRejected``, 400) instead of
+    #: being skipped with a notice: for callers that are shown no notices (the compatible APIs).
+    refuse_unusable_files: bool = False
 
     @property
     def explicit_cache_points(self) -> bool:
