@@ -85,3 +85,10 @@ def test_a_forced_choice_without_tools_is_refused() -> None:
     without_tools = BotRequest("r", (InputMessage("user", "hi"),), tool_choice="any")
     with pytest.raises(InvalidRequest, match="without tools"):
         check_tool_choice(without_tools, chat_config("any"))
+
+
+def test_a_forced_choice_with_extended_thinking_is_refused() -> None:
+    thinking = chat_config("any", "tool").model_copy(update={"enable_reasoning": True})
+    with pytest.raises(InvalidRequest, match="extended thinking"):
+        check_tool_choice(request("any"), thinking)
+    check_tool_choice(request("auto"), thinking)

@@ -200,6 +200,18 @@ def test_forced_tool_choice_is_refused_for_models_without_it(
     )
 
 
+def test_a_forced_tool_choice_with_thinking_is_refused(bedrock: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        bedrock.converse(
+            modelId=f"us.{CLAUDE_37}",
+            messages=[user("hi")],
+            inferenceConfig={"maxTokens": 4000},
+            additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 1024}},
+            toolConfig={**TOOLS, "toolChoice": {"any": {}}},
+        )
+    assert "Thinking may not be enabled when tool_choice forces tool use." in error_of(excinfo)[1]
+
+
 def test_mistral_large_takes_any(bedrock: Any) -> None:
     config = {**TOOLS, "toolChoice": {"any": {}}}
     response = bedrock.converse(

@@ -58,6 +58,11 @@ BLANK_TEXT = (
     "The text field in the {block} object at {where} is blank. Add text to the text field, and "
     "try again."
 )
+#: Claude refuses a forced tool choice with extended thinking on.
+FORCED_TOOL_WHILE_THINKING = (
+    "The model returned the following errors: Thinking may not be enabled when tool_choice "
+    "forces tool use."
+)
 #: An ``anthropic_beta`` value the Claude model does not take.
 INVALID_BETA_FLAG = "The model returned the following errors: invalid beta flag"
 MIN_THINKING_BUDGET = 1024
@@ -175,6 +180,8 @@ def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
         raise validation(TOOL_CONFIG_REQUIRED)
     additional = body.get("additionalModelRequestFields") or {}
     thinking = parse_thinking(additional, inference, spec)
+    if thinking and ("any" in tool_choice or "tool" in tool_choice):
+        raise validation(FORCED_TOOL_WHILE_THINKING)
     check_betas(additional, spec)
     latency = (body.get("performanceConfig") or {}).get("latency")
     if latency not in (None, "standard", "optimized"):

@@ -322,8 +322,9 @@ class ChatBot:
 
 def check_tool_choice(request: BotRequest, config: ChatBotConfig) -> None:
     """Refuse a forced tool choice before Bedrock sees it: without tools, naming a tool the
-    request does not offer, or one the model does not take (``forced_tool_choices``, from the
-    model table: Bedrock refuses ``toolChoice`` any / tool for other models)."""
+    request does not offer, one the model does not take (``forced_tool_choices``, from the
+    model table: Bedrock refuses ``toolChoice`` any / tool for other models), or with extended
+    thinking (Claude refuses forced tool use while thinking)."""
     choice = request.tool_choice
     match choice:
         case "auto" | "none":
@@ -349,6 +350,15 @@ def check_tool_choice(request: BotRequest, config: ChatBotConfig) -> None:
             user_message=(
                 f"Model {config.bot_name} does not support tool_choice {kind!r} (Bedrock "
                 f"cannot force its tool use); it supports {taken}."
+            ),
+        )
+    if config.enable_reasoning:
+        raise InvalidRequest(
+            f"tool_choice {kind} with extended thinking",
+            user_message=(
+                f"Model {config.bot_name} thinks before answering, and a model that thinks "
+                f"cannot be forced to use tools: tool_choice {kind!r} is not supported with "
+                "extended thinking; use 'auto' or 'none'."
             ),
         )
 

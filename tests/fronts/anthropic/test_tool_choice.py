@@ -91,6 +91,11 @@ async def test_auto_is_bedrocks_default_and_none_offers_no_tools(
             {"type": "tool", "name": "get_news"},
             "tool_choice names the tool 'get_news', which is not in tools.",
         ),
+        (
+            "claude-thinking",
+            {"type": "any"},
+            "tool_choice 'any' is not supported with extended thinking; use 'auto' or 'none'.",
+        ),
     ],
 )
 async def test_a_choice_the_model_or_the_tools_cannot_take_is_a_400_bedrock_never_sees(
