@@ -31,6 +31,7 @@ from fmgate.core.model_request import (
     ToolUseBlock,
     UseTool,
 )
+from fmgate.fronts.callers import ledger_user
 from fmgate.fronts.openai.schema import (
     AssistantMessage,
     ChatCompletionRequest,
@@ -243,12 +244,6 @@ def stop_sequences(stop: str | list[str] | None) -> tuple[str, ...]:
         return ()
     sequences = (stop,) if isinstance(stop, str) else tuple(stop)
     return tuple(sequence for sequence in sequences if sequence)
-
-
-def ledger_user(caller: str, end_user: str | None) -> str:
-    """The ledger's user: the key's caller, and the caller's end user after a ``/`` when it
-    names one (``ci-bot/user-42``), so one key's rows never pass for another key's."""
-    return f"{caller}/{end_user}" if end_user else caller
 
 
 def to_bot_request(body: ChatCompletionRequest, request_id: str, caller: str) -> BotRequest:
