@@ -11,7 +11,9 @@ Documents are bounded
   oldest first until the rest fit.
 
 A sweep runs with a write, at most once per ``sweep_interval_seconds`` (so the total may run
-over the cap by what is written in between). What one document may hold is the front's policy.
+over the cap by what is written in between). ``max_document_bytes`` is the largest document a
+front is to store: the front checks it, as only it knows what a document will hold before the
+document is complete.
 
 Implementations: :class:`~fmgate.accounting.sqlite_documents.SqliteDocuments` and
 :class:`~fmgate.accounting.postgres_documents.PostgresDocuments` (the ledger's own database and
@@ -35,6 +37,7 @@ class DocumentLimits:
 
     retention_seconds: float = 30 * DAY_SECONDS
     max_total_bytes: int = 1024**3
+    max_document_bytes: int = 8 * 1024**2
     sweep_interval_seconds: float = 60.0
 
 
@@ -44,6 +47,9 @@ class DocumentStoreUnavailable(RuntimeError):
 
 class CallerDocuments(Protocol):
     """Caller-scoped JSON documents. Safe to call from many tasks at once."""
+
+    @property
+    def limits(self) -> DocumentLimits: ...
 
     async def put(self, caller: str, document_id: str, body: str) -> None:
         """Store ``body`` (JSON text) as ``caller``'s ``document_id``, replacing one there."""

@@ -31,6 +31,10 @@ class MemoryDocuments:
         self._documents: dict[tuple[str, str], _Stored] = {}
         self._total_bytes = 0
 
+    @property
+    def limits(self) -> DocumentLimits:
+        return self._limits
+
     async def put(self, caller: str, document_id: str, body: str) -> None:
         now = self._clock()
         self._discard((caller, document_id))

@@ -61,6 +61,10 @@ class SqliteDocuments:
         self._clock = clock
         self._sweeps = SweepSchedule(limits.sweep_interval_seconds)
 
+    @property
+    def limits(self) -> DocumentLimits:
+        return self._limits
+
     async def put(self, caller: str, document_id: str, body: str) -> None:
         now = self._clock()
         row = (caller, document_id, now, len(body.encode()), body)

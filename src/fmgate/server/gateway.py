@@ -287,6 +287,7 @@ def document_limits(settings: StoredResponsesSettings) -> DocumentLimits:
     return DocumentLimits(
         retention_seconds=settings.retention_days * 86_400.0,
         max_total_bytes=settings.max_total_bytes,
+        max_document_bytes=settings.max_response_bytes,
     )
 
 
