@@ -102,6 +102,33 @@ async def test_an_input_image_goes_to_the_model(
     assert [next(iter(block)) for block in user["content"]] == ["text", "image"]
 
 
+async def test_an_input_file_goes_to_the_model(
+    openai_client: AsyncOpenAI, emu: AsyncEmulatorClient
+) -> None:
+    notes = base64.b64encode(b"The launch code is 1234.").decode()
+    await openai_client.responses.create(
+        model="nova-lite",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "Summarise the file."},
+                    {
+                        "type": "input_file",
+                        "filename": "notes.txt",
+                        "file_data": f"data:text/plain;base64,{notes}",
+                    },
+                ],
+            }
+        ],
+    )
+    [call] = await emu.requests(model_id=NOVA_LITE)
+    [user] = call["body"]["messages"]
+    texts = "\n".join(block.get("text", "") for block in user["content"])
+    assert "The launch code is 1234." in texts
+    assert "notes.txt" in texts
+
+
 async def test_the_stream_is_the_responses_event_sequence(api_http: httpx2.AsyncClient) -> None:
     response = await api_http.post(
         "/v1/responses",
