@@ -19,7 +19,7 @@ from fmgate.config.gateway_settings import ApiKeyRef, StoredResponsesSettings
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway, GatewayOptions
 from fmgate_emulator import Emulator
-from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, TEST_CALLER
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, TEST_CALLER, ledger_row
 from tests.harness.emulator import aws_for
 
 SECOND_KEY = "sk-fmgate-test-second-caller-0000"
@@ -117,7 +117,7 @@ async def test_store_false_is_not_kept(openai_client: AsyncOpenAI) -> None:
 
 
 async def test_continuing_with_store_false_still_reads_the_earlier_response(
-    openai_client: AsyncOpenAI,
+    openai_client: AsyncOpenAI, api_gateway: Gateway
 ) -> None:
     first = await openai_client.responses.create(model="nova-lite", input="Remember 7")
     second = await openai_client.responses.create(
@@ -126,6 +126,9 @@ async def test_continuing_with_store_false_still_reads_the_earlier_response(
     assert second.previous_response_id == first.id
     with pytest.raises(openai.NotFoundError):
         await openai_client.responses.retrieve(second.id)
+    # The ledger groups the chain under its first response.
+    row = await ledger_row(api_gateway, second.id.removeprefix("resp_"))
+    assert row.conversation_id == first.id
 
 
 async def test_stored_responses_live_in_the_ledger_file_and_survive_a_restart(
