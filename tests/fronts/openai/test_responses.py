@@ -319,7 +319,6 @@ async def test_errors_before_the_answer_keep_their_status(
         ({"background": True}, "background", "Background"),
         ({"conversation": "conv_1"}, "conversation", "not supported"),
         ({"truncation": "auto"}, "truncation", "sent whole"),
-        ({"parallel_tool_calls": False}, "parallel_tool_calls", "several tools"),
         ({"top_logprobs": 3}, "top_logprobs", "Log probabilities"),
         ({"tool_choice": "required"}, "tool_choice", "needs tools"),
         ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input", "'item_reference'"),

@@ -35,15 +35,17 @@ async def respond(client: AsyncOpenAI, stream: bool, **params: Any) -> Response:
     if not stream:
         response: Response = await client.responses.create(model="nova-lite", **params)
         return response
+    pieces: dict[str, list[str]] = {}
     async with client.responses.stream(model="nova-lite", **params) as events:
-        arguments = [
-            e.delta async for e in events if e.type == "response.function_call_arguments.delta"
-        ]
+        async for event in events:
+            if event.type == "response.function_call_arguments.delta":
+                pieces.setdefault(event.item_id, []).append(event.delta)
         final = await events.get_final_response()
-    calls = [item for item in final.output if item.type == "function_call"]
-    if calls:  # the arguments arrived as several deltas, as the model streamed them
-        assert len(arguments) > 1
-        assert "".join(arguments) == calls[0].arguments
+    for item in final.output:
+        if item.type == "function_call":  # the arguments came in several deltas, as streamed
+            assert item.id is not None
+            assert len(pieces[item.id]) > 1
+            assert "".join(pieces[item.id]) == item.arguments
     return final
 
 
@@ -210,3 +212,26 @@ async def test_unpaired_or_malformed_tool_items_are_refused(
     )
     assert response.status_code == 400
     assert says in response.json()["error"]["message"]
+
+
+TIME: FunctionToolParam = {
+    "type": "function",
+    "name": "get_time",
+    "parameters": {"type": "object", "properties": {}},
+    "strict": False,
+}
+TWO_CALLS = "Please use tool get_weather for Paris and use tool get_time there"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_parallel_tool_calls_false_keeps_the_first_call_of_the_turn(
+    openai_client: AsyncOpenAI, stream: bool
+) -> None:
+    both = await respond(openai_client, stream, input=TWO_CALLS, tools=[WEATHER, TIME])
+    names = [item.name for item in both.output if item.type == "function_call"]
+    assert names == ["get_weather", "get_time"]
+    one = await respond(
+        openai_client, stream, input=TWO_CALLS, tools=[WEATHER, TIME], parallel_tool_calls=False
+    )
+    assert the_call(one).name == "get_weather"
+    assert one.parallel_tool_calls is False

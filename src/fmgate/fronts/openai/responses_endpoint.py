@@ -23,6 +23,7 @@ from fmgate.core.events import Event
 from fmgate.fronts.context import FrontContext
 from fmgate.fronts.openai.endpoints import bot_of_kind, caller_of
 from fmgate.fronts.openai.errors import OPENAI_ERRORS
+from fmgate.fronts.openai.parallel_tool_calls import ToolCallLimit, kept_events
 from fmgate.fronts.openai.parse import validation_error
 from fmgate.fronts.openai.responses_input import input_items, input_messages
 from fmgate.fronts.openai.responses_options import refused_parameter, to_bot_request
@@ -160,7 +161,11 @@ class ResponsesCreate:
         ) -> AsyncIterator[bytes]:
             request_id = running.request.request_id
             return response_events(
-                events, frame_of(body, request_id), OutputItems(request_id), body.continuation()
+                events,
+                frame_of(body, request_id),
+                OutputItems(request_id),
+                body.continuation(),
+                ToolCallLimit(body.body.parallel_tool_calls is not False),
             )
 
         return render
@@ -174,7 +179,7 @@ class ResponsesCreate:
     ) -> dict[str, object]:
         request_id = running.request.request_id
         output = OutputItems(request_id)
-        for event in answer:
+        for event in kept_events(answer, body.body.parallel_tool_calls is not False):
             output.feed(event)
         _, response = finished(frame_of(body, request_id), output)
         await body.continuation().keep(response, output.items)

@@ -44,11 +44,6 @@ def refused_parameter(body: ResponsesRequest) -> BadRequest | None:
             "Background responses are not supported.",
         ),
         (
-            body.parallel_tool_calls is False,
-            "parallel_tool_calls",
-            "parallel_tool_calls false is not supported: the model may call several tools.",
-        ),
-        (
             body.truncation == "auto",
             "truncation",
             "truncation 'auto' is not supported: the conversation is sent whole.",

@@ -314,7 +314,7 @@ def echoed_fields(body: ResponsesRequest) -> Payload:
         "instructions": body.instructions,
         "max_output_tokens": body.max_output_tokens,
         "metadata": body.metadata or {},
-        "parallel_tool_calls": True,
+        "parallel_tool_calls": body.parallel_tool_calls is not False,
         "previous_response_id": body.previous_response_id,
         "reasoning": {
             "effort": reasoning.effort if reasoning else None,

@@ -31,6 +31,7 @@ import orjson
 
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import Event
+from fmgate.fronts.openai.parallel_tool_calls import ToolCallLimit
 from fmgate.fronts.openai.responses_output import (
     OutputItems,
     Payload,
@@ -85,8 +86,10 @@ async def response_events(
     frame: ResponseFrame,
     output: OutputItems,
     continuation: Continuation,
+    tool_calls: ToolCallLimit,
 ) -> AsyncIterator[bytes]:
-    """The SSE body of one streamed response (``events`` already opened and tracked).
+    """The SSE body of one streamed response (``events`` already opened and tracked), without
+    the tool calls ``parallel_tool_calls: false`` leaves out (``tool_calls``).
 
     ``events`` is closed however this stream ends (the caller going away included), which
     cancels the model call.
@@ -99,6 +102,8 @@ async def response_events(
     try:
         async with aclosing(events):
             async for event in events:
+                if not tool_calls.keeps(event):
+                    continue
                 for payload in output.feed(event):
                     yield lines.line(payload)
     except GatewayError as error:
