@@ -257,6 +257,14 @@ class PostgresLedger:
 
         return await self._with_connection("get", query)
 
+    async def run(self, operation: str, call: Callable[[Connection], Awaitable[T]]) -> T:
+        """``call`` on a pooled connection (autocommit), retried like every ledger operation
+        while PostgreSQL is unreachable: how the database's other tables (the caller documents)
+        are read and written. ``operation`` names it in messages. Raises ``LedgerClosed`` after
+        ``aclose``, :class:`LedgerUnavailable`, and what ``call`` raises."""
+        self._refuse_if_closed()
+        return await self._with_connection(operation, call)
+
     async def aclose(self) -> None:
         """Wait for the writes in progress, then close the pool (idempotent)."""
         if self._closed:

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from fmgate.accounting.ledger import UsageRecord, UsageTotals
 from fmgate.accounting.ledger_schema import (
@@ -37,6 +37,8 @@ from fmgate.accounting.ledger_schema import (
     LedgerClosed,
     migrations_from,
 )
+
+T = TypeVar("T")
 
 #: Most records committed in one transaction.
 MAX_BATCH: Final = 512
@@ -117,6 +119,14 @@ class SqliteLedger:
         result: UsageRecord | None = await self._submit(call=query)
         return result
 
+    async def run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """``call`` on the ledger's connection, on its thread, between record batches: how the
+        file's other tables (the caller documents) are read and written. A ``call`` that writes
+        puts its statements in one :class:`immediate_transaction`. Raises ``LedgerClosed`` after
+        ``aclose``, and what ``call`` raises."""
+        result: T = await self._submit(call=call)
+        return result
+
     async def aclose(self) -> None:
         """Write what is queued, close the file and stop the thread (idempotent)."""
         if self._closed:
@@ -182,7 +192,7 @@ class SqliteLedger:
 
     def _write(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
         try:
-            with _transaction(db):
+            with immediate_transaction(db):
                 db.executemany(INSERT_SQL, [_row(job.record) for job in batch if job.record])
         except Exception as error:
             for job in batch:
@@ -208,7 +218,7 @@ class SqliteLedger:
             _deliver(job, error=error)
 
 
-class _transaction:
+class immediate_transaction:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
@@ -234,7 +244,7 @@ def _open(path: Path) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        with _transaction(db):
+        with immediate_transaction(db):
             for statement in SCHEMA:
                 db.execute(statement)
             row = db.execute("SELECT version FROM schema_version").fetchone()

@@ -309,7 +309,7 @@ class ChatBot:
             system=system,
             max_tokens=max_tokens_int,
             temperature=temperature,
-            top_p=config.top_p,
+            top_p=request.top_p if request.top_p is not None else config.top_p,
             stop_sequences=stops,
             reasoning_budget=budget,
             optimize_latency=config.optimize_latency,

@@ -56,6 +56,8 @@ class BotRequest:
     conversation_id: str = ""
     #: Caller's sampling temperature, if any (clamped to the bot's limits by the bot).
     temperature: float | None = None
+    #: Caller's nucleus sampling, if any (else the bot's; not sent with extended thinking).
+    top_p: float | None = None
     stop_sequences: tuple[str, ...] = ()
     #: Values from the caller's parameter controls (Poe) or request options (OpenAI).
     parameters: Mapping[str, object] = field(default_factory=dict)

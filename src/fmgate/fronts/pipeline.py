@@ -287,8 +287,17 @@ async def serve_api_call(request: Request, endpoint: ApiCall[Body]) -> Response:
     return json_response(result, {endpoint.request_id_header: request_id})
 
 
-async def serve_api_request(request: Request, endpoint: ApiEndpoint[Body]) -> Response:
-    """Run one request of a compatible API through the pipeline."""
+#: A front's own asynchronous step once the bot is known, before the bot's request is built:
+#: the body completed from what it refers to (the Responses API loads the response a request
+#: continues), or a :class:`Refusal`. Given the body, the caller and the gateway.
+Preparation = Callable[[Body, str, FrontContext], Awaitable[Body]]
+
+
+async def serve_api_request(
+    request: Request, endpoint: ApiEndpoint[Body], *, prepare: Preparation[Body] | None = None
+) -> Response:
+    """Run one request of a compatible API through the pipeline (``prepare``: see
+    :data:`Preparation`)."""
     arrived = time.perf_counter()
     context = context_of(request)
     overloaded = overload_refusal(context.overload, endpoint.front)
@@ -296,6 +305,8 @@ async def serve_api_request(request: Request, endpoint: ApiEndpoint[Body]) -> Re
         return endpoint.errors.overloaded(overloaded)
     try:
         caller, body, deployed = await addressed(request, endpoint, context)
+        if prepare is not None:
+            body = await prepare(body, caller, context)
         bot_request = endpoint.bot_request(body, deployed, new_request_id(), caller)
         lease = await admit(context.limiter, caller, deployed.config.bot_name)
     except Refusal as refusal:
