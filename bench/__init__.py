@@ -3,8 +3,8 @@
 Run it with ``python -m bench.run`` (see ``bench/README.md``). The package is split by concept:
 
 - ``procstat``: RSS and CPU time of a server process tree, read from ``/proc``;
-- ``processes``: start a server process (pinned before it runs), wait until it answers, pause
-  and resume it, stop it (always);
+- ``processes``: start a server process (pinned before it runs), wait until it answers, stop
+  it (always);
 - ``sse`` / ``streams``: the load generator's lean stream clients (Poe SSE, OpenAI SSE, direct
   aiobotocore ConverseStream), each timing first token and last token;
 - ``loadgen``: closed-loop load at a fixed concurrency, bounded in requests and time;

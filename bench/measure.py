@@ -111,6 +111,8 @@ class ServerFigures:
     hold: HoldFigures | None = None
     #: The larger hold (None when the path runs none).
     large_hold: HoldFigures | None = None
+    #: CPU the server used, idle, while the other paths were measured (share of one CPU).
+    idle_cpu_share: float | None = None
 
 
 @dataclass(slots=True)
@@ -176,7 +178,7 @@ async def measure_details(
 ) -> None:
     """The once-per-run phases into ``figures``: realistic latency; with ``server_pid`` the
     holds (with ``large_hold`` also the plan's larger one) and the peak RSS. A warm-up first:
-    the server was paused and the client is new."""
+    the client is new and the server has been idle."""
     await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
     await run_load(client, concurrency=8, max_requests=plan.warmup_requests, max_seconds=30.0)
     await emulator.set_timing(plan.realistic_ttft_ms, plan.realistic_tokens_per_second)

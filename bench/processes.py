@@ -6,8 +6,7 @@ also when the benchmark is interrupted (Ctrl-C cancels the main task; the ``fina
 
 A server pinned to CPUs is pinned before it executes (a launcher sets the affinity, then execs
 the server in the same process), so every thread it ever starts, a runtime's thread pool
-included, inherits the CPUs. Between its measurements a server can be paused (SIGSTOP to its
-group) so that it takes no CPU while another path is measured; :func:`stop` resumes it first.
+included, inherits the CPUs.
 """
 
 from __future__ import annotations
@@ -75,18 +74,6 @@ def pinned(argv: Sequence[str], cpus: frozenset[int] | None) -> list[str]:
         return list(argv)
     listed = ",".join(str(cpu) for cpu in sorted(cpus))
     return [sys.executable, "-c", PIN_LAUNCHER, listed, *argv]
-
-
-def pause(server: ServerProcess) -> None:
-    """Stop every process of ``server``'s group (SIGSTOP): it takes no CPU until resumed."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGSTOP)
-
-
-def resume(server: ServerProcess) -> None:
-    """Let a paused server's group run again (SIGCONT; harmless when it was not paused)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGCONT)
 
 
 @contextlib.asynccontextmanager
@@ -183,7 +170,6 @@ async def stop(process: asyncio.subprocess.Process) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-        os.killpg(process.pid, signal.SIGCONT)  # a paused server must run to handle SIGTERM
     try:
         await asyncio.shield(asyncio.wait_for(process.wait(), STOP_GRACE_SECONDS))
     except (TimeoutError, asyncio.CancelledError):

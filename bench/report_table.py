@@ -290,6 +290,9 @@ def notes(report: BenchReport) -> list[str]:
         )
     for name, outcome in report.paths.items():
         lines.extend(path_notes(name, outcome))
+    idle = idle_note(report)
+    if idle:
+        lines.append(idle)
     if report.workers is not None:
         failed = sum(p.failed for phases in report.workers.counts.values() for p in phases.values())
         if failed:
@@ -299,6 +302,21 @@ def notes(report: BenchReport) -> list[str]:
         "(lower latency/memory/CPU, higher throughput)"
     )
     return lines
+
+
+def idle_note(report: BenchReport) -> str | None:
+    """What each server spent idle (every server stays up during the rounds)."""
+    shares = []
+    for name, outcome in report.paths.items():
+        server = outcome.figures.server if outcome.figures is not None else None
+        if server is not None and server.idle_cpu_share is not None:
+            shares.append(f"{name} {server.idle_cpu_share * 100:.2f}%")
+    if not shares:
+        return None
+    return (
+        "idle servers: every server stays up during the rounds; CPU each used while the other "
+        f"paths were measured (share of one CPU): {', '.join(shares)}"
+    )
 
 
 def path_notes(name: str, outcome: PathOutcome) -> list[str]:

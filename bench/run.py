@@ -3,8 +3,9 @@
 One run on this machine, against one emulator: the load generator's own ceiling; then every path
 (``bench.paths``: direct, fmgate's Poe front and its ``/v1/chat/completions``, LiteLLM, Portkey,
 TensorZero; Bifrost reported as unavailable) started once, each pinned to the server CPU and
-paused while the others are measured; ``plan.rounds`` interleaved rounds in which every path is
-visited once, in rotating order (``bench.rounds``), for its zero-latency levels and CPU; then
+left idle while the others are measured (what it spends idle is recorded); ``plan.rounds``
+interleaved rounds in which every path is visited once, in rotating order (``bench.rounds``),
+for its zero-latency levels and CPU; then
 each path's realistic-latency and held-streams phases; then the workers phase
 (``bench.workers``: fmgate with ``--workers 1`` and ``--workers 2``; ``--skip-workers`` leaves it
 out) and the prompt-caching phase (``bench.caching``: caching off vs auto; ``--skip-caching``).
@@ -16,11 +17,11 @@ A peer that cannot be installed or started is reported with the reason; the run 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
@@ -42,7 +43,8 @@ from bench.measure import BenchPlan, EmulatorTiming, PathFigures, measure_detail
 from bench.paths import LivePath, PathSetup, start_path
 from bench.peer_install import PeerInstall
 from bench.portkey_env import SIGNED_PORT, ensure_portkey, node_version
-from bench.processes import ServerProcess, pause, port_problem, resume
+from bench.processes import ServerProcess, port_problem
+from bench.procstat import sample
 from bench.report import PATHS, BenchReport, PathOutcome, WorkersOutcome
 from bench.report_json import write_json
 from bench.report_table import render_table
@@ -54,8 +56,6 @@ from bench.tensorzero_env import ensure_tensorzero
 from bench.workers import WorkersSetup, measure_workers
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-#: After a visit's client is closed: the server closes its side before it is paused.
-SETTLE_SECONDS = 0.3
 
 #: ``--quick``: every phase small and two rounds, a few minutes in all (peer start-up included).
 QUICK_PLAN = BenchPlan(
@@ -206,8 +206,8 @@ T = TypeVar("T")
 async def start_paths(
     options: RunOptions, setup: PathSetup, stack: AsyncExitStack
 ) -> tuple[list[LivePath], dict[str, PathOutcome]]:
-    """Every requested path's server, each paused once it answers; the paths that will not run
-    with their reason (skipped, unavailable, failed to start)."""
+    """Every requested path's server, started and answering; the paths that will not run with
+    their reason (skipped, unavailable, failed to start)."""
     live: list[LivePath] = []
     outcomes: dict[str, PathOutcome] = {}
     for name in options.paths:
@@ -220,26 +220,53 @@ async def start_paths(
             outcomes[name] = started
             say(f"{name}: {started.status} ({started.reason})")
             continue
-        if started.server is not None:
-            pause(started.server)
         live.append(started)
     return live, outcomes
 
 
-async def visit(path: LivePath, work: Callable[[StreamClient], Awaitable[T]]) -> T:
-    """Run ``work`` with a new client of ``path``, its server resumed for it, paused after."""
-    if path.server is not None:
-        resume(path.server)
+@dataclass(slots=True)
+class IdleCpu:
+    """What each server spends while the other paths are measured (CPU and wall seconds).
+
+    The servers stay up, idle, between their visits; stopping them (SIGSTOP) instead would
+    look like a stalled event loop to fmgate's overload protection when resumed."""
+
+    cpu: dict[str, float] = field(default_factory=dict)
+    wall: dict[str, float] = field(default_factory=dict)
+
+    def readings(self, live: list[LivePath], visiting: LivePath) -> dict[str, float]:
+        return {
+            path.name: sample(path.server.pid).cpu_seconds
+            for path in live
+            if path.server is not None and path is not visiting
+        }
+
+    def add(self, before: dict[str, float], after: dict[str, float], seconds: float) -> None:
+        for name, cpu in after.items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + cpu - before.get(name, cpu)
+            self.wall[name] = self.wall.get(name, 0.0) + seconds
+
+    def share(self, name: str) -> float | None:
+        wall = self.wall.get(name)
+        return self.cpu[name] / wall if wall else None
+
+
+async def visit(
+    path: LivePath,
+    work: Callable[[StreamClient], Awaitable[T]],
+    live: list[LivePath],
+    idle: IdleCpu,
+) -> T:
+    """Run ``work`` with a new client of ``path``; what the other servers spend meanwhile goes
+    to ``idle``."""
+    before = idle.readings(live, path)
+    started = time.perf_counter()
+    client = await path.open_client()
     try:
-        client = await path.open_client()
-        try:
-            return await work(client)
-        finally:
-            await client.aclose()
-            await asyncio.sleep(SETTLE_SECONDS)  # the server closes its side before the pause
+        return await work(client)
     finally:
-        if path.server is not None:
-            pause(path.server)
+        await client.aclose()
+        idle.add(before, idle.readings(live, path), time.perf_counter() - started)
 
 
 async def measure_paths(
@@ -249,6 +276,7 @@ async def measure_paths(
     path that breaks keeps what it measured, is failed with the reason and visited no more)."""
     figures = {path.name: PathFigures(path.name) for path in live}
     broken: dict[str, str] = {}
+    idle = IdleCpu()
     for index in range(plan.rounds):
         order = rotation([path.name for path in live if path.name not in broken], index)
         report.round_orders.append(order)
@@ -264,7 +292,7 @@ async def measure_paths(
                     round_number=index + 1,
                     position=position,
                 )
-                visit_figures = await visit(path, work)
+                visit_figures = await visit(path, work, live, idle)
             except Exception as exc:  # a path that breaks must not stop the others
                 broken[path.name] = f"round {index + 1}: {type(exc).__name__}: {exc}"
                 continue
@@ -283,9 +311,13 @@ async def measure_paths(
                 figures=figures[path.name],
                 large_hold=path.large_hold,
             )
-            await visit(path, details)
+            await visit(path, details, live, idle)
         except Exception as exc:  # a path that breaks must not stop the others
             broken[path.name] = f"realistic/hold phases: {type(exc).__name__}: {exc}"
+    for path in live:
+        server = figures[path.name].server
+        if server is not None:
+            server.idle_cpu_share = idle.share(path.name)
     return {
         path.name: PathOutcome(
             path.name,

@@ -96,6 +96,9 @@ async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     assert positive(fmgate.server.peak_rss_mb)
     for visit in fmgate.rounds:
         assert positive(visit.cpu_seconds_per_1000_requests)
+    idle = fmgate.server.idle_cpu_share  # up, idle, while the other paths were measured
+    assert idle is not None
+    assert 0 <= idle < 1
     openai = report.paths["fmgate-openai"].figures
     assert openai is not None
     assert openai.server is not None

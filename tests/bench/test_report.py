@@ -46,7 +46,9 @@ def path(name: str, rounds: list[RoundFigures], realistic_ttft: float) -> PathFi
     figures = PathFigures(name, rounds, realistic=phase(4, realistic_ttft, 10.0))
     if name != "direct":
         figures.server = ServerFigures(
-            peak_rss_mb=140.0, hold=HoldFigures(8, 8, 8, {}, 100.0, 100.5, 62.5)
+            peak_rss_mb=140.0,
+            hold=HoldFigures(8, 8, 8, {}, 100.0, 100.5, 62.5),
+            idle_cpu_share=0.0025,
         )
     return figures
 
@@ -247,6 +249,10 @@ def test_notes_give_the_rounds_and_why_a_path_did_not_run() -> None:
     assert "tensorzero: failed (server did not start)" in lines
     assert "bifrost: unavailable (downloads its binary)" in lines
     assert "portkey: 2 streams failed during the load phases" in lines
+    assert (
+        "idle servers: every server stays up during the rounds; CPU each used while the other "
+        "paths were measured (share of one CPU): fmgate 0.25%, portkey 0.25%"
+    ) in lines
     assert any(line.startswith("load generator ceiling: 6,000 streams/s at c=16") for line in lines)
 
 
