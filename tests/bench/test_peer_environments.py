@@ -208,7 +208,9 @@ async def test_a_tiny_interleaved_run_measures_the_peers(tmp_path: Path) -> None
         "portkey": installed(ensure_portkey()),
         "tensorzero": installed(ensure_tensorzero()),
     }
-    plan = replace(TINY_PLAN, rounds=2, large_hold_streams=0)
+    # Enough streams per visit that a peer's CPU is read above /proc's 10 ms tick (TensorZero
+    # spends well under a millisecond per stream).
+    plan = replace(TINY_PLAN, rounds=2, requests_per_level=100, large_hold_streams=0)
     paths = ("direct", "portkey", "tensorzero", "bifrost")
     options = RunOptions(plan=plan, paths=paths, installs=installs)
 
