@@ -11,6 +11,7 @@ from fmgate.bedrock.converse import (
     convert_converse_response,
     convert_stream_event,
     finish_stream,
+    join_text_pieces,
 )
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import (
@@ -208,3 +209,31 @@ def test_converse_response_context_overflow() -> None:
         convert_converse_response(
             {"output": {"message": {"content": []}}, "stopReason": "model_context_window_exceeded"}
         )
+
+
+def test_pieces_that_arrived_together_are_joined_and_nothing_else_moves() -> None:
+    call = ToolCall(id="t", name="clock", input_json="{}")
+    events: list[Event] = [
+        ReasoningDelta("thin"),
+        ReasoningDelta("king"),
+        TextDelta("Hel"),
+        TextDelta("lo"),
+        ToolCallStart(id="t", name="clock"),
+        ToolInputDelta(id="t", json="{"),
+        ToolInputDelta(id="t", json="}"),
+        call,
+        TextDelta("!"),
+        Usage(input_tokens=1),
+    ]
+
+    assert join_text_pieces(events) == [
+        ReasoningDelta("thinking"),
+        TextDelta("Hello"),
+        ToolCallStart(id="t", name="clock"),
+        ToolInputDelta(id="t", json="{"),
+        ToolInputDelta(id="t", json="}"),
+        call,
+        TextDelta("!"),
+        Usage(input_tokens=1),
+    ]
+    assert join_text_pieces([TextDelta("a")]) == [TextDelta("a")]

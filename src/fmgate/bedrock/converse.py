@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
-from fmgate.bedrock.eventstream import stream_events
+from fmgate.bedrock.eventstream import stream_event_batches
 from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.readers import field as member
@@ -337,6 +337,46 @@ def finish_stream(state: StreamState) -> list[Event]:
     return [Done(stop_reason=state.stop_reason, latency_ms=state.latency_ms)]
 
 
+def convert_batch(
+    batch: list[tuple[str, object]], state: StreamState
+) -> tuple[list[Event], Exception | None]:
+    """The neutral events of a batch of ConverseStream events, and the error that stopped the
+    conversion, if one did: the events before it are delivered first, as they came."""
+    events: list[Event] = []
+    for name, payload in batch:
+        converter = STREAM_CONVERTERS.get(name, ignore_event)
+        try:
+            events.extend(converter(mapping(payload), state))
+        except Exception as error:  # raised by the caller once the events before it are out
+            return events, error
+    return events, None
+
+
+def join_text_pieces(events: list[Event]) -> list[Event]:
+    """``events`` with each run of adjacent answer (or reasoning) pieces joined into one: they
+    arrived together, so the caller gets the same text at the same moment in fewer events."""
+    if len(events) < 2:
+        return events
+    joined: list[Event] = []
+    run: list[str] = []
+    run_kind: type[TextDelta] | type[ReasoningDelta] = TextDelta
+    for event in events:
+        if isinstance(event, TextDelta | ReasoningDelta):
+            if run and type(event) is not run_kind:
+                joined.append(run_kind("".join(run)))
+                run = []
+            run_kind = type(event)
+            run.append(event.text)
+            continue
+        if run:
+            joined.append(run_kind("".join(run)))
+            run = []
+        joined.append(event)
+    if run:
+        joined.append(run_kind("".join(run)))
+    return joined
+
+
 def convert_output_block(block: Shape) -> list[Event]:
     """One content block of a (non-streaming) Converse answer."""
     if "text" in block:
@@ -395,10 +435,12 @@ async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> Asy
         response = await client.converse_stream(**body)
         stream = response["stream"]
         try:
-            async for name, payload in stream_events(stream):
-                converter = STREAM_CONVERTERS.get(name, ignore_event)
-                for event in converter(mapping(payload), state):
+            async for batch in stream_event_batches(stream):
+                events, failure = convert_batch(batch, state)
+                for event in join_text_pieces(events):
                     yield event
+                if failure is not None:
+                    raise failure
         finally:
             stream.close()
     for event in finish_stream(state):
