@@ -150,6 +150,15 @@ def test_tool_use_when_asked_then_answer_from_tool_result(bedrock: Any) -> None:
     assert answer_text(second) == reply_text("12:00", None)[0]
 
 
+def test_several_tools_asked_for_are_called_in_one_turn(bedrock: Any) -> None:
+    prompt = "use tool weather, then use tool clock, and use tool weather again"
+    response = bedrock.converse(modelId=NOVA_LITE, messages=[user(prompt)], toolConfig=TOOLS)
+    assert response["stopReason"] == "tool_use"
+    uses = [block["toolUse"] for block in response["output"]["message"]["content"]]
+    assert [use["name"] for use in uses] == ["weather", "clock"]
+    assert len({use["toolUseId"] for use in uses}) == 2
+
+
 def test_forced_tool_choice(bedrock: Any) -> None:
     config = {**TOOLS, "toolChoice": {"tool": {"name": "weather"}}}
     response = bedrock.converse(modelId=NOVA_LITE, messages=[user("hi")], toolConfig=config)

@@ -290,24 +290,24 @@ def count_input_tokens(
     )
 
 
-def chosen_tool(call: ConverseCall, user_text: str, answering_tool_result: bool) -> str | None:
-    """The tool the model calls: forced by toolChoice, or asked for with "use tool <name>"."""
+def chosen_tools(call: ConverseCall, user_text: str, answering_tool_result: bool) -> list[str]:
+    """The tools the model calls, in order: the one toolChoice forces (``any``: the first
+    declared), or each declared tool asked for with "use tool <name>" (several in one turn, as
+    models call tools in parallel)."""
     if not call.tool_names:
-        return None
+        return []
     if "tool" in call.tool_choice:
-        return str(call.tool_choice["tool"]["name"])
+        return [str(call.tool_choice["tool"]["name"])]
     if "any" in call.tool_choice:
-        return call.tool_names[0]
+        return call.tool_names[:1]
     if answering_tool_result:
-        return None
-    match = _USE_TOOL.search(user_text)
-    if match and match.group(1) in call.tool_names:
-        return match.group(1)
-    return None
+        return []
+    asked = [name for name in _USE_TOOL.findall(user_text) if name in call.tool_names]
+    return list(dict.fromkeys(asked))
 
 
 def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
-    """The answer for ``call``: optional reasoning, then text or a toolUse."""
+    """The answer for ``call``: optional reasoning, then text or toolUse blocks."""
     user_text = last_user_text(call.messages)
     blocks: list[Block] = []
     if call.thinking or spec.reasoning is Reasoning.ALWAYS:
@@ -316,10 +316,11 @@ def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
         blocks.append(ReasoningBlock(thought, signature))
     last = call.messages[-1]
     answering_tool_result = any("toolResult" in b for b in last["content"])
-    tool = chosen_tool(call, user_text, answering_tool_result)
-    if tool is not None:
-        tool_id = stable_id("tooluse_", tool, user_text, str(len(call.messages)))
-        blocks.append(ToolUseBlock(tool_id, tool, {"request": user_text}))
+    tools = chosen_tools(call, user_text, answering_tool_result)
+    if tools:
+        for tool in tools:
+            tool_id = stable_id("tooluse_", tool, user_text, str(len(call.messages)))
+            blocks.append(ToolUseBlock(tool_id, tool, {"request": user_text}))
         stop_reason = "tool_use"
     elif is_filtered(user_text):
         blocks.append(TextBlock("I can"))
