@@ -36,6 +36,9 @@ from fmgate.config.pricing import Pricing
 from fmgate.core.model_request import CacheTTL
 
 BotKind = Literal["chat", "image", "video"]
+#: Whether a model takes tools (Converse ``toolConfig``): in ConverseStream too (``streaming``),
+#: in Converse only (``whole``: ConverseStream refuses them), or not at all (``none``).
+ToolUse = Literal["streaming", "whole", "none"]
 #: The kind of a catalog entry that does not say.
 DEFAULT_KIND: BotKind = "chat"
 
@@ -183,6 +186,12 @@ class ChatBotConfig(BotConfigBase):
     )
     supports_images: bool = Field(False, description="Model takes Converse image blocks.")
     supports_documents: bool = Field(False, description="Model takes Converse document blocks.")
+    tool_use: ToolUse = Field(
+        "streaming",
+        description="Model takes tools: streaming (ConverseStream too), whole (Converse only: "
+        "a streaming bot asks Converse when tools are offered), none (tools are dropped and "
+        "the user told).",
+    )
     attachments: AttachmentLimits = Field(
         AttachmentLimits(), description="Download caps for attachments (see below)."
     )
