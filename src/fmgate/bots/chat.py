@@ -21,6 +21,7 @@ from fmgate.bots.cache_points import (
     without_cache_points,
 )
 from fmgate.bots.dependencies import BotDependencies
+from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core import parameters as p
@@ -103,7 +104,7 @@ class ChatBot:
         )
         delivered: list[str] = []
         reported_usage = False
-        operation = "ConverseStream" if self._config.streaming else "Converse"
+        operation = "ConverseStream" if streams(self._config, chat) else "Converse"
         try:
             with (
                 self._services.upstream.track(),
@@ -140,7 +141,7 @@ class ChatBot:
         if target.model_id != chat.model_id:
             # Another model may take no checkpoints (the same model elsewhere takes the same).
             request = without_cache_points(replace(chat, model_id=target.model_id))
-        if self._config.streaming:
+        if streams(self._config, request):
             timeouts = self._services.timeouts
             events = with_stream_timeouts(
                 converse_stream(client, request),
@@ -171,6 +172,10 @@ class ChatBot:
         checkpoints (``cache_control``) replace those: each goes at the end of its message.
         """
         config = self._config
+        notices: list[str] = []
+        if config.tool_use == "none" and carries_tools(request):
+            request = without_tools(request)
+            notices.append(NO_TOOLS_NOTICE)
         caching = config.prompt_caching
         cached = caching is not None and caching.active
         explicit = cached and request.explicit_cache_points
@@ -182,7 +187,6 @@ class ChatBot:
             raise InvalidRequest("no user message", user_message="There is no message to answer.")
         last_user = users[-1]
         anchored = set(users[-2:]) if cached and not explicit else set()
-        notices: list[str] = []
         messages: list[ChatMessage] = []
         for index, message in enumerate(dialogue):
             if message.role == "system":  # sent mid-conversation, kept in place (caching on)

@@ -46,7 +46,8 @@ def test_query_becomes_neutral_request() -> None:
         ],
     )
     request = to_bot_request(query, "rid")
-    assert [m.role for m in request.messages] == ["system", "assistant", "user"]
+    assert [m.role for m in request.messages] == ["system", "assistant", "user", "user"]
+    assert request.messages[2].text == "[Tool output]: tool output"
     assert request.messages[-1].attachments[0].parsed_content == "hello"
     assert request.parameters == {"temperature": 0.9}
     assert request.temperature == 0.2

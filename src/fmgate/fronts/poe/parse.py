@@ -10,19 +10,23 @@ from pydantic import ValidationError
 
 from fmgate.config.gateway_settings import RequestLimits
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage, Role
+from fmgate.fronts.poe.tools import failed_tool_calls, tool_specs, tool_turns
 
 RequestType = Literal["query", "settings", "report_feedback", "report_reaction", "report_error"]
 REQUEST_TYPES: frozenset[str] = frozenset(
     ("query", "settings", "report_feedback", "report_reaction", "report_error")
 )
 
-#: Poe roles -> neutral roles. "tool" messages carry tool results, which no bot uses yet.
-ROLE_MAP: dict[str, Role | None] = {
+#: Poe roles -> neutral roles. A ``tool`` message in the chat (a tool's output Poe shows) has
+#: no call id to pair it with a call, so the model reads it as a tool's words in a user turn.
+ROLE_MAP: dict[str, Role] = {
     "user": "user",
     "bot": "assistant",
     "system": "system",
-    "tool": None,
+    "tool": "user",
 }
+#: How a ``tool`` message's text is introduced to the model.
+TOOL_MESSAGE_PREFIX = "[Tool output]: "
 
 
 class BadPoeRequest(Exception):
@@ -102,17 +106,21 @@ def nesting_depth(value: object) -> int:
     return deepest
 
 
-def to_bot_request(query: fp.QueryRequest, request_id: str) -> BotRequest:
-    """Translate a Poe query into the neutral request every bot takes."""
+def to_bot_request(
+    query: fp.QueryRequest, request_id: str, data: dict[str, object] | None = None
+) -> BotRequest:
+    """Translate a Poe query (``data``: its body, for what fastapi_poe's types drop) into the
+    neutral request every bot takes; a follow-up's tool calls and results come last."""
+    body = data or {}
     messages: list[InputMessage] = []
     for message in query.query:
-        role = ROLE_MAP[message.role]
-        if role is None:
-            continue
+        text = message.content
+        if message.role == "tool":
+            text = TOOL_MESSAGE_PREFIX + text
         messages.append(
             InputMessage(
-                role=role,
-                text=message.content,
+                role=ROLE_MAP[message.role],
+                text=text,
                 attachments=tuple(
                     Attachment(
                         name=a.name,
@@ -124,6 +132,7 @@ def to_bot_request(query: fp.QueryRequest, request_id: str) -> BotRequest:
                 ),
             )
         )
+    messages.extend(tool_turns(query, failed_tool_calls(body)))
     last_user = next((m for m in reversed(query.query) if m.role == "user"), None)
     return BotRequest(
         request_id=request_id,
@@ -133,4 +142,5 @@ def to_bot_request(query: fp.QueryRequest, request_id: str) -> BotRequest:
         temperature=query.temperature,
         stop_sequences=tuple(query.stop_sequences),
         parameters=dict(last_user.parameters) if last_user is not None else {},
+        tools=tool_specs(query, body),
     )
