@@ -21,6 +21,7 @@ from fmgate.bots.cache_points import (
     without_cache_points,
 )
 from fmgate.bots.dependencies import BotDependencies
+from fmgate.bots.reasoning_replay import reasoning_for
 from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig
@@ -129,7 +130,9 @@ class ChatBot:
             if delivered and not reported_usage:
                 # The stream broke before Bedrock's usage arrived: estimate what was delivered.
                 client = await services.bedrock.get(answering.aws_region)
-                answered = without_cache_points(replace(chat, model_id=answering.model_id))
+                answered = reasoning_for(
+                    without_cache_points(replace(chat, model_id=answering.model_id))
+                )
                 yield await estimated_usage(client, answered, "".join(delivered))
             raise
 
@@ -141,6 +144,7 @@ class ChatBot:
         if target.model_id != chat.model_id:
             # Another model may take no checkpoints (the same model elsewhere takes the same).
             request = without_cache_points(replace(chat, model_id=target.model_id))
+        request = reasoning_for(request)
         if streams(self._config, request):
             timeouts = self._services.timeouts
             events = with_stream_timeouts(
@@ -195,8 +199,13 @@ class ChatBot:
                     instruction.append(CachePoint(message.cache_point))
                 messages.append(ChatMessage("user", tuple(instruction)))
                 continue
-            # Tool results lead their turn (Anthropic models on Bedrock require it).
-            content: list[ContentBlock] = [*message.tool_results, TextBlock(message.text)]
+            # Replayed reasoning leads an assistant turn, tool results a user turn (Anthropic
+            # models on Bedrock require both).
+            content: list[ContentBlock] = [
+                *message.reasoning,
+                *message.tool_results,
+                TextBlock(message.text),
+            ]
             stable_blocks = len(content)
             if message.attachments and index == last_user:
                 attached = await build_attachment_content(
