@@ -1,4 +1,5 @@
-"""Poe request bodies -> validated fastapi_poe types -> the neutral :class:`BotRequest`."""
+"""Poe request bodies -> validated fastapi_poe types, within the gateway's limits (the neutral
+request is made from them in :mod:`fmgate.fronts.poe.conversation`)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,11 @@ import orjson
 from pydantic import ValidationError
 
 from fmgate.config.gateway_settings import RequestLimits
-from fmgate.core.bot_request import Attachment, BotRequest, InputMessage, Role
-from fmgate.fronts.poe.tools import failed_tool_calls, tool_specs, tool_turns
 
 RequestType = Literal["query", "settings", "report_feedback", "report_reaction", "report_error"]
 REQUEST_TYPES: frozenset[str] = frozenset(
     ("query", "settings", "report_feedback", "report_reaction", "report_error")
 )
-
-#: Poe roles -> neutral roles. A ``tool`` message in the chat (a tool's output Poe shows) has
-#: no call id to pair it with a call, so the model reads it as a tool's words in a user turn.
-ROLE_MAP: dict[str, Role] = {
-    "user": "user",
-    "bot": "assistant",
-    "system": "system",
-    "tool": "user",
-}
-#: How a ``tool`` message's text is introduced to the model.
-TOOL_MESSAGE_PREFIX = "[Tool output]: "
 
 
 class BadPoeRequest(Exception):
@@ -104,43 +92,3 @@ def nesting_depth(value: object) -> int:
         deepest = max(deepest, depth + 1)
         pending.extend((child, depth + 1) for child in children)
     return deepest
-
-
-def to_bot_request(
-    query: fp.QueryRequest, request_id: str, data: dict[str, object] | None = None
-) -> BotRequest:
-    """Translate a Poe query (``data``: its body, for what fastapi_poe's types drop) into the
-    neutral request every bot takes; a follow-up's tool calls and results come last."""
-    body = data or {}
-    messages: list[InputMessage] = []
-    for message in query.query:
-        text = message.content
-        if message.role == "tool":
-            text = TOOL_MESSAGE_PREFIX + text
-        messages.append(
-            InputMessage(
-                role=ROLE_MAP[message.role],
-                text=text,
-                attachments=tuple(
-                    Attachment(
-                        name=a.name,
-                        content_type=a.content_type,
-                        url=a.url,
-                        parsed_content=a.parsed_content,
-                    )
-                    for a in message.attachments
-                ),
-            )
-        )
-    messages.extend(tool_turns(query, failed_tool_calls(body)))
-    last_user = next((m for m in reversed(query.query) if m.role == "user"), None)
-    return BotRequest(
-        request_id=request_id,
-        messages=tuple(messages),
-        user_id=query.user_id,
-        conversation_id=query.conversation_id,
-        temperature=query.temperature,
-        stop_sequences=tuple(query.stop_sequences),
-        parameters=dict(last_user.parameters) if last_user is not None else {},
-        tools=tool_specs(query, body),
-    )

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fmgate.bots.registry import DeployedBot
-from fmgate.core.bot_request import BotRequest
+from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.errors import InvalidRequest
 from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.bearer import bearer_token, key_matches
@@ -39,14 +39,16 @@ from fmgate.fronts.pipeline import (
 )
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.charges import cost_authorization, cost_capture
+from fmgate.fronts.poe.conversation import BotIdentity, PoeConversation, read_conversation
 from fmgate.fronts.poe.errors import poe_error_type
 from fmgate.fronts.poe.front import PoeFront
 from fmgate.fronts.poe.media import PoeMediaUploader
-from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
+from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query
 from fmgate.fronts.poe.sse_response import SseResponse
 from fmgate.fronts.poe.stream import Rendering, poe_event_stream
 from fmgate.fronts.poe.tool_chunks import ToolCallChunks
 from fmgate.fronts.poe.tools import refuse_unusable_tools
+from fmgate.fronts.poe.turn_recorder import TurnRecorder
 from fmgate.observability.logging import new_request_id
 from fmgate.security.rate_limits import LimitExceeded, LimitKey, admitted_stream
 
@@ -88,11 +90,18 @@ async def bot_endpoint(request: Request) -> Response:
     except InvalidRequest as refused_query:
         return query_refused(refused_query)
     try:
-        bot_request = to_bot_request(query, new_request_id(), data)
+        conversation = read_conversation(query, new_request_id(), data, bot_identity(deployed))
     except InvalidRequest as refused_query:
         return query_refused(refused_query)
     poe = poe_front_of(request)
-    return answer(context, poe, deployed, query, bot_request, shutdown_of(request), arrived)
+    return answer(context, poe, deployed, query, conversation, shutdown_of(request), arrived)
+
+
+def bot_identity(deployed: DeployedBot) -> BotIdentity:
+    """Whose message states a query may bring back: this bot's, of its targets' models."""
+    config = deployed.config
+    fallbacks = config.fallbacks if isinstance(config, ChatBotConfig) else ()
+    return BotIdentity(config.bot_name, {config.model_id, *(f.model_id for f in fallbacks)})
 
 
 def answer(
@@ -100,11 +109,12 @@ def answer(
     poe: PoeFront,
     deployed: DeployedBot,
     query: fp.QueryRequest,
-    bot_request: BotRequest,
+    conversation: PoeConversation,
     shutdown: ShutdownSignal | None,
     arrived: float | None = None,
 ) -> Response:
     """The SSE answer to one query (``arrived``: ``perf_counter`` when it reached the front)."""
+    bot_request = conversation.request
     capture = cost_capture(poe.cost, deployed.access_key, query.bot_query_id)
     running = start_request(
         context,
@@ -116,7 +126,13 @@ def answer(
         shutdown=shutdown,
         arrived=arrived,
     )
-    rendering = Rendering(ToolCallChunks(bot_request.request_id, deployed.config.bot_name))
+    config = deployed.config
+    rendering = Rendering(
+        ToolCallChunks(bot_request.request_id, config.bot_name),
+        TurnRecorder(
+            config.bot_name, config.model_id, conversation.carried, conversation.carried_model
+        ),
+    )
     stream = poe_event_stream(
         running.events, running.tracker, uploader(context, poe, deployed), rendering
     )

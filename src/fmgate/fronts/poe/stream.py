@@ -32,6 +32,7 @@ from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.errors import poe_error_type
 from fmgate.fronts.poe.reasoning import ReasoningQuote
 from fmgate.fronts.poe.tool_chunks import ToolCallChunks
+from fmgate.fronts.poe.turn_recorder import TurnRecorder
 
 logger = logging.getLogger("fmgate.poe")
 
@@ -43,6 +44,8 @@ class Rendering:
     """What rendering one answer remembers between its events."""
 
     tool_calls: ToolCallChunks
+    #: The state the answer's bot message keeps (sent as the ``data`` event at the end).
+    recorder: TurnRecorder
     quote: ReasoningQuote = field(default_factory=ReasoningQuote)
 
 
@@ -61,9 +64,13 @@ async def poe_event_stream(
     async with aclosing(events):
         try:
             async for event in events:
+                rendering.recorder.record(event)
                 chunk = await poe_bytes(event, rendering, tracker, uploader)
                 if chunk:
                     yield chunk
+            state = rendering.recorder.data_event()
+            if state:
+                yield state
         except GatewayError as error:
             tracker.failed(error)  # a no-op for the bot's own failures: already recorded
             yield sse.error(
