@@ -8,7 +8,8 @@ its rendered text. A follow-up of a tool call (``tool_calls`` and ``tool_results
 tool-calling turn and the results turn last: the calling turn is the state's own when the last
 bot message's state ends with those very calls (so its signed reasoning goes back with it),
 else it is made from ``tool_calls``. Tool calls that nothing answers are left out (Bedrock wants
-every call answered in the next turn).
+every call answered in the next turn). In a chat with other bots or other people, each message
+is attributed to its writer (:mod:`fmgate.fronts.poe.participants`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fmgate.fronts.poe.message_state import (
     state_messages,
     state_turn,
 )
+from fmgate.fronts.poe.participants import CONVENTION, Participants
 from fmgate.fronts.poe.tools import failed_tool_calls, tool_specs, tool_turns
 
 #: Poe roles -> neutral roles.
@@ -67,7 +69,10 @@ def read_conversation(
     """Translate a Poe query (``data``: its body, for what fastapi_poe's types drop; ``bot``:
     whose message states to read, none without it) into the neutral request."""
     body = data or {}
+    participants = Participants(query, bot.name) if bot else None
     messages: list[InputMessage] = []
+    if participants is not None and participants.others_present(query):
+        messages.append(InputMessage("system", CONVENTION))
     last_state: MessageState | None = None
     for message in query.query:
         state = decode_state(message.metadata, bot.name, bot.models) if bot else None
@@ -76,7 +81,7 @@ def read_conversation(
             last_state = state
             continue
         last_state = None
-        messages.append(plain_message(message))
+        messages.append(plain_message(message, participants))
     carried: tuple[StateTurn, ...] = ()
     carried_model: str | None = None
     follow_up = tool_turns(query, failed_tool_calls(body))
@@ -101,11 +106,21 @@ def read_conversation(
     return PoeConversation(request, carried, carried_model)
 
 
-def plain_message(message: fp.ProtocolMessage) -> InputMessage:
-    """A message as Poe shows it: its text and attachments."""
-    text = TOOL_MESSAGE_PREFIX + message.content if message.role == "tool" else message.content
+def plain_message(
+    message: fp.ProtocolMessage, participants: Participants | None = None
+) -> InputMessage:
+    """A message as Poe shows it, its text and attachments; attributed to its writer when
+    ``participants`` is given (another bot's message is then a user turn)."""
+    role = ROLE_MAP[message.role]
+    text = message.content
+    if participants is not None:
+        text = participants.attributed(message)
+        if message.role == "bot" and not participants.own(message):
+            role = "user"
+    if message.role == "tool":
+        text = TOOL_MESSAGE_PREFIX + text
     return InputMessage(
-        role=ROLE_MAP[message.role],
+        role=role,
         text=text,
         attachments=tuple(
             Attachment(
