@@ -75,8 +75,12 @@ def read_conversation(
         messages.append(InputMessage("system", CONVENTION))
     last_state: MessageState | None = None
     for message in query.query:
-        state = decode_state(message.metadata, bot.name, bot.models) if bot else None
-        if message.role == "bot" and state is not None:
+        state = (
+            decode_state(message.metadata, bot.name, bot.models)
+            if bot is not None and message.role == "bot"
+            else None
+        )
+        if state is not None:
             messages.extend(state_messages(state, message.content))
             last_state = state
             continue

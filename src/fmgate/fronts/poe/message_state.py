@@ -38,10 +38,11 @@ from fmgate.core.model_request import (
     ToolUseBlock,
 )
 
-#: The largest state kept or read, in characters of its JSON. Large enough for a few turns with
-#: their reasoning; a state that would be larger is stored without reasoning, then without
-#: text, then not at all (see :func:`encode_state`).
-MAX_STATE_CHARS = 48_000
+#: The largest state kept or read, in characters of its JSON. Large enough for a tool loop with
+#: its reasoning; a state that would be larger is stored without reasoning, then without text,
+#: then not at all (see :func:`encode_state`). Poe sends every message's state back on every
+#: turn, so the states of a long chat count towards the gateway's request size limit.
+MAX_STATE_CHARS = 32_000
 #: The format marker and version of the state fmgate writes.
 STATE_VERSION = 1
 
