@@ -266,3 +266,22 @@ def test_state_is_checked_and_bounded() -> None:
         update={"turns": (StateTurn(role="assistant", tool_uses=(call,) * 2000),)}
     )
     assert encode_state(huge) is None
+
+
+async def test_results_alone_pair_with_the_calls_the_state_ends_with(
+    poe: httpx.AsyncClient, emu: AsyncEmulatorClient
+) -> None:
+    ask = [user("use tool get_time")]
+    calling = await poe_request(poe, THINKING_BOT, ask, tools=[CLOCK_TOOL])
+    [call] = calling.tool_calls
+    result = {"role": "tool", "name": "get_time", "tool_call_id": call["id"], "content": "12:00"}
+    answered = await poe_request(
+        poe, THINKING_BOT, [*ask, bot_message(calling)], tools=[CLOCK_TOOL], tool_results=[result]
+    )
+    assert answered.errors == []
+    _, second = converse_bodies(await emu.requests(model_id=CLAUDE_37.removeprefix("us.")))
+    assert "thinking" in second["additionalModelRequestFields"]
+    assert [next(iter(b)) for b in second["messages"][1]["content"]] == [
+        "reasoningContent",
+        "toolUse",
+    ]

@@ -292,3 +292,19 @@ async def test_a_tool_message_in_the_chat_is_read_as_tool_output(
             "content": [{"text": "what did the tool say?\n\n[Tool output]: 42\n\nexplain"}],
         }
     ]
+
+
+async def test_results_of_calls_nowhere_in_sight_are_read_as_text(
+    session: httpx.AsyncClient, emu: AsyncEmulatorClient
+) -> None:
+    body = query(("user", "what time is it?")).model_dump()
+    body["tools"] = [TIME.model_dump()]
+    body["tool_results"] = [
+        {"role": "tool", "name": "get_time", "tool_call_id": "t9", "content": "12:00"}
+    ]
+    events = await raw_events(session, "nova-lite", body)
+    assert "error" not in [name for name, _ in events]
+    [sent] = converse_bodies(await emu.requests(model_id=NOVA_LITE))
+    assert sent["messages"] == [
+        {"role": "user", "content": [{"text": "what time is it?\n\n[Result of tool t9: 12:00]"}]}
+    ]

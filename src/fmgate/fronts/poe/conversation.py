@@ -7,9 +7,10 @@ introducing it as tool output. A bot message carrying this bot's state in its ``
 its rendered text. A follow-up of a tool call (``tool_calls`` and ``tool_results``) adds the
 tool-calling turn and the results turn last: the calling turn is the state's own when the last
 bot message's state ends with those very calls (so its signed reasoning goes back with it),
-else it is made from ``tool_calls``. Tool calls that nothing answers are left out (Bedrock wants
-every call answered in the next turn). In a chat with other bots or other people, each message
-is attributed to its writer (:mod:`fmgate.fronts.poe.participants`).
+else it is made from ``tool_calls``; results of calls found in neither are read as text. Tool
+calls that nothing answers are left out (Bedrock wants every call answered in the next turn). In
+a chat with other bots or other people, each message is attributed to its writer
+(:mod:`fmgate.fronts.poe.participants`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import fastapi_poe as fp
 
+from fmgate.bots.tool_use import tool_blocks_as_text
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage, Role
 from fmgate.fronts.poe.message_state import (
     MessageState,
@@ -91,11 +93,15 @@ def read_conversation(
     follow_up = tool_turns(query, failed_tool_calls(body))
     if follow_up:
         calling, answers = follow_up
-        if last_state is not None and calls_of(messages[-1]) == calls_of(calling):
+        called = calls_of(calling) or frozenset(r.tool_use_id for r in answers.tool_results)
+        if last_state is not None and called and calls_of(messages[-1]) == called:
             calling = messages.pop()  # the state's own turn, with its reasoning
             carried_model = last_state.model
-        messages.extend((calling, answers))
-        carried = (state_turn(calling), state_turn(answers))
+        if calling.tool_uses:
+            messages.extend((calling, answers))
+            carried = (state_turn(calling), state_turn(answers))
+        else:  # results of calls nowhere in sight: the model reads them as text
+            messages.append(tool_blocks_as_text(answers, {}))
     last_user = next((m for m in reversed(query.query) if m.role == "user"), None)
     request = BotRequest(
         request_id=request_id,

@@ -143,6 +143,10 @@ def encode_blob(data: bytes) -> str:
 
 
 def json_object(arguments: str) -> dict[str, object]:
-    """A tool call's input as the object it is (the converse layer gives JSON text)."""
-    parsed = json.loads(arguments or "{}")
+    """A tool call's input as the object it is (the converse layer gives JSON text); input
+    that is not a JSON object (a model's malformed call) is kept as an empty one."""
+    try:
+        parsed = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
     return parsed if isinstance(parsed, dict) else {}
