@@ -205,3 +205,14 @@ def test_replayed_reasoning_is_sent_as_the_model_gave_it() -> None:
         {"reasoningContent": {"redactedContent": b"\x00secret"}},
         {"text": "answer"},
     ]
+
+
+def test_a_tool_without_description_is_sent_without_one() -> None:
+    req = ChatRequest(
+        model_id="amazon.nova-lite-v1:0",
+        messages=(user(TextBlock("hi")),),
+        tools=(ToolSpec("clock", "", {"type": "object"}),),
+    )
+    assert build_converse_request(req)["toolConfig"] == {
+        "tools": [{"toolSpec": {"name": "clock", "inputSchema": {"json": {"type": "object"}}}}]
+    }

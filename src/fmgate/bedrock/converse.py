@@ -155,17 +155,15 @@ def build_additional_fields(req: ChatRequest) -> dict[str, object]:
 
 
 def build_tool(entry: ToolEntry) -> dict[str, object]:
-    """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint."""
+    """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint. A blank description is
+    left out: Bedrock's is a non-empty string (botocore refuses an empty one before sending)."""
     if isinstance(entry, CachePoint):
         return build_cache_point(entry)
     spec: ToolSpec = entry
-    return {
-        "toolSpec": {
-            "name": spec.name,
-            "description": spec.description,
-            "inputSchema": {"json": spec.input_schema},
-        }
-    }
+    tool: dict[str, object] = {"name": spec.name, "inputSchema": {"json": spec.input_schema}}
+    if spec.description.strip():
+        tool["description"] = spec.description
+    return {"toolSpec": tool}
 
 
 def build_tool_choice(choice: ToolChoice) -> dict[str, object]:
