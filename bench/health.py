@@ -39,7 +39,8 @@ class PhaseFailure:
 
 def healthy_phase_failures(report: BenchReport) -> list[PhaseFailure]:
     """The phases of ``report`` in which a stream failed (the load generator's ceiling too),
-    and the paths that should have run and did not."""
+    the paths that should have run and did not, and a prompt-caching phase that failed (its
+    conversation stops at the first turn that fails)."""
     failures: list[PhaseFailure] = []
     ceiling = report.load_generator
     if ceiling is not None and ceiling.failed:
@@ -53,6 +54,10 @@ def healthy_phase_failures(report: BenchReport) -> list[PhaseFailure]:
             failures.append(PhaseFailure(name, "start", 1, 1, {outcome.reason or "failed": 1}))
         if outcome.figures is not None:
             failures.extend(path_failures(name, outcome.figures))
+    caching = report.caching
+    if caching is not None and caching.status == "failed":
+        reasons = {caching.reason or "failed": 1}
+        failures.append(PhaseFailure("fmgate", "prompt caching", 1, 1, reasons))
     return failures
 
 

@@ -27,9 +27,12 @@ MB = 1024 * 1024
 
 
 class EmulatorTiming(Protocol):
-    """Switches the emulator's latency profile between phases."""
+    """Switches the emulator's latency profile between phases (``uncached_tokens_per_second``:
+    how fast it reads a prompt's uncached input tokens before the first token; 0 = instantly)."""
 
-    async def set_timing(self, ttft_ms: float, tokens_per_second: float) -> None: ...
+    async def set_timing(
+        self, ttft_ms: float, tokens_per_second: float, uncached_tokens_per_second: float = 0.0
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,10 @@ class BenchPlan:
     #: throughput at each of these levels (zero-latency emulator).
     worker_counts: tuple[int, ...] = (1, 2)
     workers_concurrency_levels: tuple[int, ...] = (64, 256)
+    #: The prompt-caching phase (``bench.caching``): turns of each conversation, and the bundled
+    #: catalog's Claude bot both of its bots copy (caching off, caching auto).
+    caching_turns: int = 20
+    caching_source_bot: str = "claude-sonnet-4"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ nothing is estimated.
 
 Modules: ``figures`` (which figures, one row each), ``comparison`` (each row's values and
 ratios), ``report_json`` and ``report_table`` (the two outputs). The workers phase has its own
-small section in both: throughput per worker count, and the ratio to the first count.
+small section in both: throughput per worker count, and the ratio to the first count; so has
+the prompt-caching phase (``caching_figures``): each turn of a conversation with caching off and
+with caching auto as billed, the totals and the ratios.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bench.caching_figures import CachingOutcome
 from bench.measure import BenchPlan, PathFigures
 from bench.stats import PhaseFigures
 
@@ -74,6 +77,8 @@ class BenchReport:
     paths: dict[str, PathOutcome] = field(default_factory=dict)
     #: The workers phase (``bench.workers``); None when it was not run.
     workers: WorkersOutcome | None = None
+    #: The prompt-caching phase (``bench.caching``); None when it was not run.
+    caching: CachingOutcome | None = None
 
     def figures(self, name: str) -> PathFigures | None:
         outcome = self.paths.get(name)

@@ -1,6 +1,8 @@
-"""The report as JSON (schema version 2): the run, each path's figures (two holds for fmgate),
-the comparison, the workers phase (``null`` when it was not run), and the healthy phases in
-which a stream failed."""
+"""The report as JSON (schema version 3): the run, each path's figures (two holds for fmgate),
+the comparison, the workers phase and the prompt-caching phase (each ``null`` when it was not
+run), and the healthy phases in which a stream failed.
+
+Schema 3 added ``caching``; schema 2 had everything else."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.caching_figures import MODES, CachingOutcome
 from bench.comparison import comparison
 from bench.health import healthy_phase_failures
 from bench.report import BenchReport, PathOutcome, WorkersOutcome, clean
 from bench.stats import PhaseFigures
+
+SCHEMA_VERSION = 3
 
 
 def phase_json(phase: PhaseFigures | None) -> dict[str, object] | None:
@@ -73,9 +78,29 @@ def workers_json(outcome: WorkersOutcome | None) -> dict[str, object] | None:
     }
 
 
+def caching_json(outcome: CachingOutcome | None) -> dict[str, object] | None:
+    """Per mode: every turn as billed and the totals; the ratios of auto to off."""
+    if outcome is None:
+        return None
+    return {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "source_bot": outcome.source_bot,
+        "model_id": outcome.model_id,
+        "pricing_milli_cents_per_token": outcome.pricing,
+        "emulator_timing": outcome.emulator_timing,
+        "turns": {
+            mode: [rounded(asdict(bill)) for bill in outcome.turns.get(mode, [])] for mode in MODES
+        },
+        "totals": {mode: rounded(asdict(outcome.totals(mode))) for mode in MODES},
+        "cost_ratio_auto_to_off": clean(outcome.cost_ratio),
+        "mean_ttft_ratio_auto_to_off_from_turn_2": clean(outcome.ttft_ratio),
+    }
+
+
 def report_json(report: BenchReport) -> dict[str, object]:
     return {
-        "schema_version": 2,
+        "schema_version": SCHEMA_VERSION,
         "started_at": report.started_at,
         "finished_at": report.finished_at,
         "machine": report.machine,
@@ -85,6 +110,7 @@ def report_json(report: BenchReport) -> dict[str, object]:
         "paths": {name: path_json(outcome) for name, outcome in report.paths.items()},
         "comparison": comparison(report),
         "workers": workers_json(report.workers),
+        "caching": caching_json(report.caching),
         #: Phases of the healthy emulator in which a stream failed: the run failed if any.
         "healthy_phase_failures": [f.as_json() for f in healthy_phase_failures(report)],
     }

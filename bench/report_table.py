@@ -1,13 +1,26 @@
 """The report as plain text: one aligned table of every figure, the workers phase's small table
-(throughput per worker count, side by side, and the ratio), then notes on the run."""
+(throughput per worker count, side by side, and the ratio), the prompt-caching phase's table
+(each turn with caching off and auto: tokens billed, cost, TTFT; totals), then notes on the run."""
 
 from __future__ import annotations
 
+from bench.caching_figures import CachingOutcome, ConversationTotals
 from bench.comparison import comparison
 from bench.figures import all_rows
 from bench.report import BenchReport, PathOutcome, WorkersOutcome
 
 HEADER = ("figure", "direct", "fmgate", "litellm", "fmgate/direct", "fmgate vs litellm")
+CACHING_HEADER = (
+    "turn",
+    "input off",
+    "input auto",
+    "cache read auto",
+    "cache write auto",
+    "cost off",
+    "cost auto",
+    "TTFT off",
+    "TTFT auto",
+)
 
 
 def fmt(value: float | None) -> str:
@@ -25,10 +38,22 @@ def fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def fmt_count(value: int) -> str:
+    return f"{value:,}"
+
+
+def fmt_plain(value: float | None) -> str:
+    """A setting as written (no rounding to the table's digits): 300, 5,000, 62.5."""
+    return "-" if value is None else f"{value:,g}"
+
+
 def render_table(report: BenchReport) -> str:
     """One plain-text table: every figure, each path, fmgate/direct, fmgate vs LiteLLM."""
     workers = workers_table(report.workers, report.cpu_placement)
-    return "\n".join([*aligned([HEADER, *table_cells(report)]), "", *workers, *notes(report)])
+    caching = caching_table(report.caching)
+    return "\n".join(
+        [*aligned([HEADER, *table_cells(report)]), "", *workers, *caching, *notes(report)]
+    )
 
 
 def table_cells(report: BenchReport) -> list[tuple[str, ...]]:
@@ -80,6 +105,83 @@ def workers_table(outcome: WorkersOutcome | None, placement: dict[str, list[int]
         else "no CPU pinning"
     )
     return [*aligned([header, *lines]), f"workers phase: {where}", ""]
+
+
+def caching_table(outcome: CachingOutcome | None) -> list[str]:
+    """Each turn with caching off and auto side by side: input tokens billed at the input price,
+    the auto conversation's cache reads and writes, the ledger's cost, the client's TTFT; then
+    the totals, the mean TTFT from turn 2 and the ratios."""
+    if outcome is None:
+        return []
+    if outcome.status != "ok" or not outcome.turns:
+        return [f"prompt caching phase: {outcome.status} ({outcome.reason})", ""]
+    rows = [
+        (
+            str(off.turn),
+            fmt_count(off.input_tokens),
+            fmt_count(auto.input_tokens),
+            fmt_count(auto.cache_read_tokens),
+            fmt_count(auto.cache_write_tokens),
+            fmt_count(off.cost_milli_cents),
+            fmt_count(auto.cost_milli_cents),
+            fmt(off.ttft_ms),
+            fmt(auto.ttft_ms),
+        )
+        for off, auto in outcome.side_by_side()
+    ]
+    off, auto = outcome.totals("off"), outcome.totals("auto")
+    total = (
+        "total",
+        fmt_count(off.input_tokens),
+        fmt_count(auto.input_tokens),
+        fmt_count(auto.cache_read_tokens),
+        fmt_count(auto.cache_write_tokens),
+        fmt_count(off.cost_milli_cents),
+        fmt_count(auto.cost_milli_cents),
+        "-",
+        "-",
+    )
+    mean = (
+        "mean from turn 2",
+        *[""] * 6,
+        fmt(off.mean_ttft_ms_from_turn_2),
+        fmt(auto.mean_ttft_ms_from_turn_2),
+    )
+    title = (
+        f"prompt caching: {off.turns} turns with {outcome.source_bot} ({outcome.model_id}), "
+        "caching off vs auto"
+    )
+    return [
+        title,
+        *aligned([CACHING_HEADER, *rows, total, mean]),
+        *caching_notes(outcome, off, auto),
+        "",
+    ]
+
+
+def caching_notes(
+    outcome: CachingOutcome, off: ConversationTotals, auto: ConversationTotals
+) -> list[str]:
+    """The ratios, and where the figures come from."""
+    prices = ", ".join(
+        f"{name.removesuffix('_token').replace('_', ' ')} {value:g}"
+        for name, value in outcome.pricing.items()
+    )
+    timing = outcome.emulator_timing
+    return [
+        f"prompt caching: total cost auto/off {fmt_ratio(outcome.cost_ratio)} "
+        f"({fmt_count(auto.cost_milli_cents)} vs {fmt_count(off.cost_milli_cents)} milli-cents), "
+        f"mean TTFT from turn 2 auto/off {fmt_ratio(outcome.ttft_ratio)} "
+        f"({fmt(auto.mean_ttft_ms_from_turn_2)} vs {fmt(off.mean_ttft_ms_from_turn_2)} ms)",
+        "prompt caching: tokens and costs are fmgate's ledger rows; input = tokens billed at the "
+        "input price; cache reads and writes are the auto conversation's (off sends no checkpoint)",
+        f"prompt caching: cost in milli-cents ($1 = 100,000) at the bot's catalog prices per "
+        f"token: {prices}",
+        f"prompt caching: TTFT in ms at the Poe client; emulator: "
+        f"{fmt_plain(timing.get('ttft_ms'))} ms + 1 s per "
+        f"{fmt_plain(timing.get('uncached_tokens_per_second'))} uncached input tokens, "
+        f"{fmt_plain(timing.get('tokens_per_second'))} tokens/s",
+    ]
 
 
 def cpu_list(cpus: list[int]) -> str:

@@ -3,9 +3,11 @@
 One run on this machine, against one emulator: the load generator's own ceiling, then each path
 (direct, fmgate, LiteLLM) through the same phases (see ``bench.measure``), one path's server at a
 time, then the workers phase (``bench.workers``: fmgate with ``--workers 1`` and ``--workers 2``,
-throughput side by side; ``--skip-workers`` leaves it out). Prints the tables and writes the
-report as JSON (``--out``, plus a timestamped copy in ``bench/results/``). Every process it
-started is stopped at the end, on errors and on Ctrl-C.
+throughput side by side; ``--skip-workers`` leaves it out), then the prompt-caching phase
+(``bench.caching``: a conversation with caching off and one with caching auto, side by side;
+``--skip-caching`` leaves it out). Prints the tables and writes the report as JSON (``--out``,
+plus a timestamped copy in ``bench/results/``). Every process it started is stopped at the end,
+on errors and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import uvloop
 
+from bench.caching import CachingSetup, measure_caching
+from bench.caching_figures import CachingOutcome
 from bench.emulator_control import EmulatorControl
 from bench.health import healthy_phase_failures
 from bench.litellm_env import LitellmInstall, ensure_litellm
@@ -61,6 +65,7 @@ QUICK_PLAN = BenchPlan(
     hold_open_timeout=15.0,
     large_hold_streams=1000,
     large_hold_open_timeout=30.0,
+    caching_turns=10,
 )
 FULL_PLAN = BenchPlan()
 
@@ -79,6 +84,8 @@ class RunOptions:
     all_cpus: frozenset[int] | None = None
     #: Run the workers phase after the paths.
     workers_phase: bool = False
+    #: Run the prompt-caching phase last.
+    caching_phase: bool = False
     credentials: BenchCredentials = field(default_factory=BenchCredentials)
     #: The load generator's connection pool: above the largest hold.
     max_connections: int = 8192
@@ -119,6 +126,10 @@ async def run_benchmark(options: RunOptions, log_dir: Path) -> BenchReport:
             say(f"measuring fmgate with --workers {counts}...")
             report.workers = await run_workers(options, log_dir, emulator, control)
             say(f"workers: {report.workers.status}")
+        if options.caching_phase:
+            say(f"measuring prompt caching off vs auto, {plan.caching_turns} turns...")
+            report.caching = await run_caching(options, log_dir, emulator, control)
+            say(f"prompt caching: {report.caching.status}")
     report.finished_at = now()
     return report
 
@@ -250,6 +261,16 @@ async def run_workers(
         return WorkersOutcome("failed", reason=f"{type(exc).__name__}: {exc}")
 
 
+async def run_caching(
+    options: RunOptions, log_dir: Path, emulator: ServerProcess, control: EmulatorTiming
+) -> CachingOutcome:
+    setup = CachingSetup(emulator.url, options.credentials, options.server_cpus)
+    try:
+        return await measure_caching(options.plan, setup, log_dir, control)
+    except Exception as exc:  # a broken phase is reported, like a broken path
+        return CachingOutcome("failed", reason=f"{type(exc).__name__}: {exc}")
+
+
 async def guarded(name: str, work: Awaitable[PathFigures]) -> PathOutcome:
     """A path that fails (server does not start, emulator refuses...) is reported, not faked."""
     try:
@@ -301,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not run the workers phase (fmgate --workers 1 vs 2)",
     )
+    parser.add_argument(
+        "--skip-caching",
+        action="store_true",
+        help="do not run the prompt-caching phase (a conversation with caching off vs auto)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers to CPUs")
     parser.add_argument("--logs", type=Path, help="keep server logs and configs in this folder")
     return parser
@@ -332,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server_cpus=server_cpus,
         all_cpus=all_cpus,
         workers_phase=not args.skip_workers,
+        caching_phase=not args.skip_caching,
     )
 
     try:

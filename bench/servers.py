@@ -23,6 +23,9 @@ BOT_NAME = "bench-chat"
 LITELLM_MODEL = "bench-model"
 REGION = "us-east-1"
 PYTHON = sys.executable
+#: Every bench bot's Poe access key, from the environment fmgate is started with.
+POE_KEY_ENV = "FMGATE_BENCH_POE_KEY"
+POE_KEY_REFERENCE = f"env:{POE_KEY_ENV}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +87,24 @@ async def emulator_server(
         yield server
 
 
-def fmgate_catalog(emulator_url: str, max_tokens: int) -> dict[str, object]:
-    """A one-bot catalog pointed at the emulator (connection pool sized for the 5,000-stream
-    hold, per-user limits above the load); everything else is the catalog's default."""
+def bench_bot(max_tokens: int) -> dict[str, object]:
+    """The bot every path's load goes through: Nova Micro, the catalog's defaults."""
+    return {
+        "bot_name": BOT_NAME,
+        "model_id": MODEL_ID,
+        "kind": "chat",
+        "aws_region": REGION,
+        "access_key": POE_KEY_REFERENCE,
+        "max_tokens": max_tokens,
+    }
+
+
+def fmgate_catalog(
+    emulator_url: str, max_tokens: int, bots: list[dict[str, object]] | None = None
+) -> dict[str, object]:
+    """A catalog pointed at the emulator (connection pool sized for the 5,000-stream hold,
+    per-user limits above the load) with ``bots`` (default: :func:`bench_bot`); everything else
+    is the catalog's default."""
     return {
         "version": 1,
         "gateway": {
@@ -101,16 +119,7 @@ def fmgate_catalog(emulator_url: str, max_tokens: int) -> dict[str, object]:
                 "burst_per_user": 1_000_000,
             },
         },
-        "bots": [
-            {
-                "bot_name": BOT_NAME,
-                "model_id": MODEL_ID,
-                "kind": "chat",
-                "aws_region": REGION,
-                "access_key": "env:FMGATE_BENCH_POE_KEY",
-                "max_tokens": max_tokens,
-            }
-        ],
+        "bots": bots if bots is not None else [bench_bot(max_tokens)],
     }
 
 
@@ -124,13 +133,15 @@ async def fmgate_server(
     *,
     workers: int = 1,
     name: str = "fmgate",
+    bots: list[dict[str, object]] | None = None,
 ) -> AsyncIterator[ServerProcess]:
     """``fmgate serve`` as production runs it (one worker unless ``workers``, uvloop,
     httptools), quiet logs; ready once every worker serves (their metrics on free ports).
-    ``name`` names its log and ledger files."""
+    ``name`` names its log, catalog and ledger files; ``bots`` its catalog's bots (default: the
+    one bench bot)."""
     port = free_port()
-    catalog = log_dir / "fmgate-catalog.yaml"
-    catalog.write_text(json.dumps(fmgate_catalog(emulator_url, max_tokens), indent=2))
+    catalog = log_dir / f"{name}-catalog.yaml"
+    catalog.write_text(json.dumps(fmgate_catalog(emulator_url, max_tokens, bots), indent=2))
     argv = [
         PYTHON,
         "-m",
@@ -145,13 +156,13 @@ async def fmgate_server(
         "--emulator",
         "never",
         "--ledger",
-        str(log_dir / f"{name}-usage.sqlite3"),
+        str(ledger_path(log_dir, name)),
         "--log-level",
         "WARNING",
     ]
     if workers > 1:
         argv += ["--workers", str(workers), "--metrics-port", "0"]
-    env = base_env(credentials) | {"FMGATE_BENCH_POE_KEY": credentials.poe_access_key}
+    env = base_env(credentials) | {POE_KEY_ENV: credentials.poe_access_key}
     async with running_server(
         name,
         argv,
@@ -163,6 +174,11 @@ async def fmgate_server(
         cpus=cpus,
     ) as server:
         yield server
+
+
+def ledger_path(log_dir: Path, name: str) -> Path:
+    """The usage ledger (SQLite) of the fmgate server called ``name``."""
+    return log_dir / f"{name}-usage.sqlite3"
 
 
 def litellm_config(emulator_url: str) -> dict[str, object]:

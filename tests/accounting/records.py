@@ -41,3 +41,8 @@ VERSION_1_TABLE = """CREATE TABLE usage (
     estimated BOOLEAN NOT NULL, cost_milli_cents BIGINT NOT NULL,
     latency_ms DOUBLE PRECISION NOT NULL, ttft_ms DOUBLE PRECISION, outcome TEXT NOT NULL,
     front TEXT NOT NULL)"""
+
+#: The usage table of schema version 2 (before the cache saving was recorded).
+VERSION_2_TABLE = VERSION_1_TABLE.removesuffix(")") + (
+    ", cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0)"
+)

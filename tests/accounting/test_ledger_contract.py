@@ -98,6 +98,25 @@ async def test_totals_by_bot_and_day(open_ledger_store: LedgerOpener) -> None:
     ]
 
 
+async def test_totals_sum_cache_tokens_and_signed_savings(open_ledger_store: LedgerOpener) -> None:
+    records = [
+        usage_record("w", input_tokens=2, cache_write_tokens=1322, cache_saving_milli_cents=-99.25),
+        usage_record("r", input_tokens=3, cache_read_tokens=1322, cache_saving_milli_cents=356.75),
+        usage_record("old", input_tokens=5, cache_read_tokens=10, cache_saving_milli_cents=None),
+        usage_record("n", bot="nova", input_tokens=9, cache_write_tokens=11),
+    ]
+    ledger = await open_ledger_store()
+    for record in records:
+        await ledger.record(record)
+    assert await ledger.get("old") == records[2]
+    claude, nova = await ledger.totals_by_bot_day()
+    assert claude == UsageTotals("2025-03-01", "claude", 3, 0, 10, 600, 1800, 1332, 1322, 257.5, 1)
+    assert claude.prompt_tokens == 10 + 1332 + 1322
+    assert claude.cache_hit_ratio == 1332 / 2664
+    assert nova == UsageTotals("2025-03-01", "nova", 1, 0, 9, 200, 600, 0, 11, 0.0, 0)
+    assert nova.cache_hit_ratio == 0.0
+
+
 async def test_days_split_at_utc_midnight_and_bots_sort_by_bytes(
     open_ledger_store: LedgerOpener,
 ) -> None:

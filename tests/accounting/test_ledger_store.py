@@ -78,6 +78,9 @@ def test_usage_command_reads_the_postgres_ledger_of_the_catalog(
                     output_tokens=50,
                     cost_milli_cents=25_000,
                     outcome=outcome,
+                    cache_read_tokens=1000,
+                    cache_write_tokens=100,
+                    cache_saving_milli_cents=262.25,
                 )
                 await ledger.record(record)
         finally:
@@ -93,7 +96,8 @@ def test_usage_command_reads_the_postgres_ledger_of_the_catalog(
     captured = capsys.readouterr()
     [row] = [line for line in captured.out.splitlines() if "nova-pro" in line]
     assert row.split()[2:6] == ["3", "1", "300", "150"]  # requests, errors, tokens in, out
-    assert "$0.75" in row
+    # cache read, cache write, hit ratio (3,000 of 3,600 prompt tokens), cost, saving
+    assert row.split()[6:] == ["3,000", "300", "83.3%", "$0.75000", "$0.00787"]
     assert TEST_POSTGRES_PASSWORD not in captured.out + captured.err
 
 

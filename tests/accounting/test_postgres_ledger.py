@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from fmgate.accounting.ledger import UsageRecord
+from fmgate.accounting.ledger import UsageRecord, UsageTotals
 from fmgate.accounting.ledger_schema import SCHEMA_VERSION, LedgerSchemaError
 from fmgate.accounting.postgres_ledger import (
     LedgerConfigError,
@@ -24,7 +24,7 @@ from fmgate.accounting.postgres_ledger import (
     PostgresRetry,
 )
 from fmgate.observability.logging import redact
-from tests.accounting.records import VERSION_1_TABLE, usage_record
+from tests.accounting.records import DAY_ONE, VERSION_1_TABLE, VERSION_2_TABLE, usage_record
 from tests.harness.postgres_server import TEST_POSTGRES_PASSWORD, PostgresServer
 from tests.harness.servers import free_port
 
@@ -67,10 +67,44 @@ async def test_a_version_1_ledger_is_migrated_and_keeps_its_rows(postgres_dsn: s
         old = await ledger.get("old")
         assert old is not None
         assert (old.cache_write_tokens, old.cache_write_1h_tokens) == (4, 0)
+        assert old.cache_saving_milli_cents is None  # it used the cache: its saving is unknown
         await ledger.record(usage_record("new", cache_write_tokens=9, cache_write_1h_tokens=5))
         assert await ledger.get("new") == usage_record(
             "new", cache_write_tokens=9, cache_write_1h_tokens=5
         )
+    finally:
+        await ledger.aclose()
+    async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:
+        cursor = await conn.execute("SELECT version FROM schema_version")
+        assert await cursor.fetchall() == [(SCHEMA_VERSION,)]
+
+
+async def test_a_version_2_ledger_keeps_the_saving_of_its_cached_rows_unknown(
+    postgres_dsn: str,
+) -> None:
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+        await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        await conn.execute("INSERT INTO schema_version (version) VALUES (2)")
+        await conn.execute(VERSION_2_TABLE)
+        for request_id, read, written in (("cached", 300, 40), ("plain", 0, 0)):
+            await conn.execute(
+                "INSERT INTO usage VALUES (%s, 'claude', 'm', 'u', 'c', %s, 10, 2, %s, %s, false, "
+                "7, 5.0, NULL, 'ok', 'poe', 0)",
+                (request_id, DAY_ONE, read, written),
+            )
+    ledger = await PostgresLedger.open(postgres_dsn)
+    try:
+        cached, plain = await ledger.get("cached"), await ledger.get("plain")
+        assert cached is not None
+        assert plain is not None
+        assert cached.cache_saving_milli_cents is None  # priced at prices that may have changed
+        assert plain.cache_saving_milli_cents == 0  # no cache tokens: nothing saved
+        await ledger.record(
+            usage_record("new", cache_read_tokens=50, cache_saving_milli_cents=13.5)
+        )
+        assert await ledger.totals_by_bot_day() == [
+            UsageTotals("2025-03-01", "claude", 3, 0, 1020, 204, 614, 350, 40, 13.5, 1)
+        ]
     finally:
         await ledger.aclose()
     async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:

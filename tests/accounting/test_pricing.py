@@ -81,6 +81,55 @@ def test_without_a_one_hour_price_one_hour_writes_are_not_charged_as_five_minute
     assert price(SONNET, usage=usage).items == ()
 
 
+def test_the_cache_saving_is_the_prompt_at_the_input_price_minus_its_cache_prices() -> None:
+    reads = price(SONNET, usage=Usage(input_tokens=2, cache_read_tokens=10_000))
+    assert reads.cache_saving == 2700.0  # 10,000 x (0.3 - 0.03), exactly
+    both = Usage(input_tokens=2, output_tokens=40, cache_read_tokens=10_000, cache_write_tokens=8)
+    assert price(SONNET, usage=both).cache_saving == 2699.4  # the writes cost 8 x 0.075 more
+    hour = Usage(
+        input_tokens=2,
+        cache_read_tokens=10_000,
+        cache_write_tokens=1_500,
+        cache_write_1h_tokens=1_200,
+    )
+    # 10,000 x 0.297 - 300 x 0.0825 - 1,200 x 0.33
+    assert price(SONNET_45, usage=hour).cache_saving == 2970 - 24.75 - 396
+
+
+def test_writes_that_are_not_read_back_save_a_negative_amount() -> None:
+    cost = price(SONNET, usage=Usage(input_tokens=2, output_tokens=9, cache_write_tokens=1_322))
+    assert cost.cache_saving == -99.15  # 1,322 x (0.3 - 0.375)
+    assert price(SONNET, usage=Usage(input_tokens=1000, output_tokens=9)).cache_saving == 0
+
+
+def test_writes_without_a_write_price_save_the_input_price() -> None:
+    nova = Pricing(input_token=0.08, output_token=0.32, cache_read_token=0.02)
+    cost = price(nova, usage=Usage(input_tokens=5, cache_read_tokens=100, cache_write_tokens=50))
+    assert cost.cache_saving == 100 * 0.06 + 50 * 0.08  # writes are not charged on this bot
+
+
+def test_a_request_charged_nothing_saved_nothing() -> None:
+    pricing = SONNET.model_copy(update={"on_failure": "charge_nothing"})
+    usage = Usage(input_tokens=2, cache_read_tokens=10_000)
+    assert price(pricing, usage=usage, succeeded=False).cache_saving == 0
+    assert price(SONNET, usage=usage, succeeded=False).cache_saving == 2700.0
+
+
+@given(pricing=pricings, usage=usages)
+def test_cost_plus_saving_is_the_cost_without_the_cache(pricing: Pricing, usage: Usage) -> None:
+    uncached = Usage(
+        input_tokens=usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
+        output_tokens=usage.output_tokens,
+    )
+    cost = price(pricing, usage=usage)
+    assert math.isclose(
+        cost.total + cost.cache_saving,
+        price(pricing, usage=uncached).total,
+        rel_tol=1e-9,
+        abs_tol=1e-6,
+    )
+
+
 def test_images_and_video_are_priced_per_unit() -> None:
     pricing = Pricing(image_input=50, image_output=4000, video_second=8000)
     cost = price(pricing, usage=None, images_in=2, images_out=3, video_seconds=6)

@@ -58,8 +58,17 @@ async def accounting(tmp_path: Path) -> AsyncIterator[Accounting]:
             await ledger.aclose()
 
 
-def tracker(request_id: str) -> RequestTracker:
-    return RequestTracker(request_id=request_id, bot=BOT, front="poe", user_id="u-1")
+CACHED_BOT = ChatBotConfig(
+    bot_name="claude-cached",
+    model_id="us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    pricing=Pricing(
+        input_token=0.3, output_token=1.5, cache_read_token=0.03, cache_write_token=0.375
+    ),
+)
+
+
+def tracker(request_id: str, bot: ChatBotConfig = BOT) -> RequestTracker:
+    return RequestTracker(request_id=request_id, bot=bot, front="poe", user_id="u-1")
 
 
 async def finish(accounting: Accounting, request: RequestTracker) -> None:
@@ -132,3 +141,32 @@ async def test_failure_before_any_output_charges_nothing(accounting: Accounting)
     assert (row.cost_milli_cents, row.outcome, row.ttft_ms) == (0, "throttled", None)
     assert accounting.api.cost_calls == []
     assert value(accounting.metrics, "fmgate_errors_total", bot="claude", code="throttled") == 1
+
+
+async def test_the_cache_saving_is_recorded_at_the_prices_the_request_was_billed_with(
+    accounting: Accounting,
+) -> None:
+    usage = Usage(input_tokens=2, output_tokens=10, cache_read_tokens=1000, cache_write_tokens=40)
+    repriced = CACHED_BOT.model_copy(
+        update={"pricing": CACHED_BOT.pricing.model_copy(update={"input_token": 0.6})}
+    )
+    for request_id, bot in (("r-before", CACHED_BOT), ("r-after", repriced)):
+        request = tracker(request_id, bot)
+        for event in (TextDelta("Hello"), usage, Done()):
+            request.observe(event)
+        request.succeeded()
+        await finish(accounting, request)
+
+    before, after = await accounting.ledger.get("r-before"), await accounting.ledger.get("r-after")
+    assert before is not None
+    assert after is not None
+    # 1,000 reads at 0.3 - 0.03, 40 writes at 0.3 - 0.375; then at an input price of 0.6.
+    assert before.cache_saving_milli_cents == 1000 * 0.27 - 40 * 0.075 == 267
+    assert after.cache_saving_milli_cents == 1000 * 0.57 + 40 * 0.225 == 579
+    [totals] = await accounting.ledger.totals_by_bot_day()
+    assert (totals.cache_read_tokens, totals.cache_write_tokens) == (2000, 80)
+    assert totals.cache_saving_milli_cents == 267 + 579
+    # The finisher counts the same cache tokens per bot in the metrics.
+    for direction, tokens in (("input", 4), ("cache_read", 2000), ("cache_write", 80)):
+        labels = {"bot": "claude-cached", "direction": direction}
+        assert value(accounting.metrics, "fmgate_tokens_total", **labels) == tokens

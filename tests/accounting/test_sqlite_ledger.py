@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from fmgate.accounting.ledger import UsageRecord
+from fmgate.accounting.ledger import UsageRecord, UsageTotals
 from fmgate.accounting.ledger_schema import SCHEMA_VERSION, LedgerSchemaError
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from tests.accounting.records import VERSION_1_TABLE, usage_record
+from tests.accounting.records import DAY_ONE, VERSION_1_TABLE, VERSION_2_TABLE, usage_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,10 +52,43 @@ async def test_a_version_1_ledger_is_migrated_and_keeps_its_rows(tmp_path: Path)
         old = await ledger.get("old")
         assert old is not None
         assert (old.cache_write_tokens, old.cache_write_1h_tokens) == (4, 0)
+        assert old.cache_saving_milli_cents is None  # it used the cache: its saving is unknown
         await ledger.record(usage_record("new", cache_write_tokens=9, cache_write_1h_tokens=5))
         assert await ledger.get("new") == usage_record(
             "new", cache_write_tokens=9, cache_write_1h_tokens=5
         )
+    finally:
+        await ledger.aclose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+async def test_a_version_2_ledger_keeps_the_saving_of_its_cached_rows_unknown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "usage.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (2)")
+        db.execute(VERSION_2_TABLE)
+        db.executemany(
+            "INSERT INTO usage VALUES (?, 'claude', 'm', 'u', 'c', ?, 10, 2, ?, ?, 0, 7, 5.0, "
+            "NULL, 'ok', 'poe', 0)",
+            [("cached", DAY_ONE, 300, 40), ("plain", DAY_ONE, 0, 0)],
+        )
+    ledger = SqliteLedger(path)
+    try:
+        cached, plain = await ledger.get("cached"), await ledger.get("plain")
+        assert cached is not None
+        assert plain is not None
+        assert cached.cache_saving_milli_cents is None  # priced at prices that may have changed
+        assert plain.cache_saving_milli_cents == 0  # no cache tokens: nothing saved
+        await ledger.record(
+            usage_record("new", cache_read_tokens=50, cache_saving_milli_cents=13.5)
+        )
+        assert await ledger.totals_by_bot_day() == [
+            UsageTotals("2025-03-01", "claude", 3, 0, 1020, 204, 614, 350, 40, 13.5, 1)
+        ]
     finally:
         await ledger.aclose()
     with sqlite3.connect(path) as db:

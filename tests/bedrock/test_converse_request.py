@@ -216,3 +216,20 @@ def test_a_tool_without_description_is_sent_without_one() -> None:
     assert build_converse_request(req)["toolConfig"] == {
         "tools": [{"toolSpec": {"name": "clock", "inputSchema": {"json": {"type": "object"}}}}]
     }
+
+
+def test_anthropic_betas_join_the_configured_ones_in_additional_fields() -> None:
+    hello = user(TextBlock("hi"))
+    request = ChatRequest(
+        model_id="m",
+        messages=(hello,),
+        additional_fields={"anthropic_beta": ["output-128k-2025-02-19"], "top_k": 5},
+        anthropic_betas=("token-efficient-tools-2025-02-19", "output-128k-2025-02-19"),
+    )
+    assert build_converse_request(request)["additionalModelRequestFields"] == {
+        "anthropic_beta": ["output-128k-2025-02-19", "token-efficient-tools-2025-02-19"],
+        "top_k": 5,
+    }
+    assert "additionalModelRequestFields" not in build_converse_request(
+        ChatRequest(model_id="m", messages=(hello,))
+    )

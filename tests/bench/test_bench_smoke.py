@@ -10,12 +10,16 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+from bench.caching import REALISTIC, source_bot
 from bench.comparison import comparison
 from bench.health import healthy_phase_failures
 from bench.measure import BenchPlan
 from bench.report_json import report_json, write_json
 from bench.report_table import render_table
 from bench.run import RunOptions, run_benchmark
+
+from fmgate.accounting.pricing import price
+from fmgate.core.events import Usage
 
 TINY_PLAN = BenchPlan(
     concurrency_levels=(1, 4),
@@ -122,3 +126,57 @@ async def test_tiny_workers_phase_measures_each_count(tmp_path: Path) -> None:
     assert data["workers"]["throughput_per_s"]["2"]["4"] is not None  # type: ignore[index]
     assert "fmgate throughput (streams/s)" in render_table(report)
     assert logs_without(options.credentials.secret_access_key, tmp_path)
+
+
+def emulator_ttft_floor_ms(uncached_tokens: int) -> float:
+    """The least time the realistic emulator waits before a prompt's first token."""
+    rate = REALISTIC.uncached_tokens_per_second
+    assert rate is not None
+    return REALISTIC.ttft_ms + uncached_tokens / rate * 1000
+
+
+async def test_tiny_caching_phase_bills_fewer_input_tokens_with_auto(tmp_path: Path) -> None:
+    plan = replace(TINY_PLAN, caching_turns=3)
+    options = RunOptions(plan=plan, paths=(), litellm=None, caching_phase=True)
+
+    report = await run_benchmark(options, tmp_path)
+
+    caching = report.caching
+    assert caching is not None
+    assert caching.status == "ok", caching.reason
+    assert [bill.turn for bill in caching.turns["off"]] == [1, 2, 3]
+    pricing = source_bot(plan.caching_source_bot).pricing
+    for mode, bills in caching.turns.items():
+        for bill in bills:
+            assert bill.output_tokens > 0
+            usage = Usage(
+                input_tokens=bill.input_tokens,
+                output_tokens=bill.output_tokens,
+                cache_read_tokens=bill.cache_read_tokens,
+                cache_write_tokens=bill.cache_write_tokens,
+            )
+            assert bill.cost_milli_cents == price(pricing, usage=usage).total_rounded, mode
+            # The emulator's first token waits at least the fixed TTFT plus the time to read
+            # the prompt's uncached input (a lower bound it sleeps, not a timing threshold).
+            uncached = bill.input_tokens + bill.cache_write_tokens
+            assert bill.ttft_ms >= emulator_ttft_floor_ms(uncached), (mode, bill)
+    first_off, first_auto = caching.side_by_side()[0]
+    assert (first_off.cache_read_tokens, first_off.cache_write_tokens) == (0, 0)
+    assert (first_auto.input_tokens, first_auto.cache_read_tokens) == (0, 0)
+    assert first_auto.cache_write_tokens == first_off.input_tokens > 1024  # the whole prompt
+    assert first_auto.cost_milli_cents > first_off.cost_milli_cents  # a write costs 1.25x
+    for off, auto in caching.side_by_side()[1:]:
+        assert (off.cache_read_tokens, off.cache_write_tokens) == (0, 0)
+        assert auto.prompt_tokens == off.prompt_tokens  # the same conversation
+        assert auto.cache_read_tokens > 0
+        # Tokens billed at the input price or above: only the new part of the prompt.
+        assert auto.input_tokens + auto.cache_write_tokens < off.input_tokens / 5
+        assert auto.cost_milli_cents < off.cost_milli_cents
+    assert caching.cost_ratio is not None
+    assert caching.cost_ratio < 1
+    assert healthy_phase_failures(report) == []
+    assert "prompt caching: 3 turns with claude-sonnet-4" in render_table(report)
+    data = report_json(report)
+    assert data["caching"]["totals"]["auto"]["turns"] == 3  # type: ignore[index]
+    assert logs_without(options.credentials.secret_access_key, tmp_path)
+    assert logs_without(options.credentials.poe_access_key, tmp_path)

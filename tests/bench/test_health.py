@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.caching_figures import CachingOutcome
 from bench.health import healthy_phase_failures
 from bench.measure import BenchPlan, HoldFigures, PathFigures, ServerFigures
 from bench.report import BenchReport, PathOutcome
@@ -64,3 +65,12 @@ def test_a_skipped_peer_is_not_a_failure() -> None:
     run = report(figures)
     run.paths["litellm"] = PathOutcome("litellm", "skipped", reason="--skip-litellm")
     assert healthy_phase_failures(run) == []
+
+
+def test_a_prompt_caching_phase_that_failed_is_a_failure() -> None:
+    run = report(PathFigures("fmgate", levels={1: phase(1)}))
+    run.caching = CachingOutcome("ok")
+    assert healthy_phase_failures(run) == []
+    run.caching = CachingOutcome("failed", reason="BotError: busy")
+    [failure] = healthy_phase_failures(run)
+    assert failure.describe() == "fmgate prompt caching: 1 of 1 streams failed (BotError: busy: 1)"

@@ -79,15 +79,15 @@ def test_system_images_and_documents_count_into_usage(bedrock: Any) -> None:
         user("look at these", image, document),
     ]
     response = bedrock.converse(
-        modelId=NOVA_LITE, system=[{"text": "Be brief."}], messages=messages
+        modelId=f"us.{CLAUDE_37}", system=[{"text": "Be brief."}], messages=messages
     )
     text_tokens = sum(
         count_tokens(t) for t in ("Be brief.", "first question", "an answer", "look at these")
     )
     assert response["usage"]["inputTokens"] == text_tokens + IMAGE_TOKENS + DOCUMENT_TOKENS
     assert answer_text(response) == reply_text("look at these", None)[0]
-    counted = bedrock.count_tokens(
-        modelId=NOVA_LITE,
+    counted = bedrock.count_tokens(  # by the foundation-model id, as CountTokens takes it
+        modelId=CLAUDE_37,
         input={"converse": {"system": [{"text": "Be brief."}], "messages": messages}},
     )
     assert counted["inputTokens"] == response["usage"]["inputTokens"]
@@ -95,8 +95,28 @@ def test_system_images_and_documents_count_into_usage(bedrock: Any) -> None:
 
 def test_count_tokens_for_an_invoke_model_body(bedrock: Any) -> None:
     body = b'{"prompt": "three little words"}'
-    counted = bedrock.count_tokens(modelId=NOVA_LITE, input={"invokeModel": {"body": body}})
+    counted = bedrock.count_tokens(modelId=CLAUDE_37, input={"invokeModel": {"body": body}})
     assert counted["inputTokens"] == count_tokens(body.decode())
+
+
+@pytest.mark.parametrize("model_id", [NOVA_LITE, f"us.{CLAUDE_37}", "luma.ray-v2:0"])
+def test_count_tokens_is_refused_for_models_that_do_not_count_and_for_profiles(
+    bedrock: Any, model_id: str
+) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        bedrock.count_tokens(modelId=model_id, input={"converse": {"messages": [user("hi")]}})
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "The provided model doesn't support counting tokens.",
+        400,
+    )
+
+
+def test_count_tokens_validates_the_conversation_as_converse_does(bedrock: Any) -> None:
+    blank = {"role": "user", "content": [{"text": " "}]}
+    with pytest.raises(ClientError) as excinfo:
+        bedrock.count_tokens(modelId=CLAUDE_37, input={"converse": {"messages": [blank]}})
+    assert "is blank" in error_of(excinfo)[1]
 
 
 def test_thinking_emits_reasoning_then_answer(bedrock: Any) -> None:
@@ -163,6 +183,60 @@ def test_forced_tool_choice(bedrock: Any) -> None:
     config = {**TOOLS, "toolChoice": {"tool": {"name": "weather"}}}
     response = bedrock.converse(modelId=NOVA_LITE, messages=[user("hi")], toolConfig=config)
     assert response["output"]["message"]["content"][0]["toolUse"]["name"] == "weather"
+
+
+@pytest.mark.parametrize(
+    ("model_id", "choice"),
+    [
+        # Llama 3.1 takes tools (in Converse), not forced choices; Llama 3 takes no tools at all.
+        ("us.meta.llama3-1-70b-instruct-v1:0", {"any": {}}),
+        ("us.meta.llama3-1-70b-instruct-v1:0", {"tool": {"name": "weather"}}),
+        ("mistral.mistral-large-2402-v1:0", {"tool": {"name": "weather"}}),
+    ],
+)
+def test_forced_tool_choice_is_refused_for_models_without_it(
+    bedrock: Any, model_id: str, choice: dict[str, Any]
+) -> None:
+    [member] = choice
+    with pytest.raises(ClientError) as excinfo:
+        bedrock.converse(
+            modelId=model_id, messages=[user("hi")], toolConfig={**TOOLS, "toolChoice": choice}
+        )
+    assert error_of(excinfo) == (
+        "ValidationException",
+        f"This model doesn't support the toolConfig.toolChoice.{member} field. Remove "
+        f"toolConfig.toolChoice.{member} and try again.",
+        400,
+    )
+
+
+def test_a_forced_tool_choice_with_thinking_is_refused(bedrock: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        bedrock.converse(
+            modelId=f"us.{CLAUDE_37}",
+            messages=[user("hi")],
+            inferenceConfig={"maxTokens": 4000},
+            additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 1024}},
+            toolConfig={**TOOLS, "toolChoice": {"any": {}}},
+        )
+    assert "Thinking may not be enabled when tool_choice forces tool use." in error_of(excinfo)[1]
+
+
+def test_mistral_large_takes_any(bedrock: Any) -> None:
+    config = {**TOOLS, "toolChoice": {"any": {}}}
+    response = bedrock.converse(
+        modelId="mistral.mistral-large-2402-v1:0", messages=[user("hi")], toolConfig=config
+    )
+    assert response["stopReason"] == "tool_use"
+
+
+def test_known_anthropic_betas_are_taken_by_their_claude_model(bedrock: Any) -> None:
+    response = bedrock.converse(
+        modelId="us.anthropic.claude-sonnet-4-20250514-v1:0",
+        messages=[user("hi")],
+        additionalModelRequestFields={"anthropic_beta": ["context-1m-2025-08-07"]},
+    )
+    assert response["stopReason"] == "end_turn"
 
 
 def test_performance_config_is_accepted_and_echoed(bedrock: Any) -> None:
@@ -250,6 +324,46 @@ def test_performance_config_is_accepted_and_echoed(bedrock: Any) -> None:
             f"Invocation of model ID {CLAUDE_37} with on-demand throughput isn't supported",
         ),
         ("amazon.titan-image-generator-v2:0", {"messages": [user("a")]}, "doesn't support"),
+        (
+            NOVA_LITE,
+            {"messages": [user("a"), {"role": "assistant", "content": [{"text": " \n"}]}]},
+            "The text field in the ContentBlock object at messages.1.content.0 is blank. Add "
+            "text to the text field, and try again.",
+        ),
+        (
+            NOVA_LITE,
+            {"messages": [{"role": "user", "content": [{"text": "a"}, {"text": ""}]}]},
+            "ContentBlock object at messages.0.content.1 is blank",
+        ),
+        (
+            NOVA_LITE,
+            {"messages": [user("a")], "system": [{"text": "  "}]},
+            "SystemContentBlock object at system.0 is blank",
+        ),
+        (
+            f"us.{CLAUDE_37}",
+            {
+                "messages": [user("a")],
+                "additionalModelRequestFields": {"anthropic_beta": ["context-1m-2025-08-07"]},
+            },
+            "invalid beta flag",
+        ),
+        (
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            {
+                "messages": [user("a")],
+                "additionalModelRequestFields": {"anthropic_beta": ["no-such-beta-2099-01-01"]},
+            },
+            "invalid beta flag",
+        ),
+        (
+            NOVA_LITE,
+            {
+                "messages": [user("a")],
+                "additionalModelRequestFields": {"anthropic_beta": ["context-1m-2025-08-07"]},
+            },
+            "anthropic_beta",
+        ),
     ],
 )
 def test_invalid_requests_get_validation_exception(

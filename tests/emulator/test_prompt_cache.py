@@ -214,7 +214,9 @@ def test_tools_come_first_in_the_prefix(bedrock: Any) -> None:
 def test_count_tokens_counts_cached_and_uncached_input(bedrock: Any) -> None:
     request = {"system": [{"text": SYSTEM}, POINT], "messages": [user("x")]}
     bedrock.converse(modelId=CLAUDE_37, **request)
-    counted = bedrock.count_tokens(modelId=CLAUDE_37, input={"converse": request})
+    counted = bedrock.count_tokens(
+        modelId=CLAUDE_37.removeprefix("us."), input={"converse": request}
+    )
     assert counted["inputTokens"] == 1201
 
 

@@ -46,6 +46,7 @@ bots:
     model_id: amazon.nova-lite-v1:0
     supports_images: true
     supports_documents: true
+    forced_tool_choices: [any, tool]
     introduction_message: Hi, I am Nova Lite.
   - bot_name: mistral-7b
     template: chat
@@ -63,6 +64,9 @@ bots:
     max_tokens_limit: 16000
     enable_reasoning: true
     reasoning_budget: 2048
+    forced_tool_choices: [any, tool]
+    count_tokens: true
+    anthropic_betas: [token-efficient-tools-2025-02-19, output-128k-2025-02-19]
   - bot_name: deepseek-r1
     template: chat
     model_id: us.deepseek.r1-v1:0

@@ -78,6 +78,18 @@ def test_a_model_without_prompt_caching_gets_no_section(tmp_path: Path) -> None:
     bot = add_model(tmp_path / "catalog.yaml", "meta.llama3-8b-instruct-v1:0").config
     assert isinstance(bot, ChatBotConfig)
     assert bot.prompt_caching is None
+    assert (bot.forced_tool_choices, bot.count_tokens, bot.anthropic_betas) == ((), False, ())
+
+
+def test_tool_choices_token_counting_and_betas_are_carried(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    claude = as_chat(add_model(path, "anthropic.claude-sonnet-4-20250514-v1:0").config)
+    assert claude.forced_tool_choices == ("any", "tool")
+    assert claude.count_tokens
+    assert "interleaved-thinking-2025-05-14" in claude.anthropic_betas
+    mistral = as_chat(add_model(path, "mistral.mistral-large-2402-v1:0").config)
+    assert (mistral.forced_tool_choices, mistral.count_tokens) == (("any",), False)
+    assert "forced_tool_choices: [any]" in path.read_text()
 
 
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
         assert facts.reasoning == Reasoning(spec.reasoning).value
         assert facts.max_output_tokens == spec.max_output_tokens
         assert facts.context_window is not None
+    assert set(facts.forced_tool_choices) == spec.tool_choices
+    assert facts.count_tokens == spec.count_tokens
+    assert set(facts.anthropic_betas) == (spec.anthropic_betas or set())
     caching, emulated = facts.prompt_caching, spec.caching
     assert (caching is None) == (emulated is None)
     if caching is not None and emulated is not None:
@@ -98,6 +101,18 @@ def test_tool_use_matches_the_bundled_catalog() -> None:
     for bot in load_catalog(None).bots:
         if isinstance(bot, ChatBotConfig):
             assert bot.tool_use == table[plain_model_id(bot.model_id)].tool_use, bot.bot_name
+
+
+def test_tool_choices_token_counting_and_betas_match_the_bundled_catalog() -> None:
+    """Every bundled chat bot declares its model's forced tool choices, CountTokens and betas."""
+    table = {facts.model_id: facts for facts in bundled_table().models}
+    for bot in load_catalog(None).bots:
+        if not isinstance(bot, ChatBotConfig):
+            continue
+        facts = table[plain_model_id(bot.model_id)]
+        assert bot.forced_tool_choices == facts.forced_tool_choices, bot.bot_name
+        assert bot.count_tokens == facts.count_tokens, bot.bot_name
+        assert bot.anthropic_betas == facts.anthropic_betas, bot.bot_name
 
 
 def test_lookup_takes_profile_ids_and_suggests_close_matches() -> None:

@@ -45,6 +45,27 @@ def test_a_finished_request_moves_counters_histograms_and_tokens() -> None:
     assert value(metrics, "fmgate_request_latency_seconds_bucket", bot="claude", le="2.5") == 2
 
 
+def test_prompt_cache_reads_and_writes_are_token_directions_of_their_own() -> None:
+    metrics = GatewayMetrics()
+    metrics.request_finished(
+        "claude", "poe", "ok", 0.2, 1.0, 2, 40, 99, cache_read_tokens=1322, cache_write_tokens=30
+    )
+    metrics.request_finished("claude", "openai", "ok", 0.2, 1.0, 5, 8, 9, cache_write_tokens=1400)
+    metrics.request_finished("llama", "poe", "ok", 0.2, 1.0, 700, 8, 9)
+
+    def tokens(bot: str, direction: str) -> float | None:
+        return value(metrics, "fmgate_tokens_total", bot=bot, direction=direction)
+
+    assert [tokens("claude", d) for d in ("input", "output", "cache_read", "cache_write")] == [
+        7,
+        48,
+        1322,
+        1430,
+    ]
+    # A bot that never used the cache exposes no cache series.
+    assert (tokens("llama", "cache_read"), tokens("llama", "cache_write")) == (None, None)
+
+
 def test_histogram_buckets_span_a_millisecond_to_two_minutes() -> None:
     metrics = GatewayMetrics()
     metrics.request_finished("b", "poe", "ok", 0.0005, 119.0, 1, 1, 1)

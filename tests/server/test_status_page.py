@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fmgate.server.status_page import bucket_quantile
+from fmgate.config.bot_config import ChatBotConfig, PromptCaching
+from fmgate.observability.metrics import GatewayMetrics
+from fmgate.server.status_page import BotStats, bot_stats, bucket_quantile, shown_hit_ratio
 from tests.fakes.poe_api import FakePoeApi
 from tests.harness.catalog_files import ServeFile, catalog_text
 from tests.harness.poe_client import ask
@@ -71,3 +73,25 @@ def test_quantile_interpolates_within_the_bucket() -> None:
     assert bucket_quantile(0.75, buckets) == pytest.approx(0.3)
     assert bucket_quantile(0.5, [(0.1, 0.0), (float("inf"), 0.0)]) is None
     assert bucket_quantile(0.5, [(0.1, 0.0), (float("inf"), 3.0)]) == 0.1
+
+
+def test_the_hit_ratio_is_shown_for_bots_that_cache_once_they_have_prompt_tokens() -> None:
+    metrics = GatewayMetrics()
+    for name, reads, writes in (("claude", 300, 100), ("short", 0, 0), ("off", 0, 0)):
+        cache = {"cache_read_tokens": reads, "cache_write_tokens": writes}
+        metrics.request_finished(name, "poe", "ok", 0.1, 0.2, 100, 5, 1, **cache)
+    stats = bot_stats(metrics.registry)
+    caching = PromptCaching(min_tokens=1024)
+
+    def bot(name: str, prompt_caching: PromptCaching | None) -> ChatBotConfig:
+        return ChatBotConfig(
+            bot_name=name, model_id="anthropic.claude-v1", prompt_caching=prompt_caching
+        )
+
+    assert shown_hit_ratio(bot("claude", caching), stats["claude"]) == 300 / 500
+    # Caching on, prompts below the minimum: nothing read, which is worth seeing.
+    assert shown_hit_ratio(bot("short", caching), stats["short"]) == 0.0
+    off = caching.model_copy(update={"mode": "off"})
+    assert shown_hit_ratio(bot("off", off), stats["off"]) is None
+    assert shown_hit_ratio(bot("off", None), stats["off"]) is None  # a model without caching
+    assert shown_hit_ratio(bot("fresh", caching), BotStats()) is None  # no prompt tokens yet

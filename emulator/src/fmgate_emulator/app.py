@@ -28,7 +28,7 @@ from fmgate_emulator.converse import converse, converse_stream, count_tokens_han
 from fmgate_emulator.errors import BedrockError, error_response
 from fmgate_emulator.faults import QUOTA_REFUSAL, Fault, FaultKind, InFlightKey
 from fmgate_emulator.invoke import invoke_model, invoke_with_response_stream
-from fmgate_emulator.models import resolve_model
+from fmgate_emulator.models import identify_model
 from fmgate_emulator.sigv4 import SignedRequest, verify
 from fmgate_emulator.state import STATE_KEY, EmulatorState
 from fmgate_emulator.streaming import StreamEnded, drop_connection, stall
@@ -115,7 +115,7 @@ def base_model(model_id: str | None) -> str | None:
     if model_id is None:
         return None
     try:
-        return resolve_model(model_id).spec.model_id
+        return identify_model(model_id).spec.model_id
     except BedrockError:
         return None
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from fmgate_emulator.errors import validation
 from fmgate_emulator.faults import Fault
-from fmgate_emulator.models import ModelSpec, ResolvedModel, resolve_model
+from fmgate_emulator.models import ModelSpec, ResolvedModel, identify_model, resolve_model
 from fmgate_emulator.pacing import Pacer
 from fmgate_emulator.prompt_cache import Partition
 from fmgate_emulator.sigv4 import Principal
@@ -42,7 +42,12 @@ class Call:
         return self.body
 
     def model(self) -> ResolvedModel:
+        """The model to run (a profile-only model only through an inference profile)."""
         return resolve_model(self.path_params["model_id"])
+
+    def named_model(self) -> ResolvedModel:
+        """The model the path names, for operations that do not run it (CountTokens)."""
+        return identify_model(self.path_params["model_id"])
 
     def pacer(self, uncached_input_tokens: int = 0) -> Pacer:
         return Pacer(self.state.timing, self.fault, uncached_input_tokens)

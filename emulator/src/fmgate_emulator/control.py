@@ -79,6 +79,11 @@ async def models(request: web.Request) -> web.Response:
                     if spec.caching
                     else None
                 ),
+                "tool_choices": sorted(spec.tool_choices),
+                "count_tokens": spec.count_tokens,
+                "anthropic_betas": (
+                    sorted(spec.anthropic_betas) if spec.anthropic_betas is not None else None
+                ),
             }
             for spec in MODELS
         ]

@@ -61,6 +61,18 @@ NO_DOCUMENTS = (
 TOOL_CONFIG_REQUIRED = (
     "The toolConfig field must be defined when using toolUse and toolResult content blocks."
 )
+#: What Bedrock says for a ``text`` block that is empty or only whitespace.
+BLANK_TEXT = (
+    "The text field in the {block} object at {where} is blank. Add text to the text field, and "
+    "try again."
+)
+#: Claude refuses a forced tool choice with extended thinking on.
+FORCED_TOOL_WHILE_THINKING = (
+    "The model returned the following errors: Thinking may not be enabled when tool_choice "
+    "forces tool use."
+)
+#: An ``anthropic_beta`` value the Claude model does not take.
+INVALID_BETA_FLAG = "The model returned the following errors: invalid beta flag"
 MIN_THINKING_BUDGET = 1024
 _USE_TOOL = re.compile(r"\buse tool ([A-Za-z0-9_-]+)", re.IGNORECASE)
 
@@ -170,6 +182,7 @@ def parse_converse(
     system = as_list(body.get("system"), "system")
     if system and not spec.system_messages:
         raise validation(NO_SYSTEM_MESSAGES)
+    check_system(system)
     check_content(messages, spec)
     inference = body.get("inferenceConfig") or {}
     max_tokens = inference.get("maxTokens", spec.max_output_tokens)
@@ -183,13 +196,17 @@ def parse_converse(
         )
     tool_config = body.get("toolConfig")
     check_tool_support(tool_config, spec, streaming=streaming)
-    tool_names, tool_choice = parse_tools(tool_config)
+    tool_names, tool_choice = parse_tools(tool_config, spec)
     if tool_config is None and uses_tool_blocks(messages):
         raise validation(TOOL_CONFIG_REQUIRED)
     check_tool_pairing(messages)
-    thinking = parse_thinking(body.get("additionalModelRequestFields") or {}, inference, spec)
+    additional = body.get("additionalModelRequestFields") or {}
+    thinking = parse_thinking(additional, inference, spec)
+    if thinking and ("any" in tool_choice or "tool" in tool_choice):
+        raise validation(FORCED_TOOL_WHILE_THINKING)
     if thinking:
         check_reasoning_replay(messages)
+    check_betas(additional, spec)
     latency = (body.get("performanceConfig") or {}).get("latency")
     if latency not in (None, "standard", "optimized"):
         raise validation("performanceConfig.latency must be 'standard' or 'optimized'.")
@@ -223,10 +240,25 @@ def check_roles(messages: list[Any]) -> None:
         previous = role
 
 
+def is_blank(block: Any) -> bool:
+    return isinstance(block, dict) and "text" in block and not str(block["text"]).strip()
+
+
+def check_system(system: list[Any]) -> None:
+    """No blank system text."""
+    for index, block in enumerate(system):
+        if is_blank(block):
+            where = f"system.{index}"
+            raise validation(BLANK_TEXT.format(block="SystemContentBlock", where=where))
+
+
 def check_content(messages: list[dict[str, Any]], spec: ModelSpec) -> None:
-    """Image and document blocks only for models that declare support for them."""
-    for message in messages:
-        for block in message["content"]:
+    """No blank text; image and document blocks only for models that declare support for them."""
+    for message_index, message in enumerate(messages):
+        for block_index, block in enumerate(message["content"]):
+            if is_blank(block):
+                where = f"messages.{message_index}.content.{block_index}"
+                raise validation(BLANK_TEXT.format(block="ContentBlock", where=where))
             if "image" in block and not spec.vision:
                 raise validation(NO_IMAGES)
             if "document" in block and not spec.documents:
@@ -237,8 +269,9 @@ def uses_tool_blocks(messages: list[dict[str, Any]]) -> bool:
     return any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
 
 
-def parse_tools(tool_config: Any) -> tuple[list[str], dict[str, Any]]:
-    """Tool names declared in ``toolConfig`` and its ``toolChoice`` (default ``auto``)."""
+def parse_tools(tool_config: Any, spec: ModelSpec) -> tuple[list[str], dict[str, Any]]:
+    """Tool names declared in ``toolConfig`` and its ``toolChoice`` (default ``auto``); a
+    ``toolChoice`` beyond ``auto`` only for models that take it."""
     if tool_config is None:
         return [], {"auto": {}}
     tools = as_list(tool_config.get("tools"), "toolConfig.tools")
@@ -246,6 +279,12 @@ def parse_tools(tool_config: Any) -> tuple[list[str], dict[str, Any]]:
     if not names:
         raise validation("The toolConfig field must contain at least one tool specification.")
     choice = tool_config.get("toolChoice") or {"auto": {}}
+    for member in ("any", "tool"):
+        if member in choice and member not in spec.tool_choices:
+            raise validation(
+                f"This model doesn't support the toolConfig.toolChoice.{member} field. Remove "
+                f"toolConfig.toolChoice.{member} and try again."
+            )
     forced = (choice.get("tool") or {}).get("name")
     if forced is not None and forced not in names:
         raise validation(f"The tool {forced} in toolChoice is not defined in toolConfig.tools.")
@@ -285,6 +324,20 @@ def parse_thinking(fields: dict[str, Any], inference: dict[str, Any], spec: Mode
             "than thinking.budget_tokens."
         )
     return True
+
+
+def check_betas(fields: dict[str, Any], spec: ModelSpec) -> None:
+    """``anthropic_beta``: a list of flags the Claude model takes; unknown to other models."""
+    betas = fields.get("anthropic_beta")
+    if betas is None:
+        return
+    if spec.anthropic_betas is None:
+        raise validation(
+            "The model returned the following errors: extraneous key [anthropic_beta] is not "
+            "permitted"
+        )
+    if not isinstance(betas, list) or not all(flag in spec.anthropic_betas for flag in betas):
+        raise validation(INVALID_BETA_FLAG)
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:

@@ -19,6 +19,10 @@ from fmgate_emulator.conversation import (
     RedactedReasoningBlock,
     TextBlock,
     ToolUseBlock,
+    as_list,
+    check_content,
+    check_roles,
+    check_system,
     count_input_tokens,
     parse_converse,
     plan_answer,
@@ -33,6 +37,8 @@ NOT_A_CHAT_MODEL = (
     "This action doesn't support the model that you provided. "
     "Try again with a supported text or chat model."
 )
+#: CountTokens for a model that does not count, or called by an inference profile's id.
+UNCOUNTABLE_MODEL = "The provided model doesn't support counting tokens."
 
 
 def chat_model(call: Call) -> ResolvedModel:
@@ -131,19 +137,21 @@ def invoke_body_text(raw: Any) -> str:
 
 
 async def count_tokens_handler(call: Call) -> web.StreamResponse:
-    """CountTokens: the same input count Converse reports in ``usage.inputTokens``."""
-    model = call.model()
+    """CountTokens: the same input count Converse reports in ``usage.inputTokens``, for the
+    models that count, called by their foundation-model id (an inference profile is refused)."""
+    model = call.named_model()
+    if model.via_profile or not model.spec.count_tokens:
+        raise validation(UNCOUNTABLE_MODEL)
     body = call.json_object()
     request_input = body.get("input") or {}
     if "converse" in request_input:
-        if model.spec.modality is not Modality.CHAT:
-            raise validation(NOT_A_CHAT_MODEL)
         converse_input = request_input["converse"]
-        tokens = count_input_tokens(
-            converse_input.get("system") or [],
-            converse_input.get("messages") or [],
-            converse_input.get("toolConfig"),
-        )
+        messages = as_list(converse_input.get("messages"), "messages")
+        system = as_list(converse_input.get("system"), "system")
+        check_roles(messages)
+        check_system(system)
+        check_content(messages, model.spec)
+        tokens = count_input_tokens(system, messages, converse_input.get("toolConfig"))
     elif "invokeModel" in request_input:
         tokens = count_tokens(invoke_body_text(request_input["invokeModel"].get("body", "")))
     else:

@@ -87,6 +87,13 @@ class ModelSpec:
     body_family: BodyFamily | None = None
     #: Prompt caching; ``None``: a ``cachePoint`` is refused.
     caching: CacheSupport | None = None
+    #: ``toolChoice`` members taken beyond ``auto`` (``any``, ``tool``); others are refused.
+    tool_choices: frozenset[str] = frozenset()
+    #: Answers CountTokens (called by its foundation-model id).
+    count_tokens: bool = False
+    #: ``additionalModelRequestFields.anthropic_beta`` values taken; ``None``: not an Anthropic
+    #: model, the field itself is unknown to it.
+    anthropic_betas: frozenset[str] | None = None
     #: Tools (``toolConfig``); media models take none.
     tool_use: ToolUse = ToolUse.NONE
 
@@ -104,6 +111,9 @@ def _chat(
     reasoning: Reasoning = Reasoning.NONE,
     system_messages: bool = True,
     caching: CacheSupport | None = None,
+    tool_choices: frozenset[str] = frozenset(),
+    count_tokens: bool = False,
+    anthropic_betas: frozenset[str] | None = None,
     tool_use: ToolUse = ToolUse.STREAMING,
 ) -> ModelSpec:
     return ModelSpec(
@@ -116,6 +126,9 @@ def _chat(
         system_messages=system_messages,
         max_output_tokens=max_output_tokens,
         caching=caching,
+        tool_choices=tool_choices,
+        count_tokens=count_tokens,
+        anthropic_betas=anthropic_betas,
         tool_use=tool_use,
     )
 
@@ -125,27 +138,54 @@ _ALWAYS = Reasoning.ALWAYS
 _WHOLE = ToolUse.WHOLE
 _NO_TOOLS = ToolUse.NONE
 
+#: Forced tool choices: Claude 3+ and Nova take both, Mistral Large only ``any``.
+ANY_OR_NAMED = frozenset({"any", "tool"})
+ANY_ONLY = frozenset({"any"})
+
+#: The anthropic_beta values Bedrock takes per Claude model (fmgate's model table, sources there).
+EFFICIENT_TOOL_USE = "token-efficient-tools-2025-02-19"
+INTERLEAVED_THINKING = "interleaved-thinking-2025-05-14"
+CONTEXT_1M = "context-1m-2025-08-07"
+CONTEXT_MANAGEMENT = "context-management-2025-06-27"
+OUTPUT_128K = "output-128k-2025-02-19"
+
 MODELS: tuple[ModelSpec, ...] = (
     # Amazon Nova
-    _chat("amazon.nova-micro-v1:0", 10000, caching=NOVA_CACHE),
-    _chat("amazon.nova-lite-v1:0", 10000, vision=True, documents=True, caching=NOVA_CACHE),
-    _chat("amazon.nova-pro-v1:0", 10000, vision=True, documents=True, caching=NOVA_CACHE),
-    _chat(
-        "amazon.nova-premier-v1:0",
-        32000,
-        profile_only=True,
-        vision=True,
-        documents=True,
-        caching=NOVA_CACHE,
+    _chat("amazon.nova-micro-v1:0", 10000, caching=NOVA_CACHE, tool_choices=ANY_OR_NAMED),
+    *(
+        _chat(
+            model_id,
+            limit,
+            profile_only=profile_only,
+            vision=True,
+            documents=True,
+            caching=NOVA_CACHE,
+            tool_choices=ANY_OR_NAMED,
+        )
+        for model_id, limit, profile_only in (
+            ("amazon.nova-lite-v1:0", 10000, False),
+            ("amazon.nova-pro-v1:0", 10000, False),
+            ("amazon.nova-premier-v1:0", 32000, True),
+        )
     ),
     # Anthropic
-    _chat("anthropic.claude-3-haiku-20240307-v1:0", 4096, vision=True, documents=True),
+    _chat(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        4096,
+        vision=True,
+        documents=True,
+        tool_choices=ANY_OR_NAMED,
+        anthropic_betas=frozenset(),
+    ),
     _chat(
         "anthropic.claude-3-5-haiku-20241022-v1:0",
         8192,
         profile_only=True,
         documents=True,
         caching=claude_cache(2048),
+        tool_choices=ANY_OR_NAMED,
+        count_tokens=True,
+        anthropic_betas=frozenset(),
     ),
     _chat(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
@@ -153,6 +193,9 @@ MODELS: tuple[ModelSpec, ...] = (
         profile_only=True,
         vision=True,
         documents=True,
+        tool_choices=ANY_OR_NAMED,
+        count_tokens=True,
+        anthropic_betas=frozenset(),
     ),
     *(
         _chat(
@@ -163,13 +206,41 @@ MODELS: tuple[ModelSpec, ...] = (
             documents=True,
             reasoning=_ON_REQUEST,
             caching=caching,
+            tool_choices=ANY_OR_NAMED,
+            count_tokens=True,
+            anthropic_betas=frozenset(betas),
         )
-        for model_id, limit, caching in (
-            ("anthropic.claude-3-7-sonnet-20250219-v1:0", 64000, claude_cache(1024)),
-            ("anthropic.claude-sonnet-4-20250514-v1:0", 64000, claude_cache(1024)),
-            ("anthropic.claude-opus-4-1-20250805-v1:0", 32000, claude_cache(1024)),
-            ("anthropic.claude-sonnet-4-5-20250929-v1:0", 64000, claude_cache(1024, "1h")),
-            ("anthropic.claude-haiku-4-5-20251001-v1:0", 64000, claude_cache(4096, "1h")),
+        for model_id, limit, caching, betas in (
+            (
+                "anthropic.claude-3-7-sonnet-20250219-v1:0",
+                64000,
+                claude_cache(1024),
+                (EFFICIENT_TOOL_USE, OUTPUT_128K),
+            ),
+            (
+                "anthropic.claude-sonnet-4-20250514-v1:0",
+                64000,
+                claude_cache(1024),
+                (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_1M),
+            ),
+            (
+                "anthropic.claude-opus-4-1-20250805-v1:0",
+                32000,
+                claude_cache(1024),
+                (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING),
+            ),
+            (
+                "anthropic.claude-sonnet-4-5-20250929-v1:0",
+                64000,
+                claude_cache(1024, "1h"),
+                (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_1M, CONTEXT_MANAGEMENT),
+            ),
+            (
+                "anthropic.claude-haiku-4-5-20251001-v1:0",
+                64000,
+                claude_cache(4096, "1h"),
+                (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_MANAGEMENT),
+            ),
         )
     ),
     # Meta Llama
@@ -177,27 +248,11 @@ MODELS: tuple[ModelSpec, ...] = (
     _chat("meta.llama3-70b-instruct-v1:0", 2048, tool_use=_NO_TOOLS),
     _chat("meta.llama3-1-8b-instruct-v1:0", 8192, profile_only=True, tool_use=_WHOLE),
     _chat("meta.llama3-1-70b-instruct-v1:0", 8192, profile_only=True, tool_use=_WHOLE),
-    _chat(
-        "meta.llama3-2-11b-instruct-v1:0",
-        8192,
-        profile_only=True,
-        vision=True,
-        tool_use=_WHOLE,
-    ),
-    _chat(
-        "meta.llama3-2-90b-instruct-v1:0",
-        8192,
-        profile_only=True,
-        vision=True,
-        tool_use=_WHOLE,
-    ),
+    _chat("meta.llama3-2-11b-instruct-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
+    _chat("meta.llama3-2-90b-instruct-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
     _chat("meta.llama3-3-70b-instruct-v1:0", 8192, profile_only=True, tool_use=_WHOLE),
     _chat(
-        "meta.llama4-scout-17b-instruct-v1:0",
-        8192,
-        profile_only=True,
-        vision=True,
-        tool_use=_WHOLE,
+        "meta.llama4-scout-17b-instruct-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE
     ),
     _chat(
         "meta.llama4-maverick-17b-instruct-v1:0",
@@ -209,15 +264,9 @@ MODELS: tuple[ModelSpec, ...] = (
     # Mistral
     _chat("mistral.mistral-7b-instruct-v0:2", 8192, system_messages=False, tool_use=_NO_TOOLS),
     _chat("mistral.mixtral-8x7b-instruct-v0:1", 4096, system_messages=False, tool_use=_NO_TOOLS),
-    _chat("mistral.mistral-large-2402-v1:0", 8192, tool_use=_WHOLE),
+    _chat("mistral.mistral-large-2402-v1:0", 8192, tool_choices=ANY_ONLY, tool_use=_WHOLE),
     _chat("mistral.mistral-small-2402-v1:0", 8192, tool_use=_WHOLE),
-    _chat(
-        "mistral.pixtral-large-2502-v1:0",
-        8192,
-        profile_only=True,
-        vision=True,
-        tool_use=_WHOLE,
-    ),
+    _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
     # DeepSeek, Cohere, AI21, OpenAI, Qwen
     _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS, tool_use=_NO_TOOLS),
     _chat("deepseek.v3-v1:0", 8192, tool_use=_WHOLE),
@@ -279,8 +328,9 @@ def split_arn(identifier: str) -> str:
     return resource_id
 
 
-def resolve_model(requested_id: str) -> ResolvedModel:
-    """Resolve a (percent-decoded) model identifier or raise Bedrock's ValidationException."""
+def identify_model(requested_id: str) -> ResolvedModel:
+    """The model a (percent-decoded) identifier names, or Bedrock's ValidationException; an
+    operation that does not run the model (CountTokens) takes profile-only models by plain id."""
     identifier = split_arn(requested_id)
     prefix = next((p for p in PROFILE_PREFIXES if identifier.startswith(p)), None)
     base_id = identifier.removeprefix(prefix) if prefix else identifier
@@ -289,6 +339,13 @@ def resolve_model(requested_id: str) -> ResolvedModel:
         raise validation(INVALID_MODEL_ID)
     if prefix and spec.modality is not Modality.CHAT:
         raise validation(INVALID_MODEL_ID)
-    if spec.profile_only and not prefix:
-        raise validation(on_demand_unsupported(base_id))
     return ResolvedModel(requested_id=requested_id, spec=spec, via_profile=prefix is not None)
+
+
+def resolve_model(requested_id: str) -> ResolvedModel:
+    """The model to run for an identifier: :func:`identify_model`, and a profile-only model
+    only through an inference profile."""
+    model = identify_model(requested_id)
+    if model.spec.profile_only and not model.via_profile:
+        raise validation(on_demand_unsupported(model.spec.model_id))
+    return model

@@ -101,6 +101,8 @@ class RequestFinisher:
             usage.input_tokens if usage else 0,
             usage.output_tokens if usage else 0,
             cost.total_rounded,
+            cache_read_tokens=usage.cache_read_tokens if usage else 0,
+            cache_write_tokens=usage.cache_write_tokens if usage else 0,
         )
         if tracker.error is not None:
             self._metrics.error(name, tracker.error.code)
@@ -157,4 +159,5 @@ def usage_record(tracker: RequestTracker, usage: Usage | None, cost: Cost) -> Us
         outcome=tracker.outcome,
         front=tracker.front,
         cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else 0,
+        cache_saving_milli_cents=cost.cache_saving,
     )

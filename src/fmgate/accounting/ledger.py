@@ -40,6 +40,11 @@ class UsageRecord:
     front: str = "poe"
     #: Of ``cache_write_tokens``, those written with the 1-hour TTL (priced apart).
     cache_write_1h_tokens: int = 0
+    #: Milli-cents the prompt cache saved against the plain input price, at the prices the
+    #: request was billed with (:attr:`fmgate.accounting.pricing.Cost.cache_saving`; negative
+    #: when writes were not read back). None: recorded before the ledger kept it (schema 3) by
+    #: a request that read or wrote the cache, so not known.
+    cache_saving_milli_cents: float | None = 0.0
 
 
 #: Outcomes that are not errors.
@@ -59,6 +64,31 @@ class UsageTotals:
     input_tokens: int
     output_tokens: int
     cost_milli_cents: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    #: The sum of the known savings (:attr:`UsageRecord.cache_saving_milli_cents`).
+    cache_saving_milli_cents: float = 0.0
+    #: Requests whose saving is not known (recorded before schema 3, with cache tokens).
+    unknown_saving_requests: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every prompt token: uncached input, cache reads and cache writes."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        """The share of the prompt tokens read from the cache (see :func:`cache_hit_ratio`)."""
+        return cache_hit_ratio(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
+
+
+def cache_hit_ratio(
+    input_tokens: float, cache_read_tokens: float, cache_write_tokens: float
+) -> float | None:
+    """Cache reads over every prompt token (input + reads + writes); None without prompt
+    tokens."""
+    prompt_tokens = input_tokens + cache_read_tokens + cache_write_tokens
+    return cache_read_tokens / prompt_tokens if prompt_tokens > 0 else None
 
 
 class UsageLedger(Protocol):
@@ -82,35 +112,54 @@ class UsageLedger(Protocol):
 #: Milli-cents in one US dollar.
 MILLI_CENTS_PER_USD = 100_000
 
-USAGE_TABLE_HEADERS = ("day", "bot", "requests", "errors", "input tokens", "output tokens", "cost")
+USAGE_TABLE_HEADERS = (
+    "day",
+    "bot",
+    "requests",
+    "errors",
+    "input tokens",
+    "output tokens",
+    "cache read",
+    "cache write",
+    "hit",
+    "cost",
+    "saved",
+)
+
+#: Shown for a figure that does not exist (a hit ratio where the cache was not used).
+NO_FIGURE = "–"
+#: Marks a saving that leaves out requests whose saving is not known.
+UNKNOWN_SAVING_MARK = "*"
 
 
 def format_usage_table(rows: list[UsageTotals]) -> str:
-    """An aligned plain-text table for ``fmgate usage``: one line per bot and day, then a total."""
+    """An aligned plain-text table for ``fmgate usage``: one line per bot and day, then a total.
+
+    Besides tokens and cost, each line shows the prompt cache: tokens read and written, the hit
+    ratio (reads over all prompt tokens; :data:`NO_FIGURE` where the cache was neither read
+    nor written) and what it saved against the plain input price (signed: writes that are not
+    read back cost more than plain input). A saving marked :data:`UNKNOWN_SAVING_MARK` leaves
+    out requests recorded before the ledger kept savings; a note under the table counts them.
+    """
     if not rows:
         return "no usage recorded"
-    body = [
-        (
-            row.day,
-            row.bot,
-            f"{row.requests:,}",
-            f"{row.errors:,}",
-            f"{row.input_tokens:,}",
-            f"{row.output_tokens:,}",
-            usd(row.cost_milli_cents),
-        )
-        for row in rows
-    ]
-    total = (
-        "total",
-        "",
-        f"{sum(r.requests for r in rows):,}",
-        f"{sum(r.errors for r in rows):,}",
-        f"{sum(r.input_tokens for r in rows):,}",
-        f"{sum(r.output_tokens for r in rows):,}",
-        usd(sum(r.cost_milli_cents for r in rows)),
+    total = UsageTotals(
+        day="total",
+        bot="",
+        requests=sum(r.requests for r in rows),
+        errors=sum(r.errors for r in rows),
+        input_tokens=sum(r.input_tokens for r in rows),
+        output_tokens=sum(r.output_tokens for r in rows),
+        cost_milli_cents=sum(r.cost_milli_cents for r in rows),
+        cache_read_tokens=sum(r.cache_read_tokens for r in rows),
+        cache_write_tokens=sum(r.cache_write_tokens for r in rows),
+        cache_saving_milli_cents=sum(r.cache_saving_milli_cents for r in rows),
+        unknown_saving_requests=sum(r.unknown_saving_requests for r in rows),
     )
-    table = [USAGE_TABLE_HEADERS, *body, total]
+    marked = total.unknown_saving_requests > 0
+    headers = (*USAGE_TABLE_HEADERS[:-1], USAGE_TABLE_HEADERS[-1] + " " * marked)
+    body = [usage_cells(row, marked) for row in rows]
+    table = [headers, *body, usage_cells(total, marked)]
     widths = [max(len(line[col]) for line in table) for col in range(len(USAGE_TABLE_HEADERS))]
     text_columns = 2  # day and bot are left-aligned; numbers are right-aligned
 
@@ -122,7 +171,40 @@ def format_usage_table(rows: list[UsageTotals]) -> str:
         return "  ".join(cells).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
-    return "\n".join([render(table[0]), rule, *map(render, body), rule, render(total)])
+    lines = [render(table[0]), rule, *map(render, body), rule, render(table[-1])]
+    if marked:
+        lines.append(
+            f"{UNKNOWN_SAVING_MARK} the saving of {total.unknown_saving_requests:,} requests that "
+            "used the cache is not known (recorded before the ledger kept savings, schema 3) and "
+            "is left out"
+        )
+    return "\n".join(lines)
+
+
+def usage_cells(row: UsageTotals, marked: bool = False) -> tuple[str, ...]:
+    """One line of :func:`format_usage_table`, in the order of :data:`USAGE_TABLE_HEADERS`;
+    ``marked``: the table marks savings that leave requests out (the others get a space)."""
+    used_cache = row.cache_read_tokens > 0 or row.cache_write_tokens > 0
+    ratio = row.cache_hit_ratio
+    mark = (UNKNOWN_SAVING_MARK if row.unknown_saving_requests else " ") if marked else ""
+    return (
+        row.day,
+        row.bot,
+        f"{row.requests:,}",
+        f"{row.errors:,}",
+        f"{row.input_tokens:,}",
+        f"{row.output_tokens:,}",
+        f"{row.cache_read_tokens:,}",
+        f"{row.cache_write_tokens:,}",
+        f"{ratio:.1%}" if used_cache and ratio is not None else NO_FIGURE,
+        usd(row.cost_milli_cents),
+        signed_usd(round(row.cache_saving_milli_cents)) + mark,
+    )
+
+
+def signed_usd(milli_cents: int) -> str:
+    """Like :func:`usd`, with a minus sign before the dollar sign when negative."""
+    return f"-{usd(-milli_cents)}" if milli_cents < 0 else usd(milli_cents)
 
 
 def usd(milli_cents: int) -> str:

@@ -1,8 +1,10 @@
-"""The usage table every ledger store creates, and the errors every store raises.
+"""The tables every ledger store creates, and the errors every store raises.
 
 Plain SQL (standard column types) so SQLite (:mod:`fmgate.accounting.sqlite_ledger`) and
-PostgreSQL (:mod:`fmgate.accounting.postgres_ledger`) create the same table from it. A ledger an
-older fmgate wrote is brought up to :data:`SCHEMA_VERSION` by :data:`MIGRATIONS` when opened.
+PostgreSQL (:mod:`fmgate.accounting.postgres_ledger`) create the same tables from it: ``usage``
+(one row per request) and ``caller_documents`` (JSON kept for a caller, see
+:mod:`fmgate.accounting.caller_documents`). A ledger an older fmgate wrote is brought up to
+:data:`SCHEMA_VERSION` by :data:`MIGRATIONS` when opened.
 """
 
 from __future__ import annotations
@@ -13,9 +15,23 @@ from typing import Final
 
 from fmgate.accounting.ledger import UsageRecord
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 4
 
 COLUMNS: Final = tuple(f.name for f in fields(UsageRecord))
+
+#: Caller-scoped JSON documents (stored responses); ``created_at`` in unix seconds bounds their
+#: age, ``size_bytes`` (of ``body``, UTF-8) the store's total.
+DOCUMENTS_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS caller_documents (
+        caller TEXT NOT NULL,
+        document_id TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (caller, document_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS caller_documents_created_at ON caller_documents (created_at)",
+)
 
 SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
@@ -36,15 +52,27 @@ SCHEMA: Final = (
         ttft_ms DOUBLE PRECISION,
         outcome TEXT NOT NULL,
         front TEXT NOT NULL,
-        cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0
+        cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
+        cache_saving_milli_cents DOUBLE PRECISION
     )""",
     "CREATE INDEX IF NOT EXISTS usage_started_at ON usage (started_at)",
+    *DOCUMENTS_SCHEMA,
 )
 
 #: Version -> the statements that bring a ledger of that version to the next one.
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {
     # 2: cache writes with the 1-hour TTL are counted apart (they are priced apart).
     1: ("ALTER TABLE usage ADD COLUMN cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0",),
+    # 3: what the prompt cache saved, priced when the request was billed. The rows already
+    # there with cache tokens were priced at prices that may have changed since: their saving
+    # stays NULL (not known); a row without cache tokens saved exactly nothing.
+    2: (
+        "ALTER TABLE usage ADD COLUMN cache_saving_milli_cents DOUBLE PRECISION",
+        "UPDATE usage SET cache_saving_milli_cents = 0 "
+        "WHERE cache_read_tokens = 0 AND cache_write_tokens = 0",
+    ),
+    # 4: caller-scoped documents (the Responses API's stored responses).
+    3: DOCUMENTS_SCHEMA,
 }
 
 

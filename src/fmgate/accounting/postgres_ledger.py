@@ -65,24 +65,30 @@ INSERT_SQL: Final = """
     INSERT INTO usage (
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
-    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
+        cache_saving_milli_cents
+    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (request_id) DO NOTHING
 """
 #: Columns in :data:`COLUMNS` order (the order of :class:`UsageRecord`'s fields).
 SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
+        cache_saving_milli_cents
     FROM usage WHERE request_id = %s
 """
 #: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled"). PostgreSQL's
-#: SUM of a BIGINT is NUMERIC, hence the casts (the totals stay ints, as SQLite gives them).
+#: SUM of a BIGINT is NUMERIC, hence the casts (the totals stay ints, as SQLite gives them). A
+#: saving that is NULL is not known (a row of schema 2 or older that read or wrote the cache).
 TOTALS_SQL: Final = """
     SELECT to_char(to_timestamp(started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
         bot, COUNT(*),
         SUM(CASE WHEN outcome IN ('ok', 'cancelled') THEN 0 ELSE 1 END)::bigint,
-        SUM(input_tokens)::bigint, SUM(output_tokens)::bigint, SUM(cost_milli_cents)::bigint
+        SUM(input_tokens)::bigint, SUM(output_tokens)::bigint, SUM(cost_milli_cents)::bigint,
+        SUM(cache_read_tokens)::bigint, SUM(cache_write_tokens)::bigint,
+        COALESCE(SUM(cache_saving_milli_cents), 0)::double precision,
+        SUM(CASE WHEN cache_saving_milli_cents IS NULL THEN 1 ELSE 0 END)::bigint
     FROM usage WHERE started_at >= %s
     GROUP BY day, bot ORDER BY day, bot COLLATE "C"
 """
@@ -250,6 +256,14 @@ class PostgresLedger:
             return None if row is None else UsageRecord(**dict(zip(COLUMNS, row, strict=True)))
 
         return await self._with_connection("get", query)
+
+    async def run(self, operation: str, call: Callable[[Connection], Awaitable[T]]) -> T:
+        """``call`` on a pooled connection (autocommit), retried like every ledger operation
+        while PostgreSQL is unreachable: how the database's other tables (the caller documents)
+        are read and written. ``operation`` names it in messages. Raises ``LedgerClosed`` after
+        ``aclose``, :class:`LedgerUnavailable`, and what ``call`` raises."""
+        self._refuse_if_closed()
+        return await self._with_connection(operation, call)
 
     async def aclose(self) -> None:
         """Wait for the writes in progress, then close the pool (idempotent)."""

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from fmgate.accounting.ledger import UsageRecord, UsageTotals
 from fmgate.accounting.ledger_schema import (
@@ -38,6 +38,8 @@ from fmgate.accounting.ledger_schema import (
     migrations_from,
 )
 
+T = TypeVar("T")
+
 #: Most records committed in one transaction.
 MAX_BATCH: Final = 512
 #: Longest a write waits for another process's transaction on the same file.
@@ -47,21 +49,27 @@ INSERT_SQL: Final = """
     INSERT INTO usage (
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
+        cache_saving_milli_cents
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (request_id) DO NOTHING
 """
 SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
-        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens
+        cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
+        cache_saving_milli_cents
     FROM usage WHERE request_id = ?
 """
-#: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled").
+#: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled"); a saving
+#: that is NULL is not known (a row of schema 2 or older that read or wrote the cache).
 TOTALS_SQL: Final = """
     SELECT date(started_at, 'unixepoch') AS day, bot, COUNT(*),
         SUM(CASE WHEN outcome IN ('ok', 'cancelled') THEN 0 ELSE 1 END),
-        SUM(input_tokens), SUM(output_tokens), SUM(cost_milli_cents)
+        SUM(input_tokens), SUM(output_tokens), SUM(cost_milli_cents),
+        SUM(cache_read_tokens), SUM(cache_write_tokens),
+        COALESCE(SUM(cache_saving_milli_cents), 0.0),
+        SUM(CASE WHEN cache_saving_milli_cents IS NULL THEN 1 ELSE 0 END)
     FROM usage WHERE started_at >= ?
     GROUP BY day, bot ORDER BY day, bot
 """
@@ -109,6 +117,14 @@ class SqliteLedger:
             return None if row is None else _record_from_row(row)
 
         result: UsageRecord | None = await self._submit(call=query)
+        return result
+
+    async def run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """``call`` on the ledger's connection, on its thread, between record batches: how the
+        file's other tables (the caller documents) are read and written. A ``call`` that writes
+        puts its statements in one :class:`immediate_transaction`. Raises ``LedgerClosed`` after
+        ``aclose``, and what ``call`` raises."""
+        result: T = await self._submit(call=call)
         return result
 
     async def aclose(self) -> None:
@@ -176,7 +192,7 @@ class SqliteLedger:
 
     def _write(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
         try:
-            with _transaction(db):
+            with immediate_transaction(db):
                 db.executemany(INSERT_SQL, [_row(job.record) for job in batch if job.record])
         except Exception as error:
             for job in batch:
@@ -202,7 +218,7 @@ class SqliteLedger:
             _deliver(job, error=error)
 
 
-class _transaction:
+class immediate_transaction:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
@@ -228,7 +244,7 @@ def _open(path: Path) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        with _transaction(db):
+        with immediate_transaction(db):
             for statement in SCHEMA:
                 db.execute(statement)
             row = db.execute("SELECT version FROM schema_version").fetchone()

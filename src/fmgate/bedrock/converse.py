@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
 from fmgate.bedrock.eventstream import stream_events
+from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.readers import field as member
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
@@ -147,10 +148,15 @@ def build_inference_config(req: ChatRequest) -> dict[str, object]:
 
 
 def build_additional_fields(req: ChatRequest) -> dict[str, object]:
-    """``additionalModelRequestFields``: configured extras, plus ``thinking`` when requested."""
+    """``additionalModelRequestFields``: configured extras, plus ``thinking`` when requested and
+    the request's ``anthropic_beta`` flags after any configured ones."""
     fields = dict(req.additional_fields)
     if req.reasoning_budget is not None:
         fields["thinking"] = {"type": "enabled", "budget_tokens": req.reasoning_budget}
+    if req.anthropic_betas:
+        configured = fields.get("anthropic_beta")
+        flags = [str(flag) for flag in configured] if isinstance(configured, list) else []
+        fields["anthropic_beta"] = list(dict.fromkeys([*flags, *req.anthropic_betas]))
     return fields
 
 
@@ -446,12 +452,17 @@ async def converse(client: BedrockRuntimeClient, req: ChatRequest) -> list[Event
     return convert_converse_response(response)
 
 
+#: The parts of a Converse request CountTokens counts.
+COUNTED_PARTS = ("messages", "system", "toolConfig")
+
+
 async def count_input_tokens(client: BedrockRuntimeClient, req: ChatRequest) -> int:
-    """Bedrock's CountTokens for the request's input (messages + system), as Converse counts it."""
+    """Bedrock's CountTokens for the request's input (messages, system, tools), as Converse
+    counts it. CountTokens takes the foundation model's id, not an inference profile's."""
     body = build_converse_request(req)
-    converse_input = {key: body[key] for key in ("messages", "system") if key in body}
+    converse_input = {key: body[key] for key in COUNTED_PARTS if key in body}
     with bedrock_errors(), upstream_call():
         response = await client.count_tokens(
-            modelId=req.model_id, input={"converse": converse_input}
+            modelId=foundation_model_id(req.model_id), input={"converse": converse_input}
         )
     return integer(response, "inputTokens")

@@ -14,6 +14,7 @@ from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.attachments.content import build_attachment_content
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
+from fmgate.bots.betas import BetaFilter
 from fmgate.bots.cache_points import (
     place_cache_points,
     place_explicit_points,
@@ -24,10 +25,10 @@ from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.reasoning_replay import reasoning_for
 from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
-from fmgate.config.bot_config import ChatBotConfig
+from fmgate.config.bot_config import ChatBotConfig, ForcedToolChoice
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
-from fmgate.core.errors import GatewayError, InvalidRequest
+from fmgate.core.errors import AttachmentRejected, GatewayError, InvalidRequest, UpstreamTimeout
 from fmgate.core.events import (
     AnsweredBy,
     Done,
@@ -49,6 +50,7 @@ from fmgate.core.model_request import (
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
+    UseTool,
 )
 from fmgate.observability.tracing import upstream_span
 from fmgate.resilience.fallback import Target, bot_targets, stream_with_fallbacks
@@ -76,6 +78,7 @@ class ChatBot:
         #: The bot's own model, then its fallbacks; and each by (model id, region).
         self._targets = bot_targets(config)
         self._by_place = {(t.model_id, t.aws_region): t for t in self._targets}
+        self._betas = BetaFilter(config.bot_name, config.anthropic_betas)
 
     @property
     def config(self) -> ChatBotConfig:
@@ -129,11 +132,13 @@ class ChatBot:
         except GatewayError:
             if delivered and not reported_usage:
                 # The stream broke before Bedrock's usage arrived: estimate what was delivered.
-                client = await services.bedrock.get(answering.aws_region)
+                counter = None
+                if self._config.count_tokens:
+                    counter = await services.bedrock.get(answering.aws_region)
                 answered = reasoning_for(
                     without_cache_points(replace(chat, model_id=answering.model_id))
                 )
-                yield await estimated_usage(client, answered, "".join(delivered))
+                yield await estimated_usage(counter, answered, "".join(delivered))
             raise
 
     async def _call(self, chat: ChatRequest, target: Target) -> AsyncIterator[Event]:
@@ -142,8 +147,10 @@ class ChatBot:
         client = await self._services.bedrock.get(target.aws_region)
         request = chat
         if target.model_id != chat.model_id:
-            # Another model may take no checkpoints (the same model elsewhere takes the same).
-            request = without_cache_points(replace(chat, model_id=target.model_id))
+            # Another model may take no checkpoints and other betas (the same model elsewhere
+            # takes the same).
+            moved = replace(chat, model_id=target.model_id, anthropic_betas=())
+            request = without_cache_points(moved)
         request = reasoning_for(request)
         if streams(self._config, request):
             timeouts = self._services.timeouts
@@ -158,6 +165,27 @@ class ChatBot:
         else:
             for event in await converse(client, request):
                 yield event
+
+    async def count_input_tokens(self, request: BotRequest) -> int:
+        """Bedrock's CountTokens for the input this request would send (system, tools,
+        messages, files fetched), on the bot's own model; ``InvalidRequest`` for a model that
+        does not count (``count_tokens``), before Bedrock is asked."""
+        config = self._config
+        if not config.count_tokens:
+            raise InvalidRequest(
+                "count_tokens on a model that does not count",
+                user_message=f"Model {config.bot_name} cannot count tokens (Bedrock's "
+                "CountTokens does not support it).",
+            )
+        chat, _ = await self.build_request(request)
+        client = await self._services.bedrock.get(config.aws_region)
+        seconds = self._services.timeouts.first_token_seconds
+        try:
+            with self._services.upstream.track():
+                async with asyncio.timeout(seconds):
+                    return await count_input_tokens(client, without_cache_points(chat))
+        except TimeoutError:
+            raise UpstreamTimeout(f"CountTokens: no answer in {seconds:g}s") from None
 
     def _fell_back(self, primary: Target, answering: Target) -> Notice | None:
         """Count a fallback's answer; the notice for the user, when they are to be told."""
@@ -176,6 +204,7 @@ class ChatBot:
         checkpoints (``cache_control``) replace those: each goes at the end of its message.
         """
         config = self._config
+        check_tool_choice(request, config)  # a forced choice is refused, not dropped
         notices: list[str] = []
         if config.tool_use == "none" and carries_tools(request):
             request = without_tools(request)
@@ -214,6 +243,10 @@ class ChatBot:
                     self._services.attachments,
                     message_text=message.text,
                 )
+                if request.refuse_unusable_files and attached.notices:
+                    raise AttachmentRejected(
+                        "a file could not be used", user_message=" ".join(attached.notices)
+                    )
                 content.extend(attached.blocks)
                 notices.extend(attached.notices)
             elif message.attachments:
@@ -229,7 +262,12 @@ class ChatBot:
         turns = build_turns(
             system, messages, supports_system=config.supports_system_messages, keep_prefix=cached
         )
-        if not turns.messages or turns.messages[-1].role != "user":
+        if not turns.messages:  # blank texts and empty messages are left out
+            raise InvalidRequest(
+                "every message is blank",
+                user_message="Every message is empty or blank: there is nothing to answer.",
+            )
+        if turns.messages[-1].role != "user":
             raise InvalidRequest(
                 "conversation does not end with a user message",
                 user_message="There is no message to answer.",
@@ -284,13 +322,57 @@ class ChatBot:
             system=system,
             max_tokens=max_tokens_int,
             temperature=temperature,
-            top_p=config.top_p,
+            top_p=request.top_p if request.top_p is not None else config.top_p,
             stop_sequences=stops,
             reasoning_budget=budget,
             optimize_latency=config.optimize_latency,
             additional_fields=dict(config.additional_model_request_fields),
+            anthropic_betas=self._betas.taken(request.betas),
             tools=tools,
             tool_choice=tool_choice,
+        )
+
+
+def check_tool_choice(request: BotRequest, config: ChatBotConfig) -> None:
+    """Refuse a forced tool choice before Bedrock sees it: without tools, naming a tool the
+    request does not offer, one the model does not take (``forced_tool_choices``, from the
+    model table: Bedrock refuses ``toolChoice`` any / tool for other models), or with extended
+    thinking (Claude refuses forced tool use while thinking)."""
+    choice = request.tool_choice
+    match choice:
+        case "auto" | "none":
+            return
+        case "any":
+            kind: ForcedToolChoice = "any"
+        case UseTool(name=name):
+            kind = "tool"
+            if name not in {tool.name for tool in request.tools}:
+                raise InvalidRequest(
+                    "tool_choice names a tool not offered",
+                    user_message=f"tool_choice names the tool {name!r}, which is not in tools.",
+                )
+    if not request.tools:
+        raise InvalidRequest(
+            "forced tool choice without tools",
+            user_message=f"tool_choice {kind!r} needs tools to choose from.",
+        )
+    if kind not in config.forced_tool_choices:
+        taken = ", ".join(repr(c) for c in ("auto", *config.forced_tool_choices, "none"))
+        raise InvalidRequest(
+            f"tool_choice {kind} not taken by the model",
+            user_message=(
+                f"Model {config.bot_name} does not support tool_choice {kind!r} (Bedrock "
+                f"cannot force its tool use); it supports {taken}."
+            ),
+        )
+    if config.enable_reasoning:
+        raise InvalidRequest(
+            f"tool_choice {kind} with extended thinking",
+            user_message=(
+                f"Model {config.bot_name} thinks before answering, and a model that thinks "
+                f"cannot be forced to use tools: tool_choice {kind!r} is not supported with "
+                "extended thinking; use 'auto' or 'none'."
+            ),
         )
 
 
@@ -322,13 +404,18 @@ def fallback_notice(primary: Target, answering: Target) -> str:
     return f"Answered by {answering.label} because {primary.label} is busy."
 
 
-async def estimated_usage(client: BedrockRuntimeClient, chat: ChatRequest, delivered: str) -> Usage:
-    """Input tokens from Bedrock's CountTokens, output from the text delivered; marked estimated."""
-    try:
-        async with asyncio.timeout(ESTIMATE_TIMEOUT_SECONDS):
-            input_tokens = await count_input_tokens(client, chat)
-    except (GatewayError, TimeoutError):
-        input_tokens = 0  # the estimate stays marked as such; never fail the request over it
+async def estimated_usage(
+    counter: BedrockRuntimeClient | None, chat: ChatRequest, delivered: str
+) -> Usage:
+    """Input tokens from Bedrock's CountTokens (through ``counter``; None: the model does not
+    count, 0), output from the text delivered; marked estimated."""
+    input_tokens = 0  # the estimate stays marked as such; never fail the request over it
+    if counter is not None:
+        try:
+            async with asyncio.timeout(ESTIMATE_TIMEOUT_SECONDS):
+                input_tokens = await count_input_tokens(counter, chat)
+        except (GatewayError, TimeoutError):
+            input_tokens = 0
     return Usage(
         input_tokens=input_tokens,
         output_tokens=estimate_output_tokens(delivered),

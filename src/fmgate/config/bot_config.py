@@ -39,6 +39,9 @@ BotKind = Literal["chat", "image", "video"]
 #: Whether a model takes tools (Converse ``toolConfig``): in ConverseStream too (``streaming``),
 #: in Converse only (``whole``: ConverseStream refuses them), or not at all (``none``).
 ToolUse = Literal["streaming", "whole", "none"]
+#: A Converse ``toolChoice`` beyond ``auto`` that only some models take: ``any`` (call one of
+#: the tools) or ``tool`` (call this one).
+ForcedToolChoice = Literal["any", "tool"]
 #: The kind of a catalog entry that does not say.
 DEFAULT_KIND: BotKind = "chat"
 
@@ -218,6 +221,22 @@ class ChatBotConfig(BotConfigBase):
     prompt_caching: PromptCaching | None = Field(
         None,
         description="Bedrock prompt caching (see below); None: the model takes no checkpoints.",
+    )
+    forced_tool_choices: tuple[ForcedToolChoice, ...] = Field(
+        (),
+        description="The tool choices beyond auto the model takes (Converse toolChoice any / "
+        "tool; the model table's); a caller asking for another is refused.",
+    )
+    count_tokens: bool = Field(
+        False,
+        description="The model answers Bedrock CountTokens (the model table's): "
+        "/v1/messages/count_tokens and the usage estimate of a broken stream use it.",
+    )
+    anthropic_betas: tuple[str, ...] = Field(
+        (),
+        description="Anthropic beta flags Bedrock takes for the model "
+        "(additionalModelRequestFields.anthropic_beta; the model table's); a caller's others "
+        "are dropped.",
     )
 
     # Resilience

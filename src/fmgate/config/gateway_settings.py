@@ -251,6 +251,27 @@ class LedgerSettings(StrictModel):
         return self
 
 
+class StoredResponsesSettings(StrictModel):
+    """Responses the Responses API keeps (``store: true``) for ``previous_response_id`` and
+    ``GET /v1/responses/{id}``: in the usage ledger's database (in memory without a ledger),
+    each readable only by the caller that created it."""
+
+    retention_days: float = Field(
+        30.0, gt=0, le=3650, description="How long a stored response can be read or continued."
+    )
+    max_response_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Largest conversation one stored response may hold (its input items and "
+        "what it continues), checked before the model runs: 400 above it with `store: true`.",
+    )
+    max_total_bytes: int = Field(
+        1024**3,
+        ge=1024 * 1024,
+        description="All stored responses together; above it the oldest are deleted first.",
+    )
+
+
 class JwtSettings(StrictModel):
     """JWT bearer tokens accepted on the /v1 fronts besides virtual API keys (``gateway.jwt``)."""
 
@@ -322,6 +343,10 @@ class GatewaySettings(StrictModel):
     )
     ledger: LedgerSettings = Field(
         LedgerSettings(), description="Usage ledger store: SQLite or PostgreSQL (see below)."
+    )
+    stored_responses: StoredResponsesSettings = Field(
+        StoredResponsesSettings(),
+        description="Responses kept for `previous_response_id` (see below).",
     )
     shutdown_grace_seconds: float = Field(
         30.0,

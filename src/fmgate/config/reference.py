@@ -39,6 +39,7 @@ from fmgate.config.gateway_settings import (
     PoeSettings,
     RequestLimits,
     SharedStateSettings,
+    StoredResponsesSettings,
     TimeoutSettings,
 )
 from fmgate.config.media import ImageDefaults, VideoDefaults
@@ -69,6 +70,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`gateway.overload`: OverloadSettings", OverloadSettings),
     ("`gateway.shared_state`: SharedStateSettings", SharedStateSettings),
     ("`gateway.ledger`: LedgerSettings", LedgerSettings),
+    ("`gateway.stored_responses`: StoredResponsesSettings", StoredResponsesSettings),
     ("`gateway.jwt`: JwtSettings", JwtSettings),
     ("`gateway.api_keys[]`: ApiKeyRef", ApiKeyRef),
     ("`gateway.poe`: PoeSettings", PoeSettings),

@@ -66,6 +66,8 @@ class BotRequest:
     conversation_id: str = ""
     #: Caller's sampling temperature, if any (clamped to the bot's limits by the bot).
     temperature: float | None = None
+    #: Caller's nucleus sampling, if any (else the bot's; not sent with extended thinking).
+    top_p: float | None = None
     stop_sequences: tuple[str, ...] = ()
     #: Values from the caller's parameter controls (Poe) or request options (OpenAI).
     parameters: Mapping[str, object] = field(default_factory=dict)
@@ -77,6 +79,12 @@ class BotRequest:
     tool_choice: ToolChoice | Literal["none"] = "auto"
     #: A caller's prompt-cache checkpoints after tools: (index in ``tools``, TTL).
     tool_cache_points: tuple[tuple[int, CacheTTL], ...] = ()
+    #: Beta features the caller asked for by name (Anthropic's ``anthropic-beta`` header); the
+    #: bot passes on those its model takes and drops the others.
+    betas: tuple[str, ...] = ()
+    #: A file the bot cannot use refuses the request (``AttachmentRejected``, 400) instead of
+    #: being skipped with a notice: for callers that are shown no notices (the compatible APIs).
+    refuse_unusable_files: bool = False
 
     @property
     def explicit_cache_points(self) -> bool:

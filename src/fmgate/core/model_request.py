@@ -150,6 +150,9 @@ class ChatRequest:
     tool_choice: ToolChoice = "auto"
     #: Extra ``additionalModelRequestFields`` from config (model-specific knobs).
     additional_fields: dict[str, object] = field(default_factory=dict)
+    #: Anthropic beta flags for the model (``additionalModelRequestFields.anthropic_beta``), only
+    #: ones it takes.
+    anthropic_betas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

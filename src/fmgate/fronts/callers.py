@@ -2,7 +2,8 @@
 
 The catalog names each caller and a reference to its key (``gateway.api_keys``); the keys are
 resolved once at start-up. A presented key is compared with every known key in constant time,
-and the matching caller's name is what the usage ledger records as the user.
+and the matching caller's name is what the usage ledger records as the user (with the end user
+the caller names, when it names one: :func:`ledger_user`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ ANONYMOUS_CALLER = "anonymous"
 DEV_CALLER = "dev"
 #: Callers authenticated by a JWT are recorded as this prefix + the token's subject.
 JWT_CALLER_PREFIX = "jwt:"
+#: Between the caller and the end user it names, in the user the ledger records.
+END_USER_SEPARATOR = "/"
+#: Longest end-user id kept (Anthropic's ``metadata.user_id`` and OpenAI's ``user``).
+MAX_END_USER_LENGTH = 256
+
+
+def ledger_user(caller: str, end_user: str | None) -> str:
+    """The user a request is recorded under: its caller, then the end user the caller named
+    (``alice/user-42``), so one key's end users never pass for another key's."""
+    named = (end_user or "").strip()[:MAX_END_USER_LENGTH]
+    return f"{caller}{END_USER_SEPARATOR}{named}" if named else caller
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Protocol, cast
 
 from starlette.requests import Request
 
+from fmgate.accounting.caller_documents import CallerDocuments
 from fmgate.accounting.finisher import RequestFinisher
 from fmgate.bots.registry import Registry
 from fmgate.config.gateway_settings import RequestLimits
@@ -57,6 +58,10 @@ class FrontContext(Protocol):
     @property
     def local_media(self) -> LocalMediaStore | None:
         """DEV ONLY: generated files served by the gateway itself at ``/media/``."""
+
+    @property
+    def documents(self) -> CallerDocuments:
+        """Caller-scoped documents (the Responses API's stored responses)."""
 
 
 def context_of(request: Request) -> FrontContext:

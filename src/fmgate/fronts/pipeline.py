@@ -13,6 +13,10 @@ its API's error body, and the overload refusal as its API's own overload answer
 :class:`~fmgate.core.errors.GatewayError` before the first output is still answered with its
 HTTP status; after that it becomes the front's error event (see
 :mod:`fmgate.fronts.tracked_events`, which also finishes each request exactly once).
+
+An endpoint answered by one call on a bot instead of its events (:class:`ApiCall`: Anthropic's
+count_tokens) runs the same steps up to the admission, then its call, holding the caller's slot
+while it runs (:func:`serve_api_call`).
 """
 
 from __future__ import annotations
@@ -198,8 +202,8 @@ Body = TypeVar("Body")
 StreamRenderer = Callable[[RunningRequest, AsyncGenerator[Event, None]], AsyncIterator[bytes]]
 
 
-class ApiEndpoint(Protocol, Generic[Body]):
-    """One endpoint of a compatible API (OpenAI chat completions, Anthropic messages...)."""
+class ApiFront(Protocol, Generic[Body]):
+    """What every endpoint of a compatible API has: its front, error shape, caller, body, bot."""
 
     @property
     def front(self) -> str:
@@ -221,6 +225,11 @@ class ApiEndpoint(Protocol, Generic[Body]):
     def bot(self, context: FrontContext, body: Body) -> DeployedBot:
         """The bot the body names, or a 404/400 :class:`Refusal`."""
 
+
+class ApiEndpoint(ApiFront[Body], Protocol):
+    """One endpoint of a compatible API answered by a bot's events (OpenAI chat completions,
+    Anthropic messages...)."""
+
     def bot_request(
         self, body: Body, deployed: DeployedBot, request_id: str, caller: str
     ) -> BotRequest: ...
@@ -234,17 +243,70 @@ class ApiEndpoint(Protocol, Generic[Body]):
         """The whole response body (may raise a :class:`Refusal`)."""
 
 
-async def serve_api_request(request: Request, endpoint: ApiEndpoint[Body]) -> Response:
-    """Run one request of a compatible API through the pipeline."""
+class ApiCall(ApiFront[Body], Protocol):
+    """An endpoint of a compatible API answered by one call on a bot rather than its events
+    (Anthropic's count_tokens): no ledger row, no stream."""
+
+    async def answer(
+        self, body: Body, deployed: DeployedBot, request_id: str, caller: str
+    ) -> dict[str, object]:
+        """The response body (may raise a :class:`Refusal` or a ``GatewayError``)."""
+
+
+async def addressed(
+    request: Request, endpoint: ApiFront[Body], context: FrontContext
+) -> tuple[str, Body, DeployedBot]:
+    """The caller, the body and the bot it names, or the :class:`Refusal` that says why not."""
+    caller = endpoint.caller(request, context)
+    body = endpoint.parse(await read_json(request, context))
+    return caller, body, endpoint.bot(context, body)
+
+
+async def serve_api_call(request: Request, endpoint: ApiCall[Body]) -> Response:
+    """Answer one call of a compatible API: the pipeline's refusals and per-caller limits, then
+    the endpoint's answer; errors in the API's shape."""
+    context = context_of(request)
+    overloaded = overload_refusal(context.overload, endpoint.front)
+    if overloaded is not None:
+        return endpoint.errors.overloaded(overloaded)
+    request_id = new_request_id()
+    try:
+        caller, body, deployed = await addressed(request, endpoint, context)
+        lease = await admit(context.limiter, caller, deployed.config.bot_name)
+    except Refusal as refusal:
+        return endpoint.errors.refusal(refusal)
+    bind_request_context(request_id, deployed.config.bot_name, caller)
+    try:
+        result = await endpoint.answer(body, deployed, request_id, caller)
+    except GatewayError as error:
+        return endpoint.errors.gateway_error(error, request_id)
+    except Refusal as refusal:
+        return endpoint.errors.refusal(refusal)
+    finally:
+        await lease.release()
+    return json_response(result, {endpoint.request_id_header: request_id})
+
+
+#: A front's own asynchronous step once the bot is known, before the bot's request is built:
+#: the body completed from what it refers to (the Responses API loads the response a request
+#: continues), or a :class:`Refusal`. Given the body, the caller and the gateway.
+Preparation = Callable[[Body, str, FrontContext], Awaitable[Body]]
+
+
+async def serve_api_request(
+    request: Request, endpoint: ApiEndpoint[Body], *, prepare: Preparation[Body] | None = None
+) -> Response:
+    """Run one request of a compatible API through the pipeline (``prepare``: see
+    :data:`Preparation`)."""
     arrived = time.perf_counter()
     context = context_of(request)
     overloaded = overload_refusal(context.overload, endpoint.front)
     if overloaded is not None:
         return endpoint.errors.overloaded(overloaded)
     try:
-        caller = endpoint.caller(request, context)
-        body = endpoint.parse(await read_json(request, context))
-        deployed = endpoint.bot(context, body)
+        caller, body, deployed = await addressed(request, endpoint, context)
+        if prepare is not None:
+            body = await prepare(body, caller, context)
         bot_request = endpoint.bot_request(body, deployed, new_request_id(), caller)
         lease = await admit(context.limiter, caller, deployed.config.bot_name)
     except Refusal as refusal:

@@ -1,7 +1,7 @@
 """``fmgate models add``: append a validated bot entry for a Bedrock model to a catalog file.
 
-The entry's capabilities (prompt caching included) and prices come from the bundled model table
-(see ``model_table.py``);
+The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas
+included) and prices come from the bundled model table (see ``model_table.py``);
 profile-only models get the geographic inference-profile id (``us.<id>``). The file's existing
 text is kept as written (comments, templates, anchors): the entry is appended to the ``bots``
 list as text, the whole result is validated exactly as ``fmgate serve`` would, and only a valid
@@ -180,6 +180,12 @@ def chat_fields(facts: ModelFacts) -> dict[str, object]:
             section["ttls"] = list(caching.ttls)
         section["tools"] = caching.tools
         fields["prompt_caching"] = section
+    if facts.forced_tool_choices:
+        fields["forced_tool_choices"] = list(facts.forced_tool_choices)
+    if facts.count_tokens:
+        fields["count_tokens"] = True
+    if facts.anthropic_betas:
+        fields["anthropic_betas"] = list(facts.anthropic_betas)
     return fields
 
 

@@ -13,16 +13,12 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fmgate.bedrock.model_ids import PROFILE_PREFIXES
 from fmgate.config.bot_config import BotConfig
 from fmgate.config.errors import SecretError
 from fmgate.config.pricing import Pricing
 from fmgate.config.secrets import AwsSecretRef, SecretResolver, parse_secret_ref
-from fmgate.model_table.table import (
-    PROFILE_PREFIXES,
-    ModelTable,
-    UnknownModel,
-    find_model,
-)
+from fmgate.model_table.table import ModelTable, UnknownModel, find_model
 
 
 @dataclass(frozen=True, slots=True)

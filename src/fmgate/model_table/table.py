@@ -5,9 +5,10 @@ The data lives next to this module, in ``model_table.yaml``.
 Each entry declares what a model is (kind, input modalities, context window, output limit,
 whether Bedrock serves it on demand or only through a cross-region inference profile, how it
 reasons, whether it takes tools and in which operations, whether it takes prompt-cache
-checkpoints and from how many tokens) and what it costs per region, in Poe's milli-cents.
-Lookups accept the plain id or a profile id (``us.<id>``); unknown ids get close matches as
-suggestions.
+checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
+CountTokens, which Anthropic betas Bedrock takes for it) and what it costs per region, in Poe's
+milli-cents. Lookups accept the plain id or a profile id (``us.<id>``); unknown ids get close
+matches as suggestions.
 
 ``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
 Bedrock's own listings; :func:`load_table` is the one reader of every table file: an explicit
@@ -27,7 +28,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fmgate.config.bot_config import BotKind, ToolUse
+from fmgate.bedrock.model_ids import foundation_model_id
+from fmgate.config.bot_config import BotKind, ForcedToolChoice, ToolUse
 from fmgate.config.media import ImageFamily, VideoFamily
 from fmgate.config.pricing import Pricing
 from fmgate.core.model_request import CacheTTL
@@ -37,8 +39,6 @@ TABLE_FILE = "model_table.yaml"
 REFRESHED_TABLE_PATH = Path("var/model_table.yaml")
 #: Region of a model the table neither prices nor saw listed anywhere.
 FALLBACK_REGION = "us-east-1"
-#: Cross-region inference-profile prefixes a model id may carry.
-PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
 Modality = Literal["text", "image", "document"]
 ReasoningMode = Literal["none", "on_request", "always"]
@@ -82,6 +82,13 @@ class ModelFacts(BaseModel):
     profile_only: bool = Field(False, description="On demand only via an inference profile.")
     prompt_caching: PromptCachingFacts | None = Field(
         None, description="Prompt-cache checkpoints it takes; None: none (chat models)."
+    )
+    forced_tool_choices: tuple[ForcedToolChoice, ...] = Field(
+        (), description="Converse toolChoice beyond auto it takes: any, tool (chat models)."
+    )
+    count_tokens: bool = Field(False, description="Answers Bedrock CountTokens (chat models).")
+    anthropic_betas: tuple[str, ...] = Field(
+        (), description="additionalModelRequestFields.anthropic_beta values Bedrock takes for it."
     )
     image_family: ImageFamily | None = Field(None, description="Request body of image models.")
     video_family: VideoFamily | None = Field(None, description="Request body of video models.")
@@ -157,10 +164,7 @@ def profile_prefix(region: str) -> str:
 
 def plain_model_id(model_id: str) -> str:
     """``us.anthropic.claude...`` -> ``anthropic.claude...``; plain ids unchanged."""
-    for prefix in PROFILE_PREFIXES:
-        if model_id.startswith(prefix):
-            return model_id.removeprefix(prefix)
-    return model_id
+    return foundation_model_id(model_id)
 
 
 @cache

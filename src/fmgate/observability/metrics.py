@@ -194,7 +194,12 @@ class GatewayMetrics:
             registry=r,
         )
         self._tokens = Counter(
-            "fmgate_tokens", "Tokens used, by direction.", ("bot", "direction"), registry=r
+            "fmgate_tokens",
+            "Tokens used, by direction: input (prompt tokens billed at the input price), output, "
+            "cache_read and cache_write (prompt tokens read from and written to the prompt "
+            "cache); the four add up to Bedrock's total tokens.",
+            ("bot", "direction"),
+            registry=r,
         )
         self._cost = Counter(
             "fmgate_cost_milli_cents",
@@ -320,8 +325,12 @@ class GatewayMetrics:
         input_tokens: int,
         output_tokens: int,
         cost_milli_cents: int,
+        *,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
     ) -> None:
-        """Count a finished request: outcome, timings, tokens and cost."""
+        """Count a finished request: outcome, timings, tokens (prompt-cache reads and writes
+        apart from the uncached input) and cost."""
         self._request_children[bot, front, outcome].inc()
         if ttft_s is not None:
             self._ttft_children[bot].observe(ttft_s)
@@ -330,6 +339,10 @@ class GatewayMetrics:
             self._token_children[bot, "input"].inc(input_tokens)
         if output_tokens:
             self._token_children[bot, "output"].inc(output_tokens)
+        if cache_read_tokens:
+            self._token_children[bot, "cache_read"].inc(cache_read_tokens)
+        if cache_write_tokens:
+            self._token_children[bot, "cache_write"].inc(cache_write_tokens)
         if cost_milli_cents:
             self._cost_children[bot].inc(cost_milli_cents)
 

@@ -2,12 +2,13 @@
 
 ``Gateway.open(catalog, options)`` is an async context manager. It reads top to bottom as the
 services it opens, each by a small builder: secrets, the pooled Bedrock clients, the attachment
-downloader, Redis (when replicas share state), the usage ledger and accounting, what bots use
-(retries, breakers, concurrency limits), the registry of deployed bots, the callers of the
-compatible APIs, and the overload guard with its event-loop monitor (running while the gateway
-is open). The fronts read it per request (see :class:`fmgate.fronts.context.FrontContext`),
-so a new registry can be swapped in while serving. It names no front: what a front keeps of its
-own (Poe's cost client, its settings cache) the front opens itself.
+downloader, Redis (when replicas share state), the usage ledger and accounting, the caller
+documents (stored responses, in the ledger's database), what bots use (retries, breakers,
+concurrency limits), the registry of deployed bots, the callers of the compatible APIs, and the
+overload guard with its event-loop monitor (running while the gateway is open). The fronts read
+it per request (see :class:`fmgate.fronts.context.FrontContext`), so a new registry can be
+swapped in while serving. It names no front: what a front keeps of its own (Poe's cost client,
+its settings cache) the front opens itself.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from fmgate.accounting.caller_documents import CallerDocuments, DocumentLimits
+from fmgate.accounting.document_store import caller_documents
 from fmgate.accounting.finisher import RequestFinisher
 from fmgate.accounting.ledger import UsageLedger
 from fmgate.accounting.ledger_store import open_ledger
@@ -31,7 +34,11 @@ from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.registry import DeployedBot, Registry, build_bot
 from fmgate.config.bot_config import VideoBotConfig
 from fmgate.config.catalog import Catalog
-from fmgate.config.gateway_settings import GatewaySettings, RequestLimits
+from fmgate.config.gateway_settings import (
+    GatewaySettings,
+    RequestLimits,
+    StoredResponsesSettings,
+)
 from fmgate.config.secrets import SecretError, SecretResolver
 from fmgate.core.errors import BotMisconfigured, GatewayError
 from fmgate.fronts.callers import ApiKeys, resolve_api_keys, resolve_jwt_verifier
@@ -86,6 +93,10 @@ class Gateway:
     local_media: LocalMediaStore | None = None
     #: This process's saturation (``gateway.overload``): fronts refuse new requests over it.
     overload: OverloadGuard = field(default_factory=OverloadGuard)
+    #: Caller-scoped documents (stored responses): in the ledger's database, else in memory.
+    documents: CallerDocuments = field(
+        default_factory=lambda: caller_documents(None, DocumentLimits())
+    )
     #: What the fronts open for the gateway's lifetime (Poe's cost client...): closed when the
     #: gateway closes, after pending accounting drained (a cost capture still needs its client).
     resources: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -141,6 +152,7 @@ class Gateway:
                 api_keys=await api_callers(settings, secrets, options),
                 local_media=local_media_store(options),
                 overload=overload,
+                documents=caller_documents(ledger, document_limits(settings.stored_responses)),
                 resources=resources,
             )
 
@@ -269,6 +281,14 @@ async def api_callers(
         allow_without_key=options.allow_without_key,
     )
     return replace(keys, jwt=await resolve_jwt_verifier(settings.jwt, secrets))
+
+
+def document_limits(settings: StoredResponsesSettings) -> DocumentLimits:
+    return DocumentLimits(
+        retention_seconds=settings.retention_days * 86_400.0,
+        max_total_bytes=settings.max_total_bytes,
+        max_document_bytes=settings.max_response_bytes,
+    )
 
 
 def local_media_store(options: GatewayOptions) -> LocalMediaStore | None:

@@ -3,8 +3,10 @@
 Plain HTML, no JavaScript: the page refreshes itself (``<meta http-equiv="refresh">``). Every
 value that comes from the catalog (names, descriptions, model ids) is HTML-escaped. The live
 numbers are read from the gateway's own Prometheus registry, the same values ``/metrics`` serves:
-requests finished, errors, streams in flight, and the TTFT median estimated from the histogram
-buckets the way PromQL's ``histogram_quantile`` does (linear within the bucket). Below the
+requests finished, errors, streams in flight, the TTFT median estimated from the histogram
+buckets the way PromQL's ``histogram_quantile`` does (linear within the bucket), and the
+prompt-cache hit ratio (``fmgate_tokens_total``: cache reads over every prompt token; "–" for
+a bot without prompt caching or before its first prompt tokens). Below the
 bots, one row per upstream target (a model in a region) the gateway has called: its circuit
 breaker's state and its adaptive concurrency (limit, running, waiting). In a worker of
 ``fmgate serve --workers N`` the numbers are that worker's, and the page says so and names every
@@ -21,8 +23,10 @@ from html import escape
 
 from prometheus_client import CollectorRegistry
 
+from fmgate.accounting.ledger import cache_hit_ratio
 from fmgate.accounting.pricing import price_summary
 from fmgate.bots.registry import DeployedBot
+from fmgate.config.bot_config import BotConfig, ChatBotConfig
 from fmgate.resilience.breaker import Breakers, BreakerState
 from fmgate.resilience.concurrency import ConcurrencyLimits
 from fmgate.server.worker_slot import WorkerSlot
@@ -33,6 +37,9 @@ REQUESTS = "fmgate_requests_total"
 ERRORS = "fmgate_errors_total"
 INFLIGHT = "fmgate_inflight_streams"
 TTFT_BUCKET = "fmgate_ttft_seconds_bucket"
+TOKENS = "fmgate_tokens_total"
+#: The ``direction`` labels of :data:`TOKENS` that make up a prompt.
+PROMPT_DIRECTIONS = ("input", "cache_read", "cache_write")
 
 
 @dataclass(slots=True)
@@ -44,11 +51,21 @@ class BotStats:
     inflight: float = 0.0
     #: (upper bound in seconds, cumulative count), as in the histogram's ``le`` buckets.
     ttft_buckets: list[tuple[float, float]] = field(default_factory=list)
+    #: Prompt tokens by :data:`PROMPT_DIRECTIONS` (input, cache_read, cache_write).
+    prompt_tokens: dict[str, float] = field(default_factory=dict)
 
     @property
     def ttft_p50(self) -> float | None:
         """Median time to first token in seconds; None before any request delivered output."""
         return bucket_quantile(0.5, self.ttft_buckets)
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        """Cache reads over every prompt token; None before any prompt tokens."""
+        tokens = self.prompt_tokens
+        return cache_hit_ratio(
+            tokens.get("input", 0.0), tokens.get("cache_read", 0.0), tokens.get("cache_write", 0.0)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +128,25 @@ def bot_stats(registry: CollectorRegistry) -> dict[str, BotStats]:
                 stats[bot].inflight += sample.value
             elif sample.name == TTFT_BUCKET:
                 stats[bot].ttft_buckets.append((float(sample.labels["le"]), sample.value))
+            elif sample.name == TOKENS and sample.labels["direction"] in PROMPT_DIRECTIONS:
+                tokens = stats[bot].prompt_tokens
+                direction = sample.labels["direction"]
+                tokens[direction] = tokens.get(direction, 0.0) + sample.value
     return dict(stats)
+
+
+def caches_prompts(config: BotConfig) -> bool:
+    """Whether the bot's requests use Bedrock's prompt cache (a chat bot with caching on)."""
+    return (
+        isinstance(config, ChatBotConfig)
+        and config.prompt_caching is not None
+        and config.prompt_caching.active
+    )
+
+
+def shown_hit_ratio(config: BotConfig, live: BotStats) -> float | None:
+    """The bot's cache hit ratio as the page shows it: None without caching or prompt tokens."""
+    return live.cache_hit_ratio if caches_prompts(config) else None
 
 
 def bucket_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
@@ -140,6 +175,10 @@ def format_count(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def format_ratio(ratio: float | None) -> str:
+    return "–" if ratio is None else f"{ratio:.1%}"
+
+
 def status_rows(
     bots: Iterable[DeployedBot], stats: Mapping[str, BotStats]
 ) -> list[dict[str, object]]:
@@ -148,6 +187,7 @@ def status_rows(
     for deployed in bots:
         config = deployed.config
         live = stats.get(config.bot_name, BotStats())
+        hit_ratio = shown_hit_ratio(config, live)
         rows.append(
             {
                 "bot": config.bot_name,
@@ -161,6 +201,7 @@ def status_rows(
                 "errors": int(live.errors),
                 "inflight": int(live.inflight),
                 "ttft_p50_ms": None if live.ttft_p50 is None else round(live.ttft_p50 * 1000, 1),
+                "cache_hit_ratio": None if hit_ratio is None else round(hit_ratio, 4),
             }
         )
     return rows
@@ -190,7 +231,9 @@ small {{ color: #666; }}
 <a href="/status.json">status.json</a> &middot; refreshes every {refresh} s</p>
 {worker}<table>
 <thead><tr><th>bot</th><th>kind</th><th>model</th><th>region</th><th>price</th>
-<th>requests</th><th>errors</th><th>in flight</th><th>TTFT p50</th></tr></thead>
+<th>requests</th><th>errors</th><th>in flight</th><th>TTFT p50</th>
+<th title="prompt tokens read from the prompt cache, of all prompt tokens">cache hits</th></tr>
+</thead>
 <tbody>
 {rows}
 </tbody>
@@ -204,7 +247,8 @@ ROW = (
     '<tr class="{css}" data-bot="{bot}"><td><a href="{path}" title="{description}">{bot}</a></td>'
     "<td>{kind}</td><td><code>{model}</code></td><td>{region}</td><td>{price}</td>"
     '<td class="num requests">{requests}</td><td class="num errors">{errors}</td>'
-    '<td class="num inflight">{inflight}</td><td class="num ttft">{ttft}</td></tr>'
+    '<td class="num inflight">{inflight}</td><td class="num ttft">{ttft}</td>'
+    '<td class="num cache-hits">{cache_hits}</td></tr>'
 )
 
 
@@ -279,6 +323,7 @@ def render_status_page(
                 errors=format_count(live.errors),
                 inflight=format_count(live.inflight),
                 ttft=format_ttft(live.ttft_p50),
+                cache_hits=format_ratio(shown_hit_ratio(config, live)),
             )
         )
     return PAGE.format(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx2
+import pytest
 from anthropic import AsyncAnthropic
-from anthropic.types import TextBlock, ThinkingBlock
+from anthropic.types import Message, MessageParam, TextBlock, ThinkingBlock
 
 from fmgate.server.gateway import Gateway
+from fmgate_emulator import AsyncEmulatorClient
+from fmgate_emulator.content import reply_text
 from tests.harness.api_gateway import TEST_CALLER, ledger_row
 
 
@@ -97,3 +100,45 @@ async def test_bearer_auth_token_works_too(api_http: httpx2.AsyncClient) -> None
         model="nova-lite", max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
     )
     assert message.content
+
+
+async def answer_with_stop(client: AsyncAnthropic, question: str, *, stream: bool) -> Message:
+    """The answer to ``question`` with the stop sequence "sky", whole or streamed."""
+    messages: list[MessageParam] = [{"role": "user", "content": question}]
+    if not stream:
+        return await client.messages.create(
+            model="nova-lite", max_tokens=256, stop_sequences=["sky"], messages=messages
+        )
+    async with client.messages.stream(
+        model="nova-lite", max_tokens=256, stop_sequences=["sky"], messages=messages
+    ) as streamed:
+        return await streamed.get_final_message()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_stop_sequences_reach_converse_and_cut_the_answer(
+    anthropic_client: AsyncAnthropic, emu: AsyncEmulatorClient, stream: bool
+) -> None:
+    question = "Tell me about the sea and the sky"
+    expected, reason = reply_text(question, None, ["sky"])
+    assert reason == "stop_sequence"
+    message = await answer_with_stop(anthropic_client, question, stream=stream)
+    assert message.stop_reason == "stop_sequence"
+    [block] = message.content
+    assert isinstance(block, TextBlock)
+    assert block.text == expected
+    [record] = await emu.requests()
+    assert record["body"]["inferenceConfig"]["stopSequences"] == ["sky"]
+
+
+async def test_metadata_user_id_is_the_callers_user_in_the_ledger(
+    anthropic_client: AsyncAnthropic, api_gateway: Gateway
+) -> None:
+    raw = await anthropic_client.messages.with_raw_response.create(
+        model="nova-lite",
+        max_tokens=64,
+        metadata={"user_id": "end-user-42"},
+        messages=[{"role": "user", "content": "Hi"}],
+    )
+    row = await ledger_row(api_gateway, raw.headers["request-id"])
+    assert row.user_id == f"{TEST_CALLER}/end-user-42"

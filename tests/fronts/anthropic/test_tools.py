@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from anthropic import AsyncAnthropic
 from anthropic.types import MessageParam, ToolParam, ToolUseBlock
 
@@ -61,6 +63,31 @@ async def test_tool_use_round_trip_streamed(
     [result] = [b["toolResult"] for b in user["content"] if "toolResult" in b]
     assert result["toolUseId"] == use.id
     assert result["content"] == [{"text": "Sunny, 24 degrees"}]
+
+
+async def test_tool_input_streams_as_several_input_json_deltas(
+    anthropic_client: AsyncAnthropic,
+) -> None:
+    async with anthropic_client.messages.stream(
+        model="nova-lite", max_tokens=256, messages=[ASK], tools=[WEATHER_TOOL]
+    ) as stream:
+        events = [event async for event in stream]
+        final = await stream.get_final_message()
+    [start] = [e for e in events if e.type == "content_block_start"]
+    assert start.content_block.type == "tool_use"
+    assert start.content_block.input == {}  # the input follows as it streams
+    pieces = [
+        e.delta.partial_json
+        for e in events
+        if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
+    ]
+    assert len(pieces) > 3  # as Bedrock streamed it, not one piece at the end
+    expected = {"request": "Please use tool get_weather for Paris"}  # the emulator's input
+    assert json.loads("".join(pieces)) == expected
+    [use] = [block for block in final.content if isinstance(block, ToolUseBlock)]
+    assert (use.id, use.name, use.input) == (start.content_block.id, "get_weather", expected)
+    stops = [e.index for e in events if e.type == "content_block_stop"]
+    assert stops == [start.index]
 
 
 async def test_whole_message_tool_use(anthropic_client: AsyncAnthropic) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 
+import openai
+import pytest
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 from PIL import Image
@@ -154,3 +156,32 @@ async def test_models_lists_every_bot_by_name(
     assert models == [deployed.config.bot_name for deployed in api_gateway.registry]
     model = await openai_client.models.retrieve("nova-lite")
     assert model.id == "nova-lite"
+
+
+async def test_the_callers_user_is_recorded_after_the_key_caller_in_the_ledger(
+    openai_client: AsyncOpenAI, api_gateway: Gateway
+) -> None:
+    hello: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
+    whole = await openai_client.chat.completions.with_raw_response.create(
+        model="nova-lite", messages=hello, user="end-user-42"
+    )
+    row = await ledger_row(api_gateway, whole.headers["x-request-id"])
+    assert row.user_id == f"{TEST_CALLER}/end-user-42"
+
+    streamed = await openai_client.chat.completions.with_raw_response.create(
+        model="nova-lite", messages=hello, safety_identifier="hashed-7f3a", stream=True
+    )
+    async for _ in streamed.parse():
+        pass
+    row = await ledger_row(api_gateway, streamed.headers["x-request-id"])
+    assert row.user_id == f"{TEST_CALLER}/hashed-7f3a"
+    assert row.outcome == "ok"
+
+
+@pytest.mark.parametrize("user", ["u" * 257, "alice\nforged log line"])
+async def test_a_user_the_ledger_cannot_keep_is_400(openai_client: AsyncOpenAI, user: str) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await openai_client.chat.completions.create(
+            model="nova-lite", messages=[{"role": "user", "content": "Hi"}], user=user
+        )
+    assert caught.value.param == "user"

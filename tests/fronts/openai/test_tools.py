@@ -5,22 +5,11 @@ from __future__ import annotations
 import json
 
 from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from openai.types.chat import ChatCompletionMessageParam
 
 from fmgate_emulator import AsyncEmulatorClient
+from tests.fronts.openai.tool_definitions import WEATHER_TOOL
 
-WEATHER_TOOL: ChatCompletionToolParam = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 ASK: ChatCompletionMessageParam = {
     "role": "user",
     "content": "Please use tool get_weather for Paris",
@@ -74,25 +63,3 @@ async def test_tool_call_round_trip(openai_client: AsyncOpenAI, emu: AsyncEmulat
     assert result["toolUseId"] == call.id
     assert result["content"] == [{"text": "Sunny, 24 degrees"}]
     assert result["status"] == "success"
-
-
-async def test_streamed_tool_call_arrives_as_a_tool_call_delta(openai_client: AsyncOpenAI) -> None:
-    stream = await openai_client.chat.completions.create(
-        model="nova-lite",
-        messages=[ASK],
-        tools=[WEATHER_TOOL],
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    chunks = [chunk async for chunk in stream]
-    deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
-    [delta] = deltas
-    assert delta.index == 0
-    assert delta.id
-    assert delta.function is not None
-    assert delta.function.name == "get_weather"
-    assert isinstance(json.loads(delta.function.arguments or ""), dict)
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
-    assert finishes[-1] == "tool_calls"
-    assert chunks[-1].choices == []
-    assert chunks[-1].usage is not None

@@ -96,17 +96,29 @@ async def test_mid_stream_failure_is_charged_once_for_what_was_delivered(
     poe: httpx.AsyncClient, gateway: Gateway, emu: AsyncEmulatorClient, poe_api: FakePoeApi
 ) -> None:
     await emu.inject("mid_stream_exception", after_tokens=4)
-    request_id, names = await post_query(poe, "nova-lite", "a long question with many words")
+    request_id, names = await post_query(poe, "claude-thinking", "a long question with words")
     assert names[-2:] == ["error", "done"]
     row = await ledger_row(gateway, request_id)
     assert row.outcome == "throttled"  # the in-stream exception the emulator sends by default
     assert row.estimated
     assert row.output_tokens > 0
     [count] = [r for r in await emu.requests() if r["operation"] == "CountTokens"]
-    assert count["model_id"] == "amazon.nova-lite-v1:0"
+    # CountTokens takes the foundation model's id, not the bot's inference profile.
+    assert count["model_id"] == "anthropic.claude-3-7-sonnet-20250219-v1:0"
     assert row.input_tokens > 0  # Bedrock's CountTokens for the input
     [capture] = poe_api.captures
     assert capture.total == row.cost_milli_cents > 0
+
+
+async def test_a_broken_stream_of_a_model_that_cannot_count_estimates_output_only(
+    poe: httpx.AsyncClient, gateway: Gateway, emu: AsyncEmulatorClient
+) -> None:
+    await emu.inject("mid_stream_exception", after_tokens=4)
+    request_id, _ = await post_query(poe, "nova-lite", "a long question with many words")
+    row = await ledger_row(gateway, request_id)
+    assert row.estimated
+    assert (row.input_tokens > 0, row.output_tokens > 0) == (False, True)
+    assert [r for r in await emu.requests() if r["operation"] == "CountTokens"] == []
 
 
 async def test_failure_before_any_output_is_not_charged(

@@ -1,2 +1,3 @@
-"""The Anthropic-compatible front: ``POST /v1/messages`` (Messages API, streamed or whole) over
-the same registry and neutral events as the other fronts."""
+"""The Anthropic-compatible front: ``POST /v1/messages`` (Messages API, streamed or whole) and
+``POST /v1/messages/count_tokens`` over the same registry and neutral events as the other
+fronts."""

@@ -1,9 +1,13 @@
 """Anthropic Messages requests -> the neutral :class:`BotRequest`.
 
 ``system`` -> system messages; user content: text joined, ``image``/``document`` blocks become
-attachments (base64 inline, URLs for the safe downloader), ``tool_result`` blocks tool results;
-assistant content: text joined, ``tool_use`` blocks replayed as tool uses; ``thinking`` blocks
-are not replayed.
+attachments (base64 inline, URLs for the safe downloader, whose host and address rules apply; a
+file that cannot be used refuses the request), ``tool_result`` blocks tool results; assistant
+content: text joined, ``tool_use`` blocks replayed as tool uses; ``thinking`` blocks are not
+replayed. Blank texts and empty messages are left out by the bot (Bedrock refuses blank text).
+``tool_choice`` -> the neutral tool choice; ``metadata.user_id`` -> the ledger's user after the
+caller; the ``anthropic-beta`` header's flags -> ``betas`` (the bot keeps those its model takes).
+A count_tokens request is the same prompt without the generation settings.
 """
 
 from __future__ import annotations
@@ -11,28 +15,45 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from itertools import pairwise
+from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
-from fmgate.core.model_request import CacheTTL, ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import (
+    CacheTTL,
+    ToolChoice,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+    UseTool,
+)
 from fmgate.fronts.anthropic.schema import (
+    AnthropicModel,
+    AnyToolChoice,
+    AutoToolChoice,
     Base64Source,
     Cacheable,
     ContentIn,
+    CountTokensRequest,
     DocumentIn,
     ImageIn,
     MessageIn,
     MessagesRequest,
+    NamedToolChoice,
+    NoToolChoice,
     TextIn,
+    ToolChoiceIn,
     ToolIn,
     ToolResultIn,
     ToolUseIn,
 )
+from fmgate.fronts.callers import ledger_user
 from fmgate.fronts.pipeline import Refusal
 
 
@@ -46,27 +67,57 @@ class BadRequest(Refusal):
 #: Anthropic's (and Bedrock's) limit of prompt-cache checkpoints in one request.
 MAX_CACHE_CONTROL = 4
 TTL_SECONDS: dict[CacheTTL, int] = {"5m": 300, "1h": 3600}
+#: The tool type a request may declare (also implied when a tool names no type).
+CUSTOM_TOOL = "custom"
+
+Prompt = TypeVar("Prompt", bound=CountTokensRequest)
 
 
-def parse_messages_request(data: dict[str, object]) -> MessagesRequest:
+def parse_prompt(model: type[Prompt], data: dict[str, object]) -> Prompt:
+    """A Messages or count_tokens body, checked as Anthropic checks it, or a 400."""
     try:
-        body = MessagesRequest.model_validate(data)
+        body = model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise BadRequest(f"{where}: {first['msg']}") from exc
+    check_tools(body.tools)
     check_cache_control(body)
     return body
 
 
-def marked(blocks: object) -> list[CacheTTL]:
+def parse_messages_request(data: dict[str, object]) -> MessagesRequest:
+    return parse_prompt(MessagesRequest, data)
+
+
+def parse_count_tokens_request(data: dict[str, object]) -> CountTokensRequest:
+    return parse_prompt(CountTokensRequest, data)
+
+
+def check_tools(tools: Sequence[ToolIn]) -> None:
+    """Custom tools only: Converse runs none of Anthropic's server or client tools."""
+    for index, tool in enumerate(tools):
+        if tool.type not in (None, CUSTOM_TOOL):
+            raise BadRequest(
+                f"tools.{index}: tools of type {tool.type[:64]!r} are not supported here: "
+                "only custom tools (name, description, input_schema) reach the model."
+            )
+
+
+def beta_flags(headers: Iterable[str]) -> tuple[str, ...]:
+    """The flags of the ``anthropic-beta`` headers (comma-separated; the header may repeat)."""
+    flags = (flag.strip() for value in headers for flag in value.split(","))
+    return tuple(dict.fromkeys(flag for flag in flags if flag))
+
+
+def marked(blocks: Sequence[AnthropicModel] | str | None) -> list[CacheTTL]:
     """The TTLs of the ``cache_control`` markers among ``blocks`` (none for a plain string)."""
     if not isinstance(blocks, list):
         return []
     return [b.cache_control.ttl for b in blocks if isinstance(b, Cacheable) and b.cache_control]
 
 
-def check_cache_control(body: MessagesRequest) -> None:
+def check_cache_control(body: CountTokensRequest) -> None:
     """Refuse what Anthropic refuses: more than 4 markers, a longer TTL after a shorter one
     (in prompt order: tools, system, messages)."""
     ttls = [*marked(body.tools), *marked(body.system)]
@@ -85,7 +136,7 @@ def check_cache_control(body: MessagesRequest) -> None:
             )
 
 
-def cache_point(blocks: object) -> CacheTTL | None:
+def cache_point(blocks: Sequence[AnthropicModel] | str | None) -> CacheTTL | None:
     """A message's checkpoint (at its end): the TTL of its last ``cache_control`` marker."""
     ttls = marked(blocks)
     return ttls[-1] if ttls else None
@@ -154,7 +205,23 @@ def system_messages(system: str | list[TextIn] | None) -> list[InputMessage]:
     return [InputMessage("system", texts(system), cache_point=cache_point(system))]
 
 
-def to_bot_request(body: MessagesRequest, request_id: str, caller: str) -> BotRequest:
+def tool_choice(choice: ToolChoiceIn | None) -> ToolChoice | Literal["none"]:
+    """Anthropic's ``tool_choice`` as the neutral one (``disable_parallel_tool_use`` is not)."""
+    match choice:
+        case None | AutoToolChoice():
+            return "auto"
+        case AnyToolChoice():
+            return "any"
+        case NamedToolChoice(name=name):
+            return UseTool(name)
+        case NoToolChoice():
+            return "none"
+
+
+def prompt_request(
+    body: CountTokensRequest, request_id: str, caller: str, betas: tuple[str, ...] = ()
+) -> BotRequest:
+    """The prompt of a Messages or count_tokens request: system, messages, tools, thinking."""
     parameters: dict[str, object] = {}
     if body.thinking is not None and body.thinking.budget_tokens is not None:
         parameters[p.REASONING_BUDGET] = body.thinking.budget_tokens
@@ -165,14 +232,28 @@ def to_bot_request(body: MessagesRequest, request_id: str, caller: str) -> BotRe
             *(input_message(message) for message in body.messages),
         ),
         user_id=caller,
-        temperature=body.temperature,
-        stop_sequences=tuple(body.stop_sequences),
-        max_tokens=body.max_tokens,
         parameters=parameters,
         tools=tuple(tool_spec(tool) for tool in body.tools),
+        tool_choice=tool_choice(body.tool_choice),
         tool_cache_points=tuple(
             (index, tool.cache_control.ttl)
             for index, tool in enumerate(body.tools)
             if tool.cache_control
         ),
+        betas=betas,
+        refuse_unusable_files=True,
+    )
+
+
+def to_bot_request(
+    body: MessagesRequest, request_id: str, caller: str, betas: tuple[str, ...] = ()
+) -> BotRequest:
+    """A Messages request: its prompt and its generation settings."""
+    end_user = body.metadata.user_id if body.metadata is not None else None
+    return replace(
+        prompt_request(body, request_id, caller, betas),
+        user_id=ledger_user(caller, end_user),
+        temperature=body.temperature,
+        stop_sequences=tuple(body.stop_sequences),
+        max_tokens=body.max_tokens,
     )

@@ -91,9 +91,45 @@ def object_schema() -> dict[str, object]:
 
 
 class ToolIn(Cacheable):
+    #: ``custom`` (or none) only: server and client tools of Anthropic's own (web search, bash,
+    #: computer use, ...) are refused, Converse runs none of them.
+    type: str | None = None
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str = ""
     input_schema: dict[str, object] = Field(default_factory=object_schema)
+
+
+class ParallelToolUse(AnthropicModel):
+    #: Accepted and ignored: Converse has no switch for it (models may call several tools).
+    disable_parallel_tool_use: bool = False
+
+
+class AutoToolChoice(ParallelToolUse):
+    type: Literal["auto"]
+
+
+class AnyToolChoice(ParallelToolUse):
+    """The model must call one of the tools."""
+
+    type: Literal["any"]
+
+
+class NamedToolChoice(ParallelToolUse):
+    """The model must call this tool."""
+
+    type: Literal["tool"]
+    name: str = Field(min_length=1)
+
+
+class NoToolChoice(AnthropicModel):
+    """The model may not call tools in this turn."""
+
+    type: Literal["none"]
+
+
+ToolChoiceIn = Annotated[
+    AutoToolChoice | AnyToolChoice | NamedToolChoice | NoToolChoice, Field(discriminator="type")
+]
 
 
 class ThinkingConfig(AnthropicModel):
@@ -101,16 +137,28 @@ class ThinkingConfig(AnthropicModel):
     budget_tokens: int | None = Field(None, ge=1)
 
 
-class MessagesRequest(AnthropicModel):
-    """``POST /v1/messages``."""
+class MetadataIn(AnthropicModel):
+    #: The caller's own end user: recorded in the ledger after the caller (``caller/user``).
+    user_id: str | None = Field(None, max_length=256)
+
+
+class CountTokensRequest(AnthropicModel):
+    """``POST /v1/messages/count_tokens``: the prompt of a Messages request."""
 
     #: The bot's name.
     model: str = Field(min_length=1)
-    max_tokens: int = Field(ge=1)
     messages: list[MessageIn] = Field(min_length=1)
     system: str | list[TextIn] | None = None
+    tools: list[ToolIn] = Field(default_factory=list)
+    tool_choice: ToolChoiceIn | None = None
+    thinking: ThinkingConfig | None = None
+
+
+class MessagesRequest(CountTokensRequest):
+    """``POST /v1/messages``."""
+
+    max_tokens: int = Field(ge=1)
     stop_sequences: list[str] = Field(default_factory=list)
     temperature: float | None = Field(None, ge=0, le=1)
     stream: bool = False
-    tools: list[ToolIn] = Field(default_factory=list)
-    thinking: ThinkingConfig | None = None
+    metadata: MetadataIn | None = None

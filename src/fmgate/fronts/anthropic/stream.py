@@ -2,8 +2,10 @@
 
 ``message_start``, then per content block ``content_block_start`` / ``content_block_delta``
 (``text_delta``, ``thinking_delta``, ``input_json_delta``) / ``content_block_stop``, then
-``message_delta`` (stop reason and usage) and ``message_stop``. A failure after the stream
-started becomes an ``error`` event, as Anthropic's API sends it.
+``message_delta`` (stop reason and usage) and ``message_stop``. A tool call streams as Bedrock
+sends it: its ``tool_use`` block opens (input ``{}``) when the call starts, each piece of its
+input JSON is an ``input_json_delta``, and the block stops with the whole call. A failure after
+the stream started becomes an ``error`` event, as Anthropic's API sends it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from typing import Literal
 import orjson
 
 from fmgate.core.errors import GatewayError
-from fmgate.core.events import Done, Event, ReasoningDelta, TextDelta, ToolCall, Usage
+from fmgate.core.events import (
+    Done,
+    Event,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolCallStart,
+    ToolInputDelta,
+    Usage,
+)
 from fmgate.fronts.anthropic.bodies import STOP_REASONS, message_body, tool_use_block, usage_body
 from fmgate.fronts.anthropic.errors import gateway_error_body
 
@@ -72,13 +83,33 @@ class MessageStreamWriter:
         payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
         return out + sse("content_block_delta", payload)
 
-    def tool_use(self, call: ToolCall) -> bytes:
-        """A whole tool call: its block, its input as one ``input_json_delta``, its stop."""
+    def tool_start(self, start: ToolCallStart) -> bytes:
+        """A tool call begins: its ``tool_use`` block opens, with input ``{}`` for now."""
+        block: dict[str, object] = {
+            "type": "tool_use",
+            "id": start.id,
+            "name": start.name,
+            "input": {},
+        }
+        out = self.close() + self._open(block)
+        self.open_block = "tool_use"
+        return out
+
+    def tool_input(self, piece: ToolInputDelta) -> bytes:
+        """A piece of the open call's input JSON."""
+        if self.open_block != "tool_use":
+            return b""  # not after a ToolCallStart: the whole call comes with its ToolCall
+        delta = {"type": "input_json_delta", "partial_json": piece.json}
+        payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
+        return sse("content_block_delta", payload)
+
+    def tool_end(self, call: ToolCall) -> bytes:
+        """The call is complete: its block stops (or, never opened, is sent whole)."""
+        if self.open_block == "tool_use":
+            return self.close()
         out = self.close() + self._open(tool_use_block(call, with_input=False))
         self.open_block = "tool_use"
-        delta = {"type": "input_json_delta", "partial_json": call.input_json}
-        payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
-        return out + sse("content_block_delta", payload) + self.close()
+        return out + self.tool_input(ToolInputDelta(call.id, call.input_json)) + self.close()
 
     def finish(self, done: Done | None, usage: Usage | None) -> bytes:
         # An answer without content still has one (empty) text block.
@@ -111,8 +142,12 @@ async def message_events(
                         yield writer.piece("text", text)
                     case ReasoningDelta(text=text):
                         yield writer.piece("thinking", text)
+                    case ToolCallStart():
+                        yield writer.tool_start(event)
+                    case ToolInputDelta():
+                        yield writer.tool_input(event)
                     case ToolCall():
-                        yield writer.tool_use(event)
+                        yield writer.tool_end(event)
                     case Usage():
                         usage = event
                     case Done():

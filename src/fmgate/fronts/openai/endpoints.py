@@ -20,6 +20,7 @@ from fmgate.fronts.openai.chunks import ChunkWriter, completion_chunks
 from fmgate.fronts.openai.completion import completion_body
 from fmgate.fronts.openai.errors import INVALID_API_KEY, OPENAI_ERRORS, unknown_model
 from fmgate.fronts.openai.images import images_body, parse_image_request, to_image_bot_request
+from fmgate.fronts.openai.parallel_tool_calls import ToolCallLimit, kept_events
 from fmgate.fronts.openai.parse import parse_chat_request, to_bot_request
 from fmgate.fronts.openai.schema import ChatCompletionRequest, ImageGenerationRequest
 from fmgate.fronts.pipeline import Refusal, RunningRequest, StreamRenderer
@@ -76,7 +77,7 @@ class ChatCompletions:
             running: RunningRequest, events: AsyncGenerator[Event, None]
         ) -> AsyncIterator[bytes]:
             writer = ChunkWriter(running.request.request_id, body.model, body.include_usage)
-            return completion_chunks(events, writer)
+            return completion_chunks(events, writer, ToolCallLimit(body.parallel))
 
         return render
 
@@ -87,7 +88,8 @@ class ChatCompletions:
         answer: list[Event],
         context: FrontContext,
     ) -> dict[str, object]:
-        return completion_body(running.request.request_id, body.model, answer)
+        kept = kept_events(answer, body.parallel)
+        return completion_body(running.request.request_id, body.model, kept)
 
 
 class ImageGenerations:

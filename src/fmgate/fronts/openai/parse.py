@@ -3,7 +3,11 @@
 Roles: ``system``/``developer`` -> system; ``user`` -> user (text parts joined, ``image_url``
 parts become attachments: ``data:`` URLs inline, http(s) URLs for the safe downloader);
 ``assistant`` -> assistant (its ``tool_calls`` replayed as tool uses); ``tool`` -> a user turn
-carrying the tool result. ``response_format`` JSON asks for JSON in a system instruction.
+carrying the tool result.
+
+What the gateway cannot honour is refused with a 400 naming the field rather than ignored:
+``n`` other than 1, ``response_format`` ``json_object`` / ``json_schema`` (structured output
+through Converse is not built yet), the retired ``functions`` / ``function_call``.
 """
 
 from __future__ import annotations
@@ -12,19 +16,28 @@ import base64
 import binascii
 import mimetypes
 from collections.abc import Sequence
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
 from pydantic import ValidationError
 
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
-from fmgate.core.model_request import CacheTTL, ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import (
+    CacheTTL,
+    ToolChoice,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+    UseTool,
+)
+from fmgate.fronts.callers import ledger_user
 from fmgate.fronts.openai.schema import (
     AssistantMessage,
     ChatCompletionRequest,
     ImagePart,
     Message,
-    ResponseFormat,
+    NamedToolChoice,
     SystemMessage,
     TextPart,
     Tool,
@@ -35,16 +48,16 @@ from fmgate.fronts.pipeline import Refusal
 
 #: The schema of a tool that declares no parameters.
 EMPTY_OBJECT_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
-JSON_OBJECT_INSTRUCTION = (
-    "Answer with a single valid JSON object and nothing else: no prose, no code fences."
-)
 
 
 class BadRequest(Refusal):
-    """The request cannot be read as an OpenAI request (answered with 400)."""
+    """The request cannot be read as an OpenAI request, or asks for what the gateway cannot
+    do (answered with 400)."""
 
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(400, message, "invalid_request", param=param)
+    def __init__(
+        self, message: str, param: str | None = None, code: str = "invalid_request"
+    ) -> None:
+        super().__init__(400, message, code, param=param)
 
 
 def validation_error(exc: ValidationError) -> BadRequest:
@@ -56,9 +69,33 @@ def validation_error(exc: ValidationError) -> BadRequest:
 
 def parse_chat_request(data: dict[str, object]) -> ChatCompletionRequest:
     try:
-        return ChatCompletionRequest.model_validate(data)
+        body = ChatCompletionRequest.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from exc
+    refuse_unsupported(body)
+    return body
+
+
+def refuse_unsupported(body: ChatCompletionRequest) -> None:
+    """A 400 for a field whose value the gateway cannot honour (never silently ignored)."""
+    if body.n is not None and body.n != 1:
+        raise BadRequest("n must be 1", "n", "unsupported_value")
+    if body.response_format is not None and body.response_format.type != "text":
+        raise BadRequest(
+            f"response_format type '{body.response_format.type}' is not supported on this "
+            "gateway yet (structured output through Bedrock is not built); send "
+            '{"type": "text"} or leave response_format out.',
+            "response_format",
+            "unsupported_value",
+        )
+    if body.functions or body.function_call is not None:
+        param = "functions" if body.functions else "function_call"
+        raise BadRequest(
+            f"{param} is not supported; declare the functions in tools (and choose one with "
+            "tool_choice).",
+            param,
+            "unsupported_parameter",
+        )
 
 
 def joined_text(content: str | Sequence[TextPart | ImagePart] | None) -> str:
@@ -173,37 +210,50 @@ def tool_spec(tool: Tool) -> ToolSpec:
     )
 
 
-def format_instruction(response_format: ResponseFormat | None) -> str | None:
-    """A system instruction for JSON answers (``json_object``, ``json_schema``), or None."""
-    if response_format is None or response_format.type == "text":
-        return None
-    schema = response_format.json_schema.schema_ if response_format.json_schema else None
-    if response_format.type == "json_schema" and schema is not None:
-        return (
-            JSON_OBJECT_INSTRUCTION
-            + " It must validate against this JSON Schema:\n"
-            + orjson.dumps(schema).decode()
-        )
-    return JSON_OBJECT_INSTRUCTION
+def tool_choice(body: ChatCompletionRequest) -> ToolChoice | Literal["none"]:
+    """OpenAI's ``tool_choice`` -> the neutral one (``required`` is Converse's ``any``); a
+    choice that needs a tool ``tools`` does not hold is a 400."""
+    names = [tool.function.name for tool in body.tools]
+    match body.tool_choice:
+        case None | "auto":
+            return "auto"
+        case "none":
+            return "none"
+        case "required":
+            if not names:
+                raise BadRequest(
+                    "Invalid value for 'tool_choice': 'required' needs at least one tool in "
+                    "'tools'.",
+                    "tool_choice",
+                )
+            return "any"
+        case NamedToolChoice(function=function):
+            if function.name not in names:
+                raise BadRequest(
+                    f"Invalid value for 'tool_choice': no function named '{function.name}' "
+                    "in 'tools'.",
+                    "tool_choice",
+                )
+            return UseTool(function.name)
 
 
 def stop_sequences(stop: str | list[str] | None) -> tuple[str, ...]:
+    """``stop`` as Converse ``stopSequences`` (an empty string, which stops nothing and which
+    Converse refuses, is left out)."""
     if stop is None:
         return ()
-    return (stop,) if isinstance(stop, str) else tuple(stop)
+    sequences = (stop,) if isinstance(stop, str) else tuple(stop)
+    return tuple(sequence for sequence in sequences if sequence)
 
 
 def to_bot_request(body: ChatCompletionRequest, request_id: str, caller: str) -> BotRequest:
-    messages = [input_message(message) for message in body.messages]
-    instruction = format_instruction(body.response_format)
-    if instruction is not None:
-        messages.insert(0, InputMessage("system", instruction))
     return BotRequest(
         request_id=request_id,
-        messages=tuple(messages),
-        user_id=caller,
+        messages=tuple(input_message(message) for message in body.messages),
+        user_id=ledger_user(caller, body.end_user),
         temperature=body.temperature,
         stop_sequences=stop_sequences(body.stop),
         max_tokens=body.max_completion_tokens or body.max_tokens,
         tools=tuple(tool_spec(tool) for tool in body.tools),
+        tool_choice=tool_choice(body),
     )

@@ -2,7 +2,8 @@
 
 ``POST /v1/chat/completions`` and ``POST /v1/images/generations`` run the front pipeline
 (:mod:`fmgate.fronts.openai.endpoints`); ``GET /v1/models`` and ``GET /v1/models/{model}`` list
-the bots. A failure before any output is answered with its HTTP status in OpenAI's error shape;
+the bots; the Responses API's routes are :mod:`fmgate.fronts.openai.responses_routes`. A
+failure before any output is answered with its HTTP status in OpenAI's error shape;
 after the stream started, as an error chunk.
 """
 
@@ -16,6 +17,7 @@ from fmgate.fronts.context import context_of
 from fmgate.fronts.openai.endpoints import CHAT_COMPLETIONS, IMAGE_GENERATIONS, caller_of
 from fmgate.fronts.openai.errors import OPENAI_ERRORS, unknown_model
 from fmgate.fronts.openai.models import model_body, models_body
+from fmgate.fronts.openai.responses_routes import RESPONSES_ROUTES
 from fmgate.fronts.pipeline import Refusal, json_response, serve_api_request
 
 
@@ -54,4 +56,5 @@ OPENAI_ROUTES = [
     Route("/v1/images/generations", image_generations, methods=["POST"]),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model}", get_model, methods=["GET"]),
+    *RESPONSES_ROUTES,
 ]

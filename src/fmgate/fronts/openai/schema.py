@@ -1,14 +1,28 @@
 """OpenAI request bodies, as far as the gateway reads them (unknown fields are ignored).
 
-Only what the gateway can honour is declared; a field it cannot honour with a different value
-(``n`` > 1) is rejected rather than silently ignored.
+Only what the gateway reads is declared; a field it cannot honour (``n`` other than 1, JSON
+``response_format``, ``functions``) is declared so that :mod:`fmgate.fronts.openai.parse` can
+refuse it rather than silently ignore it.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+#: The longest end-user id (``user``, ``safety_identifier``) the ledger records.
+MAX_USER_CHARS = 256
+#: An end-user id is printable: no control characters reach log lines or ledger rows.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
 class OpenAIModel(BaseModel):
@@ -96,19 +110,30 @@ class Tool(OpenAIModel):
     function: FunctionDefinition
 
 
+class FunctionName(OpenAIModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class NamedToolChoice(OpenAIModel):
+    """The model must call this function (one of ``tools``)."""
+
+    type: Literal["function"]
+    function: FunctionName
+
+
+#: ``auto``: the model decides; ``none``: no tool calls; ``required``: at least one call;
+#: a named function: that call.
+ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
+
+
 class StreamOptions(OpenAIModel):
     include_usage: bool = False
 
 
-class JsonSchemaFormat(OpenAIModel):
-    name: str = "response"
-    #: The JSON Schema the answer must follow.
-    schema_: dict[str, object] | None = Field(None, alias="schema")
-
-
 class ResponseFormat(OpenAIModel):
+    """Only ``text`` is served; the JSON formats are refused (structured output is not built)."""
+
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: JsonSchemaFormat | None = None
 
 
 class ChatCompletionRequest(OpenAIModel):
@@ -123,15 +148,47 @@ class ChatCompletionRequest(OpenAIModel):
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     stop: str | list[str] | None = None
-    #: Only one choice per request.
-    n: int = Field(1, ge=1, le=1)
+    #: Only one choice per request (anything else is refused).
+    n: int | None = None
     tools: list[Tool] = Field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    #: ``false``: at most one tool call per turn (the gateway keeps the first).
+    parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
-    user: str | None = None
+    #: The retired function-calling fields (refused: ``tools`` replaced them).
+    functions: list[object] | None = None
+    function_call: object | None = None
+    #: The caller's own end-user id, recorded in the ledger next to the key's caller.
+    user: str | None = Field(None, max_length=MAX_USER_CHARS, pattern=PRINTABLE)
+    #: OpenAI's newer name for an end-user id; recorded when ``user`` is absent.
+    safety_identifier: str | None = Field(None, max_length=MAX_USER_CHARS, pattern=PRINTABLE)
+
+    @field_validator("tool_choice", mode="wrap")
+    @classmethod
+    def one_tool_choice(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        """One error naming ``tool_choice`` and its forms (not one per member of the union)."""
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "tool_choice",
+                "it must be 'auto', 'none', 'required' or "
+                '{"type": "function", "function": {"name": ...}}',
+            ) from None
 
     @property
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def end_user(self) -> str | None:
+        """The end user the caller names, if any."""
+        return self.user or self.safety_identifier or None
+
+    @property
+    def parallel(self) -> bool:
+        """Whether a turn may hold several tool calls (OpenAI's default: yes)."""
+        return self.parallel_tool_calls is not False
 
 
 class ImageGenerationRequest(OpenAIModel):
