@@ -9,6 +9,8 @@ back until the stream has ended).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +26,8 @@ from fmgate.core.events import (
     Done,
     Event,
     ReasoningDelta,
+    ReasoningSignature,
+    RedactedReasoning,
     StopReason,
     TextDelta,
     ToolCall,
@@ -39,6 +43,8 @@ from fmgate.core.model_request import (
     ContentBlock,
     DocumentBlock,
     ImageBlock,
+    ReasoningBlock,
+    RedactedReasoningBlock,
     SystemBlock,
     TextBlock,
     ToolChoice,
@@ -93,6 +99,12 @@ def build_content_block(block: ContentBlock) -> dict[str, object]:
             return {"image": {"format": fmt, "source": {"bytes": data}}}
         case DocumentBlock(format=fmt, name=name, data=data):
             return {"document": {"format": fmt, "name": name, "source": {"bytes": data}}}
+        case ReasoningBlock(text=thought, signature=signature):
+            return {
+                "reasoningContent": {"reasoningText": {"text": thought, "signature": signature}}
+            }
+        case RedactedReasoningBlock(data=data):
+            return {"reasoningContent": {"redactedContent": data}}
         case ToolUseBlock(tool_use_id=tool_use_id, name=name, input=arguments):
             return {"toolUse": {"toolUseId": tool_use_id, "name": name, "input": arguments}}
         case ToolResultBlock(tool_use_id=tool_use_id, text=output, is_error=is_error):
@@ -149,17 +161,15 @@ def build_additional_fields(req: ChatRequest) -> dict[str, object]:
 
 
 def build_tool(entry: ToolEntry) -> dict[str, object]:
-    """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint."""
+    """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint. A blank description is
+    left out: Bedrock's is a non-empty string (botocore refuses an empty one before sending)."""
     if isinstance(entry, CachePoint):
         return build_cache_point(entry)
     spec: ToolSpec = entry
-    return {
-        "toolSpec": {
-            "name": spec.name,
-            "description": spec.description,
-            "inputSchema": {"json": spec.input_schema},
-        }
-    }
+    tool: dict[str, object] = {"name": spec.name, "inputSchema": {"json": spec.input_schema}}
+    if spec.description.strip():
+        tool["description"] = spec.description
+    return {"toolSpec": tool}
 
 
 def build_tool_choice(choice: ToolChoice) -> dict[str, object]:
@@ -271,10 +281,7 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
         piece = text(delta, "text")
         return [TextDelta(piece)] if piece else []
     if "reasoningContent" in delta:
-        # Only readable reasoning is shown; the signature and redacted reasoning matter only
-        # when replaying reasoning to the model, which the gateway does not do.
-        reasoning = optional_text(member(delta, "reasoningContent"), "text")
-        return [ReasoningDelta(reasoning)] if reasoning else []
+        return convert_reasoning_delta(member(delta, "reasoningContent"))
     if "toolUse" in delta:
         index = integer(event, "contentBlockIndex")
         pending = state.tool_uses.get(index)
@@ -285,6 +292,25 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
             pending.fragments.append(fragment)
             return [ToolInputDelta(id=pending.id, json=fragment)]
     return []
+
+
+def convert_reasoning_delta(reasoning: Shape) -> list[Event]:
+    """A ``reasoningContent`` delta: readable text, the signature that closes the block, or
+    redacted reasoning (base64 in the stream's JSON)."""
+    if "redactedContent" in reasoning:
+        return [RedactedReasoning(decode_blob(text(reasoning, "redactedContent")))]
+    if "signature" in reasoning:
+        return [ReasoningSignature(text(reasoning, "signature"))]
+    thought = optional_text(reasoning, "text")
+    return [ReasoningDelta(thought)] if thought else []
+
+
+def decode_blob(encoded: str) -> bytes:
+    """A blob member of an event-stream payload (base64 in its JSON)."""
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ModelStreamFailed("redactedContent that is not base64") from exc
 
 
 def convert_block_stop(event: Shape, state: StreamState) -> list[Event]:
@@ -383,9 +409,7 @@ def convert_output_block(block: Shape) -> list[Event]:
         value = text(block, "text")
         return [TextDelta(value)] if value else []
     if "reasoningContent" in block:
-        reasoning = member(member(block, "reasoningContent"), "reasoningText")
-        thought = optional_text(reasoning, "text")
-        return [ReasoningDelta(thought)] if thought else []
+        return convert_reasoning_block(member(block, "reasoningContent"))
     if "toolUse" in block:
         tool_use = member(block, "toolUse")
         call = ToolCall(
@@ -400,6 +424,21 @@ def convert_output_block(block: Shape) -> list[Event]:
             call,
         ]
     return []
+
+
+def convert_reasoning_block(content: Shape) -> list[Event]:
+    """A whole answer's reasoning block: the text then its signature, or the redacted data
+    (botocore has decoded the blob already)."""
+    redacted = content.get("redactedContent")
+    if isinstance(redacted, bytes):
+        return [RedactedReasoning(redacted)]
+    reasoning = member(content, "reasoningText")
+    thought = optional_text(reasoning, "text")
+    events: list[Event] = [ReasoningDelta(thought)] if thought else []
+    signature = optional_text(reasoning, "signature")
+    if signature:
+        events.append(ReasoningSignature(signature))
+    return events
 
 
 def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
