@@ -28,7 +28,7 @@ from typing import Generic, Protocol, TypeVar
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from fmgate.accounting.finisher import FinishHook
 from fmgate.accounting.tracker import RequestTracker
@@ -40,6 +40,7 @@ from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.context import FrontContext, context_of, shutdown_of
 from fmgate.fronts.request_body import BadJson, BodyTooLarge, BodyTooSlow, decode_json_object
 from fmgate.fronts.request_body import read_body as read_capped_body
+from fmgate.fronts.sse_response import SseResponse
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
 from fmgate.observability.overhead import RequestClock, bind_clock
@@ -326,10 +327,8 @@ async def serve_api_request(
         render = endpoint.stream_renderer(body)
         if render is not None:
             events = await opened(running.events)
-            return StreamingResponse(
-                in_flight(running.tracker, render(running, events)),
-                media_type="text/event-stream",
-                headers={**SSE_HEADERS, **headers},
+            return SseResponse(
+                in_flight(running.tracker, render(running, events)), {**SSE_HEADERS, **headers}
             )
         answer = await collected(running.events)
         result = await endpoint.whole(body, running, answer, context)

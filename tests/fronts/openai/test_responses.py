@@ -142,8 +142,9 @@ async def test_the_stream_is_the_responses_event_sequence(api_http: httpx2.Async
     events = [json.loads(block.split("\n")[1].removeprefix("data: ")) for block in blocks]
     assert [event["type"] for event in events] == kinds
     assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    # One delta per read of Bedrock's stream (pieces that arrived together are joined).
     deltas = kinds.count("response.output_text.delta")
-    assert deltas > 1
+    assert deltas >= 1
     assert kinds == [
         "response.created",
         "response.in_progress",

@@ -44,11 +44,11 @@ from fmgate.fronts.poe.errors import poe_error_type
 from fmgate.fronts.poe.front import PoeFront
 from fmgate.fronts.poe.media import PoeMediaUploader
 from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query
-from fmgate.fronts.poe.sse_response import SseResponse
 from fmgate.fronts.poe.stream import Rendering, poe_event_stream
 from fmgate.fronts.poe.tool_chunks import ToolCallChunks
 from fmgate.fronts.poe.tools import refuse_unusable_tools
 from fmgate.fronts.poe.turn_recorder import TurnRecorder
+from fmgate.fronts.sse_response import SseResponse
 from fmgate.observability.logging import new_request_id
 from fmgate.security.rate_limits import LimitExceeded, LimitKey, admitted_stream
 

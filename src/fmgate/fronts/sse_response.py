@@ -1,4 +1,4 @@
-"""The streaming response of the Poe front: SSE chunks sent as soon as they are produced."""
+"""The streaming response of every front: SSE chunks sent as soon as they are produced."""
 
 from __future__ import annotations
 
@@ -47,10 +47,13 @@ class SseResponse(Response):
             while True:
                 await ready.wait()
                 ready.clear()
+                last = finished_well(producer)
                 if pending:
                     body = pending[0] if len(pending) == 1 else b"".join(pending)
                     pending.clear()
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    await send({"type": "http.response.body", "body": body, "more_body": not last})
+                    if last:
+                        return
                 # The stream may have added its last chunks (``done``) while we were sending.
                 if producer.done() and not pending:
                     break
@@ -62,6 +65,11 @@ class SseResponse(Response):
             producer.cancel()
             watcher.cancel()
             await asyncio.wait((producer, watcher))
+
+
+def finished_well(task: asyncio.Task[None]) -> bool:
+    """Whether ``task`` has ended without being cancelled or failing."""
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 async def cancel_on_disconnect(receive: Receive, stream_task: asyncio.Task[None]) -> None:
