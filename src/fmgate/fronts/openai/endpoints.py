@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from fmgate.bots.registry import DeployedBot
 from fmgate.config.bot_config import BotKind, ImageBotConfig
+from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.events import Event
 from fmgate.fronts.bearer import bearer_token
@@ -22,6 +23,7 @@ from fmgate.fronts.openai.errors import INVALID_API_KEY, OPENAI_ERRORS, unknown_
 from fmgate.fronts.openai.images import images_body, parse_image_request, to_image_bot_request
 from fmgate.fronts.openai.parallel_tool_calls import ToolCallLimit, kept_events
 from fmgate.fronts.openai.parse import parse_chat_request, to_bot_request
+from fmgate.fronts.openai.reasoning_effort import thinking_budget
 from fmgate.fronts.openai.schema import ChatCompletionRequest, ImageGenerationRequest
 from fmgate.fronts.pipeline import Refusal, RunningRequest, StreamRenderer
 
@@ -67,7 +69,11 @@ class ChatCompletions:
     def bot_request(
         self, body: ChatCompletionRequest, deployed: DeployedBot, request_id: str, caller: str
     ) -> BotRequest:
-        return to_bot_request(body, request_id, caller)
+        parameters: dict[str, object] = {}
+        budget = thinking_budget(body.reasoning_effort, deployed.config, "reasoning_effort")
+        if budget is not None:
+            parameters[p.REASONING_BUDGET] = budget
+        return to_bot_request(body, request_id, caller, parameters)
 
     def stream_renderer(self, body: ChatCompletionRequest) -> StreamRenderer | None:
         if not body.stream:
