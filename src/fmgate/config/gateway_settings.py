@@ -55,6 +55,11 @@ class PoeApiBotSettings(StrictModel):
         description="bot_name -> Poe handle, for a bot whose handle is not prefix + bot_name.",
     )
     private: bool = Field(True, description="Whether the bots are private on Poe.")
+    parameter_controls: bool = Field(
+        True,
+        description="Send the bots' parameter controls (temperature, output tokens, reasoning "
+        "effort); false leaves them to what is set on Poe.",
+    )
     timeout_seconds: float = Field(30.0, gt=0, description="Per call to the Bots REST API.")
 
     def handle(self, bot_name: str) -> str:
