@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+from pathlib import Path
+
 import pytest
 
 from fmgate.config.errors import CatalogError
@@ -52,3 +56,15 @@ def test_the_caller_must_have_a_key() -> None:
 
 def test_the_key_must_report_usage_in_every_stream() -> None:
     assert "needs stream_usage: always" in problem(catalog(stream_usage="when_asked"))
+
+
+def test_the_documented_setup_is_a_valid_catalog() -> None:
+    doc = Path(__file__).parents[2] / "docs" / "poe-api-bots.md"
+    match = re.search(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)
+    assert match is not None
+    block = textwrap.dedent(match.group(1))
+    text = f"version: 1\n{block}bots:\n  - {{bot_name: nova-pro, model_id: amazon.nova-pro-v1:0}}\n"
+    api_bots = parse_catalog(text, "poe-api-bots.md").gateway.poe.api_bots
+    assert api_bots is not None
+    assert api_bots.handle("nova-pro") == "Acme-nova-pro"
+    assert api_bots.endpoint_url == "https://fmgate.example.com/v1"

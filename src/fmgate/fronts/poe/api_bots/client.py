@@ -103,7 +103,6 @@ class PoeBotsClient:
         *,
         timeout_seconds: float = 30.0,
         secrets: Sequence[str] = (),
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._secrets = (api_key, *secrets)
@@ -111,7 +110,6 @@ class PoeBotsClient:
             base_url=self._base_url,
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
-            transport=transport,
         )
 
     async def aclose(self) -> None:

@@ -15,7 +15,7 @@ an outcome, the output or a log line: httpx's loggers redact them while the sync
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -160,18 +160,6 @@ async def resolved(resolver: SecretResolver, reference: str, what: str) -> str:
         raise KeyUnavailable(f"{what} unavailable ({error})") from None
 
 
-#: Builds the Bots REST API client for the Poe API key (tests point it at a local fake).
-ClientFactory = Callable[[PoeApiBotSettings, str, Sequence[str]], PoeBotsClient]
-
-
-def default_client(
-    api_bots: PoeApiBotSettings, poe_key: str, secrets: Sequence[str]
-) -> PoeBotsClient:
-    return PoeBotsClient(
-        api_bots.bots_api_url, poe_key, timeout_seconds=api_bots.timeout_seconds, secrets=secrets
-    )
-
-
 async def sync_api_bots(
     catalog: Catalog,
     names: Sequence[str] = (),
@@ -179,7 +167,6 @@ async def sync_api_bots(
     context_windows: Mapping[str, int] | None = None,
     dry_run: bool = False,
     resolver: SecretResolver | None = None,
-    client_factory: ClientFactory = default_client,
 ) -> list[ApiBotOutcome]:
     """Create or update the API bots of ``names`` (see the module), in catalog order.
 
@@ -210,7 +197,12 @@ async def sync_api_bots(
     windows = context_windows or {}
     outcomes = list(selection.refused)
     with keys_hidden_from_logs([poe_key, endpoint_key]):
-        client = client_factory(api_bots, poe_key, [endpoint_key])
+        client = PoeBotsClient(
+            api_bots.bots_api_url,
+            poe_key,
+            timeout_seconds=api_bots.timeout_seconds,
+            secrets=[endpoint_key],
+        )
         try:
             for bot in selection.bots:
                 try:
