@@ -232,13 +232,13 @@ def test_a_wrong_poe_api_key_fails_every_bot_without_showing_it(
     assert sync(write(tmp_path, catalog_text(bots_api.url))) == 1
 
     out, err = capsys.readouterr()
+    refused = (
+        "answered HTTP 401: Poe refused the Poe API key: check gateway.poe.api_bots.poe_api_key, "
+        "and that the account may create API bots: Invalid API key"
+    )
     assert out.splitlines() == [
-        "nova-lite: FAILED: GET bots/{handle} answered HTTP 401: Poe refused the Poe API key: "
-        "check gateway.poe.api_bots.poe_api_key, and that the account may create API bots: "
-        "Invalid API key",
-        "claude-thinking: FAILED: GET bots/{handle} answered HTTP 401: Poe refused the Poe API "
-        "key: check gateway.poe.api_bots.poe_api_key, and that the account may create API bots: "
-        "Invalid API key",
+        f"nova-lite: FAILED: GET bots/Acme-nova-lite {refused}",
+        f"claude-thinking: FAILED: GET bots/Acme-claude-thinking {refused}",
     ]
     assert "2 of 2 API bots not synced" in err
     assert_no_key_in(out, err, logs.text)

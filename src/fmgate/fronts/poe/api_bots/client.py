@@ -120,14 +120,15 @@ class PoeBotsClient:
         response = await self._send("GET", bot_path(handle), None)
         if response.status_code == 404:
             return None
+        call = f"GET {bot_path(handle)}"
         if response.status_code != 200:
-            raise refusal("GET bots/{handle}", response, self._secrets)
+            raise refusal(call, response, self._secrets)
         try:
             document = response.json()
         except ValueError:
-            raise BotsApiError("GET bots/{handle} answered something that is not JSON") from None
+            raise BotsApiError(f"{call} answered something that is not JSON") from None
         if not isinstance(document, dict):
-            raise BotsApiError("GET bots/{handle} answered JSON that is not an object")
+            raise BotsApiError(f"{call} answered JSON that is not an object")
         return document
 
     async def create_bot(self, body: Mapping[str, object]) -> None:
@@ -138,7 +139,7 @@ class PoeBotsClient:
     async def update_bot(self, handle: str, body: Mapping[str, object]) -> None:
         response = await self._send("PATCH", bot_path(handle), body)
         if not response.is_success:
-            raise refusal("PATCH bots/{handle}", response, self._secrets)
+            raise refusal(f"PATCH {bot_path(handle)}", response, self._secrets)
 
     async def _send(
         self, method: str, path: str, body: Mapping[str, object] | None
