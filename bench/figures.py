@@ -1,20 +1,24 @@
-"""The figures a report shows: one ``Row`` each, reading one number from a path's figures.
+"""The figures a report shows: one ``Row`` each, reading one number per round (or one per run)
+from a path's figures.
 
-Latency rows come in two phases (zero-latency at the lowest concurrency, realistic) and four
-percentiles; "added" rows are the same latencies minus the direct path's. Then throughput per
-concurrency level and the server's resources.
+Latency rows come in two phases (zero-latency at the lowest concurrency, measured in every
+round; realistic, measured once) and four percentiles; "added" rows are the same latencies minus
+the direct path's, round by round. Then throughput per concurrency level (every round) and the
+server's resources (CPU per 1,000 requests every round; memory once). The headline figures are
+the few the peers table shows for every path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from bench.measure import BenchPlan, PathFigures
+from bench.measure import BenchPlan, PathFigures, RoundFigures
 
 Better = Literal["lower", "higher"]
-Getter = Callable[[PathFigures], float | None]
+RoundGetter = Callable[[RoundFigures], float | None]
+OnceGetter = Callable[[PathFigures], float | None]
 
 #: Latency percentiles: (label, PhaseFigures attribute), in the table's order.
 LATENCIES = (
@@ -23,97 +27,120 @@ LATENCIES = (
     ("total p50", "total_p50_ms"),
     ("total p99", "total_p99_ms"),
 )
-#: Server resources: (label, key = ServerFigures attribute).
-RESOURCES = (
+#: Memory of the server, measured once: (label, key = ServerFigures attribute).
+MEMORY = (
     ("peak RSS (MiB)", "peak_rss_mb"),
     ("RSS per 1,000 open streams (MiB)", "rss_per_1000_open_streams_mb"),
-    ("CPU s per 1,000 requests", "cpu_seconds_per_1000_requests"),
 )
+CPU_KEY = "cpu_seconds_per_1000_requests"
+CPU_LABEL = "CPU s per 1,000 requests"
+#: The throughput level of the headline (the issue's c=64), when the plan has it.
+HEADLINE_CONCURRENCY = 64
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """One figure: read per round (``per_round``) or once per run (``once``)."""
+
     label: str
     key: str
-    get: Getter
     better: Better
+    per_round: RoundGetter | None = None
+    once: OnceGetter | None = None
     added: bool = False  # a difference vs direct (no "vs direct" ratio)
+    #: A shorter name for narrow columns (the peers table); the label when empty.
+    short: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.short or self.label
+
+    def values(self, figures: PathFigures) -> dict[int, float | None]:
+        """The figure per round number; a once-per-run figure under round 0."""
+        if self.per_round is not None:
+            return {visit.round: self.per_round(visit) for visit in figures.rounds}
+        assert self.once is not None
+        return {0: self.once(figures)}
 
 
-def level(concurrency: int, metric: str) -> Getter:
-    def get(figures: PathFigures) -> float | None:
-        phase = figures.levels.get(concurrency)
+def level(concurrency: int, metric: str) -> RoundGetter:
+    def get(visit: RoundFigures) -> float | None:
+        phase = visit.levels.get(concurrency)
         return getattr(phase, metric) if phase is not None else None
 
     return get
 
 
-def realistic(metric: str) -> Getter:
+def realistic(metric: str) -> OnceGetter:
     def get(figures: PathFigures) -> float | None:
         return getattr(figures.realistic, metric) if figures.realistic is not None else None
 
     return get
 
 
-def server(metric: str) -> Getter:
+def memory(metric: str) -> OnceGetter:
     def get(figures: PathFigures) -> float | None:
         return getattr(figures.server, metric) if figures.server is not None else None
 
     return get
 
 
-@dataclass(frozen=True, slots=True)
-class LatencyPhase:
-    """A phase whose latencies the report shows: how it is labelled, keyed and read."""
-
-    label: str  # "zero-latency, c=1"
-    key: str  # "fast_c1"
-    getter: Callable[[str], Getter]  # metric -> its getter in this phase
+def round_cpu(visit: RoundFigures) -> float | None:
+    return visit.cpu_seconds_per_1000_requests
 
 
-def latency_phases(plan: BenchPlan) -> tuple[LatencyPhase, LatencyPhase]:
-    low = min(plan.concurrency_levels)
-    rc = plan.realistic_concurrency
-
-    def fast(metric: str) -> Getter:
-        return level(low, metric)
-
-    return (
-        LatencyPhase(f"zero-latency, c={low}", f"fast_c{low}", fast),
-        LatencyPhase(f"realistic, c={rc}", f"realistic_c{rc}", realistic),
-    )
+def lowest_level(plan: BenchPlan) -> int:
+    return min(plan.concurrency_levels)
 
 
 def latency_rows(plan: BenchPlan, *, added: bool = False) -> list[Row]:
     """Each phase's percentiles; ``added``: minus direct's, labelled and keyed ``added``."""
     label_prefix, key_prefix = ("added ", "added_") if added else ("", "")
-    return [
+    low = lowest_level(plan)
+    rc = plan.realistic_concurrency
+    rows = [
         Row(
-            f"{label_prefix}{label} ({phase.label})",
-            f"{key_prefix}{metric}_{phase.key}",
-            phase.getter(metric),
+            f"{label_prefix}{label} (zero-latency, c={low})",
+            f"{key_prefix}{metric}_fast_c{low}",
             "lower",
+            per_round=level(low, metric),
             added=added,
         )
-        for phase in latency_phases(plan)
         for label, metric in LATENCIES
     ]
+    rows += [
+        Row(
+            f"{label_prefix}{label} (realistic, c={rc})",
+            f"{key_prefix}{metric}_realistic_c{rc}",
+            "lower",
+            once=realistic(metric),
+            added=added,
+        )
+        for label, metric in LATENCIES
+    ]
+    return rows
+
+
+def throughput_row(concurrency: int) -> Row:
+    return Row(
+        f"throughput c={concurrency} (streams/s)",
+        f"throughput_c{concurrency}",
+        "higher",
+        per_round=level(concurrency, "throughput_per_s"),
+    )
 
 
 def throughput_rows(plan: BenchPlan) -> list[Row]:
-    return [
-        Row(
-            f"throughput c={c} (streams/s)",
-            f"throughput_c{c}",
-            level(c, "throughput_per_s"),
-            "higher",
-        )
-        for c in plan.concurrency_levels
-    ]
+    return [throughput_row(c) for c in plan.concurrency_levels]
+
+
+def cpu_row() -> Row:
+    return Row(CPU_LABEL, CPU_KEY, "lower", per_round=round_cpu)
 
 
 def resource_rows() -> list[Row]:
-    return [Row(label, key, server(key), "lower") for label, key in RESOURCES]
+    memory_rows = [Row(label, key, "lower", once=memory(key)) for label, key in MEMORY]
+    return [*memory_rows, cpu_row()]
 
 
 def rows_for(plan: BenchPlan) -> list[Row]:
@@ -122,10 +149,26 @@ def rows_for(plan: BenchPlan) -> list[Row]:
 
 
 def added_rows(plan: BenchPlan) -> list[Row]:
-    """Latency a path adds over direct: its percentile minus direct's, same phase."""
+    """Latency a path adds over direct: its percentile minus direct's, same phase and round."""
     return latency_rows(plan, added=True)
 
 
 def all_rows(plan: BenchPlan) -> list[Row]:
     """Every row of the report, in its order."""
     return [*rows_for(plan), *added_rows(plan)]
+
+
+def headline_rows(plan: BenchPlan) -> list[Row]:
+    """The peers table's figures: CPU per 1,000 requests, throughput at c=64 (or the plan's
+    highest level below it), added TTFT p50 and p99 at the lowest level."""
+    levels = plan.concurrency_levels
+    below = [c for c in levels if c <= HEADLINE_CONCURRENCY]
+    concurrency = max(below) if below else min(levels)
+    added = {row.key: row for row in added_rows(plan)}
+    low = lowest_level(plan)
+    return [
+        replace(cpu_row(), short="CPU s per 1,000"),
+        replace(throughput_row(concurrency), short=f"streams/s c={concurrency}"),
+        replace(added[f"added_ttft_p50_ms_fast_c{low}"], short=f"added TTFT p50 c={low} (ms)"),
+        replace(added[f"added_ttft_p99_ms_fast_c{low}"], short=f"added TTFT p99 c={low} (ms)"),
+    ]

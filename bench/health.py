@@ -1,9 +1,12 @@
 """Every healthy phase must complete every stream: a dropped or failed stream fails the run.
 
 The emulator is healthy in every phase of the benchmark (no fault injected), so a stream that
-fails — under throughput load, in the realistic phase, or among the streams held open — is the
-path's failure, not noise. :func:`healthy_phase_failures` names each such phase; ``bench.run``
-prints them, records them in the JSON and exits non-zero.
+fails — under throughput load in any round, in the realistic phase, or among the streams held
+open — is the path's failure, not noise. :func:`healthy_phase_failures` names each such phase of
+the direct path and of fmgate (and a path of theirs that did not start); ``bench.run`` prints
+them, records them in the JSON and exits non-zero. The peers' are :func:`peer_phase_failures`:
+printed and recorded the same way, but a peer that cannot start or drops streams does not fail
+fmgate's benchmark (its figures then count only the streams that completed).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench.measure import PathFigures
-from bench.report import BenchReport
+from bench.report import PEERS, BenchReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +41,9 @@ class PhaseFailure:
 
 
 def healthy_phase_failures(report: BenchReport) -> list[PhaseFailure]:
-    """The phases of ``report`` in which a stream failed (the load generator's ceiling too),
-    the paths that should have run and did not, and a prompt-caching phase that failed (its
-    conversation stops at the first turn that fails)."""
+    """The phases of ``report`` in which a stream failed (the load generator's ceiling too) on
+    the direct path or fmgate, those of them that should have run and did not, and a
+    prompt-caching phase that failed (its conversation stops at the first turn that fails)."""
     failures: list[PhaseFailure] = []
     ceiling = report.load_generator
     if ceiling is not None and ceiling.failed:
@@ -49,11 +52,7 @@ def healthy_phase_failures(report: BenchReport) -> list[PhaseFailure]:
                 "load generator", "ceiling", ceiling.failed, ceiling.streams, ceiling.failures
             )
         )
-    for name, outcome in report.paths.items():
-        if outcome.status == "failed":
-            failures.append(PhaseFailure(name, "start", 1, 1, {outcome.reason or "failed": 1}))
-        if outcome.figures is not None:
-            failures.extend(path_failures(name, outcome.figures))
+    failures.extend(outcome_failures(report, gated=True))
     caching = report.caching
     if caching is not None and caching.status == "failed":
         reasons = {caching.reason or "failed": 1}
@@ -61,10 +60,28 @@ def healthy_phase_failures(report: BenchReport) -> list[PhaseFailure]:
     return failures
 
 
+def peer_phase_failures(report: BenchReport) -> list[PhaseFailure]:
+    """The peers' failed streams per phase, and a peer that failed to start or broke."""
+    return list(outcome_failures(report, gated=False))
+
+
+def outcome_failures(report: BenchReport, *, gated: bool) -> Iterator[PhaseFailure]:
+    """Failures of fmgate's and direct's paths (``gated``) or of the peers'."""
+    for name, outcome in report.paths.items():
+        if (name not in PEERS) != gated:
+            continue
+        if outcome.status == "failed":
+            yield PhaseFailure(name, "start", 1, 1, {outcome.reason or "failed": 1})
+        if outcome.figures is not None:
+            yield from path_failures(name, outcome.figures)
+
+
 def path_failures(name: str, figures: PathFigures) -> Iterator[PhaseFailure]:
-    for level, phase in figures.levels.items():
-        if phase.failed:
-            yield PhaseFailure(name, f"c={level}", phase.failed, phase.streams, phase.failures)
+    for visit in figures.rounds:
+        for level, phase in visit.levels.items():
+            if phase.failed:
+                where = f"round {visit.round} c={level}"
+                yield PhaseFailure(name, where, phase.failed, phase.streams, phase.failures)
     realistic = figures.realistic
     if realistic is not None and realistic.failed:
         yield PhaseFailure(

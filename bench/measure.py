@@ -1,9 +1,16 @@
 """The phases every path goes through, against one emulator whose timing is switched per phase.
 
+In each of ``plan.rounds`` interleaved rounds (``bench.rounds``), one visit per path
+(:func:`measure_round`):
+
 1. warm-up (not recorded);
 2. zero-latency emulator ("fast"): latency at concurrency 1, then throughput at each level of
-   ``plan.concurrency_levels``; the server's CPU seconds over these phases give CPU per 1,000;
-3. realistic emulator (TTFT and token rate of a real model): latency at
+   ``plan.concurrency_levels``, ``plan.round_seconds_per_level`` each; the server's CPU seconds
+   over these phases give that round's CPU per 1,000 requests.
+
+Then once per path, after the rounds (:func:`measure_details`):
+
+3. (after a warm-up) realistic emulator (TTFT and token rate of a real model): latency at
    ``plan.realistic_concurrency``;
 4. hold: ``plan.hold_streams`` streams opened at once against a slow first token; the server's
    RSS with all of them open minus its RSS just before, scaled to 1,000 streams; none may drop;
@@ -41,6 +48,11 @@ class BenchPlan:
 
     concurrency_levels: tuple[int, ...] = (1, 16, 64, 256)
     requests_per_level: int = 3000
+    #: Interleaved rounds: each visits every path once (zero-latency levels, CPU per 1,000).
+    rounds: int = 5
+    #: Each zero-latency level of a round's visit stops after this (or requests_per_level).
+    round_seconds_per_level: float = 4.0
+    #: Each phase of the workers phase stops after this (or requests_per_level).
     seconds_per_phase: float = 10.0
     warmup_requests: int = 50
     #: Tokens per reply (the bot's and the direct request's maxTokens).
@@ -91,46 +103,52 @@ class HoldFigures:
 
 @dataclass(slots=True)
 class ServerFigures:
-    """Resource figures of the server process (tree) of a path."""
+    """Resource figures of the server process (tree) of a path (its CPU is per round)."""
 
     peak_rss_mb: float = 0.0
     idle_rss_mb: float = 0.0
     rss_per_1000_open_streams_mb: float = 0.0
-    cpu_seconds_per_1000_requests: float = 0.0
     hold: HoldFigures | None = None
     #: The larger hold (None when the path runs none).
     large_hold: HoldFigures | None = None
+    #: CPU the server used, idle, while the other paths were measured (share of one CPU).
+    idle_cpu_share: float | None = None
+
+
+@dataclass(slots=True)
+class RoundFigures:
+    """One visit of a path in one round: each zero-latency level, and the server's CPU."""
+
+    #: The round (1-based) and the path's place in that round's order (1-based).
+    round: int
+    position: int
+    levels: dict[int, PhaseFigures] = field(default_factory=dict)
+    #: utime+stime of the server's tree over the levels per 1,000 streams; None: no server.
+    cpu_seconds_per_1000_requests: float | None = None
 
 
 @dataclass(slots=True)
 class PathFigures:
-    """Everything measured on one path."""
+    """Everything measured on one path: its rounds, then its once-per-run phases."""
 
     name: str
-    levels: dict[int, PhaseFigures] = field(default_factory=dict)
+    rounds: list[RoundFigures] = field(default_factory=list)
     realistic: PhaseFigures | None = None
     server: ServerFigures | None = None
 
-    @property
-    def latency(self) -> PhaseFigures:
-        """Latency of the zero-latency profile at concurrency 1 (pure overhead)."""
-        return self.levels[min(self.levels)]
 
-
-async def measure_path(
+async def measure_round(
     client: StreamClient,
     server_pid: int | None,
     emulator: EmulatorTiming,
     plan: BenchPlan,
-    *,
-    large_hold: bool = False,
-) -> PathFigures:
-    """Run every phase of ``plan`` against ``client``; server figures when ``server_pid``
-    (with ``large_hold``, also the plan's larger hold)."""
-    figures = PathFigures(name=client.name)
+    round_number: int,
+    position: int,
+) -> RoundFigures:
+    """One visit: warm-up, then each zero-latency level; CPU per 1,000 when ``server_pid``."""
+    figures = RoundFigures(round=round_number, position=position)
     await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
     await run_load(client, concurrency=8, max_requests=plan.warmup_requests, max_seconds=30.0)
-
     before = sample(server_pid) if server_pid else None
     requests = 0
     for level in plan.concurrency_levels:
@@ -138,12 +156,31 @@ async def measure_path(
             client,
             concurrency=level,
             max_requests=max(plan.requests_per_level, level),
-            max_seconds=plan.seconds_per_phase,
+            max_seconds=plan.round_seconds_per_level,
         )
         requests += len(result.timings)
         figures.levels[level] = phase_figures(result)
-    after = sample(server_pid) if server_pid else None
+    if server_pid and before:
+        after = sample(server_pid)
+        spent = after.cpu_seconds - before.cpu_seconds
+        figures.cpu_seconds_per_1000_requests = spent / max(requests, 1) * 1000
+    return figures
 
+
+async def measure_details(
+    client: StreamClient,
+    server_pid: int | None,
+    emulator: EmulatorTiming,
+    plan: BenchPlan,
+    figures: PathFigures,
+    *,
+    large_hold: bool = False,
+) -> None:
+    """The once-per-run phases into ``figures``: realistic latency; with ``server_pid`` the
+    holds (with ``large_hold`` also the plan's larger one) and the peak RSS. A warm-up first:
+    the client is new and the server has been idle."""
+    await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
+    await run_load(client, concurrency=8, max_requests=plan.warmup_requests, max_seconds=30.0)
     await emulator.set_timing(plan.realistic_ttft_ms, plan.realistic_tokens_per_second)
     realistic = await run_load(
         client,
@@ -155,12 +192,8 @@ async def measure_path(
     )
     figures.realistic = phase_figures(realistic)
 
-    if server_pid and before and after:
-        figures.server = ServerFigures(
-            cpu_seconds_per_1000_requests=(after.cpu_seconds - before.cpu_seconds)
-            / max(requests, 1)
-            * 1000
-        )
+    if server_pid:
+        figures.server = ServerFigures()
         await emulator.set_timing(plan.hold_ttft_ms, plan.hold_tokens_per_second)
         server = figures.server
         server.hold = await hold_streams(
@@ -174,7 +207,6 @@ async def measure_path(
             )
         server.peak_rss_mb = sample(server_pid).peak_rss_bytes / MB
     await emulator.set_timing(plan.fast_ttft_ms, plan.fast_tokens_per_second)
-    return figures
 
 
 async def hold_streams(

@@ -1,10 +1,12 @@
 """The run's report: what one run produced, per path; shown by ``report_json`` and ``report_table``.
 
 Conventions: latencies in milliseconds, throughput in completed streams per second, memory in
-MiB. "Added" is a path's percentile minus the direct path's same percentile in the same phase.
-In the "vs LiteLLM" column a number above 1 means fmgate is better by that factor (lower latency
-or memory or CPU, higher throughput). Missing figures are ``null`` in JSON and ``-`` in the table;
-nothing is estimated.
+MiB. Figures measured in every round are the median of the rounds, with the lowest and highest
+round as the range (``bench.rounds``); the others are measured once. "Added" is a path's
+percentile minus the direct path's same percentile, same phase, same round. In "fmgate vs peer"
+ratios (of medians) a number above 1 means fmgate is better by that factor (lower latency or
+memory or CPU, higher throughput). Missing figures are ``null`` in JSON and ``-`` in the table;
+nothing is estimated, and a path that could not run says why.
 
 Modules: ``figures`` (which figures, one row each), ``comparison`` (each row's values and
 ratios), ``report_json`` and ``report_table`` (the two outputs). The workers phase has its own
@@ -23,16 +25,34 @@ from bench.caching_figures import CachingOutcome
 from bench.measure import BenchPlan, PathFigures
 from bench.stats import PhaseFigures
 
-#: The paths a report compares, in the table's column order.
-PATHS = ("direct", "fmgate", "litellm")
+#: Every path a run can measure, in the tables' order.
+PATHS = ("direct", "fmgate", "fmgate-openai", "litellm", "portkey", "tensorzero", "bifrost")
+#: fmgate's own paths (its two fronts): each is compared with every peer.
+FMGATE_PATHS = ("fmgate", "fmgate-openai")
+#: The other gateways. A peer that cannot run or drops streams is reported, never fatal.
+PEERS = ("litellm", "portkey", "tensorzero", "bifrost")
+#: How the tables name each path.
+LABELS = {
+    "direct": "direct",
+    "fmgate": "fmgate Poe front",
+    "fmgate-openai": "fmgate /v1/chat/completions",
+    "litellm": "litellm",
+    "portkey": "portkey",
+    "tensorzero": "tensorzero",
+    "bifrost": "bifrost",
+}
+
+#: ok: measured; skipped: asked not to (``--skip-*``); failed: could not start or broke while
+#: measured; unavailable: cannot run on this machine at all (the reason says why).
+Status = Literal["ok", "skipped", "failed", "unavailable"]
 
 
 @dataclass(slots=True)
 class PathOutcome:
-    """A path's figures, or why it has none (``status`` "skipped" or "failed")."""
+    """A path's figures, or why it has none (``status`` other than "ok")."""
 
     name: str
-    status: Literal["ok", "skipped", "failed"]
+    status: Status
     figures: PathFigures | None = None
     reason: str | None = None
     version: str | None = None
@@ -75,6 +95,8 @@ class BenchReport:
     cpu_placement: dict[str, list[int]]
     load_generator: PhaseFigures | None
     paths: dict[str, PathOutcome] = field(default_factory=dict)
+    #: Each round's order of visits (path names), as run.
+    round_orders: list[list[str]] = field(default_factory=list)
     #: The workers phase (``bench.workers``); None when it was not run.
     workers: WorkersOutcome | None = None
     #: The prompt-caching phase (``bench.caching``); None when it was not run.

@@ -1,8 +1,13 @@
-"""The report as JSON (schema version 3): the run, each path's figures (two holds for fmgate),
-the comparison, the workers phase and the prompt-caching phase (each ``null`` when it was not
-run), and the healthy phases in which a stream failed.
+"""The report as JSON (schema version 4): the run, its rounds, each path's figures (each round's
+visit, then the once-per-run phases; two holds for fmgate's Poe front), the comparison (each
+figure's median and range per path, fmgate/direct, each fmgate front's advantage over each
+peer), the peers table (headline figures per path, with its status and why, and the headline
+ratios), the workers phase and the prompt-caching phase (each ``null`` when it was not run), and
+the phases in which a stream failed: fmgate's and direct's (the run failed) and the peers'.
 
-Schema 3 added ``caching``; schema 2 had everything else."""
+Schema 4 added the rounds, the peers and their statuses (``unavailable``), medians with ranges
+in ``comparison``, ``peers`` and ``peer_phase_failures``; schema 3 added ``caching``; schema 2
+had the rest."""
 
 from __future__ import annotations
 
@@ -11,12 +16,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.caching_figures import MODES, CachingOutcome
-from bench.comparison import comparison
-from bench.health import healthy_phase_failures
-from bench.report import BenchReport, PathOutcome, WorkersOutcome, clean
+from bench.comparison import comparison, headline_ratios, spread_of
+from bench.figures import headline_rows
+from bench.health import healthy_phase_failures, peer_phase_failures
+from bench.measure import RoundFigures
+from bench.report import LABELS, BenchReport, PathOutcome, WorkersOutcome, clean
 from bench.stats import PhaseFigures
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def phase_json(phase: PhaseFigures | None) -> dict[str, object] | None:
@@ -38,15 +45,25 @@ def rounded(data: dict[str, object]) -> dict[str, object]:
     return out
 
 
+def round_json(visit: RoundFigures) -> dict[str, object]:
+    return {
+        "round": visit.round,
+        "position": visit.position,
+        "cpu_seconds_per_1000_requests": clean(visit.cpu_seconds_per_1000_requests),
+        "levels": {str(c): phase_json(p) for c, p in visit.levels.items()},
+    }
+
+
 def path_json(outcome: PathOutcome) -> dict[str, object]:
     data: dict[str, object] = {
+        "label": LABELS.get(outcome.name, outcome.name),
         "status": outcome.status,
         "reason": outcome.reason,
         "version": outcome.version,
     }
     figures = outcome.figures
     if figures is not None:
-        data["levels"] = {str(c): phase_json(p) for c, p in figures.levels.items()}
+        data["rounds"] = [round_json(visit) for visit in figures.rounds]
         data["realistic"] = phase_json(figures.realistic)
         data["server"] = None
         if figures.server is not None:
@@ -98,6 +115,27 @@ def caching_json(outcome: CachingOutcome | None) -> dict[str, object] | None:
     }
 
 
+def peers_json(report: BenchReport) -> dict[str, object]:
+    """Every path of the run with its status and headline figures; fmgate's headline ratios."""
+    rows = headline_rows(report.plan)
+    paths: dict[str, object] = {}
+    for name, outcome in report.paths.items():
+        spreads = {row.key: spread_of(report, name, row) for row in rows}
+        paths[name] = {
+            "label": LABELS.get(name, name),
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "version": outcome.version,
+            "figures": {key: s.as_json() if s else None for key, s in spreads.items()},
+        }
+    return {
+        "figures": [row.key for row in rows],
+        "paths": paths,
+        #: fmgate front -> peer -> figure -> how many times better fmgate is (ratio of medians).
+        "fmgate_advantage": headline_ratios(report),
+    }
+
+
 def report_json(report: BenchReport) -> dict[str, object]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -106,13 +144,18 @@ def report_json(report: BenchReport) -> dict[str, object]:
         "machine": report.machine,
         "plan": asdict(report.plan),
         "cpu_placement": report.cpu_placement,
+        "rounds": {"count": len(report.round_orders), "orders": report.round_orders},
         "load_generator": {"ceiling": phase_json(report.load_generator)},
         "paths": {name: path_json(outcome) for name, outcome in report.paths.items()},
+        "peers": peers_json(report),
         "comparison": comparison(report),
         "workers": workers_json(report.workers),
         "caching": caching_json(report.caching),
-        #: Phases of the healthy emulator in which a stream failed: the run failed if any.
+        #: Phases of the healthy emulator in which a stream failed on direct or fmgate: the run
+        #: failed if any.
         "healthy_phase_failures": [f.as_json() for f in healthy_phase_failures(report)],
+        #: The same for the peers (reported; they do not fail the run).
+        "peer_phase_failures": [f.as_json() for f in peer_phase_failures(report)],
     }
 
 

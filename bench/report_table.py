@@ -1,15 +1,17 @@
-"""The report as plain text: one aligned table of every figure, the workers phase's small table
-(throughput per worker count, side by side, and the ratio), the prompt-caching phase's table
-(each turn with caching off and auto: tokens billed, cost, TTFT; totals), then notes on the run."""
+"""The report as plain text: the peers table (every path's status and headline figures, medians
+of the rounds with their ranges), fmgate's headline ratios against each peer, one aligned table
+of every figure (medians), the workers phase's small table (throughput per worker count, side by
+side, and the ratio), the prompt-caching phase's table (each turn with caching off and auto:
+tokens billed, cost, TTFT; totals), then notes on the run."""
 
 from __future__ import annotations
 
 from bench.caching_figures import CachingOutcome, ConversationTotals
-from bench.comparison import comparison
-from bench.figures import all_rows
-from bench.report import BenchReport, PathOutcome, WorkersOutcome
+from bench.comparison import comparison, headline_ratios, spread_of
+from bench.figures import all_rows, headline_rows
+from bench.report import FMGATE_PATHS, LABELS, PEERS, BenchReport, PathOutcome, WorkersOutcome
+from bench.rounds import Spread
 
-HEADER = ("figure", "direct", "fmgate", "litellm", "fmgate/direct", "fmgate vs litellm")
 CACHING_HEADER = (
     "turn",
     "input off",
@@ -21,6 +23,7 @@ CACHING_HEADER = (
     "TTFT off",
     "TTFT auto",
 )
+FRONT_TITLES = {"fmgate": "Poe front", "fmgate-openai": "/v1/chat/completions"}
 
 
 def fmt(value: float | None) -> str:
@@ -38,6 +41,15 @@ def fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def fmt_spread(found: Spread | None) -> str:
+    """``3.39 (3.10..3.61)``: the median and, over more than one round, the range."""
+    if found is None:
+        return "-"
+    if found.count < 2:
+        return fmt(found.median)
+    return f"{fmt(found.median)} ({fmt(found.low)}..{fmt(found.high)})"
+
+
 def fmt_count(value: int) -> str:
     return f"{value:,}"
 
@@ -48,30 +60,85 @@ def fmt_plain(value: float | None) -> str:
 
 
 def render_table(report: BenchReport) -> str:
-    """One plain-text table: every figure, each path, fmgate/direct, fmgate vs LiteLLM."""
+    """The peers table, the headline ratios, every figure per path, the other phases, notes."""
     workers = workers_table(report.workers, report.cpu_placement)
     caching = caching_table(report.caching)
     return "\n".join(
-        [*aligned([HEADER, *table_cells(report)]), "", *workers, *caching, *notes(report)]
+        [
+            *peers_table(report),
+            "",
+            *ratios_table(report),
+            *aligned([detail_header(report), *table_cells(report)]),
+            "",
+            *workers,
+            *caching,
+            *notes(report),
+        ]
     )
 
 
+def peers_table(report: BenchReport) -> list[str]:
+    """One line per path of the run: its status, version and headline figures."""
+    rows = headline_rows(report.plan)
+    header = ("path", "status", "version", *(row.title for row in rows))
+    lines = [
+        (
+            LABELS.get(name, name),
+            outcome.status,
+            outcome.version or "-",
+            *(fmt_spread(spread_of(report, name, row)) for row in rows),
+        )
+        for name, outcome in report.paths.items()
+    ]
+    rounds = len(report.round_orders)
+    title = (
+        f"peers: medians of {rounds} interleaved round{'s' if rounds != 1 else ''} "
+        "(min..max over the rounds)"
+    )
+    return [title, *aligned([header, *lines])]
+
+
+def ratios_table(report: BenchReport) -> list[str]:
+    """How many times better each fmgate front is than each peer on each headline figure."""
+    peers = [name for name in report.paths if name in PEERS]
+    fronts = [name for name in FMGATE_PATHS if name in report.paths]
+    if not peers or not fronts:
+        return []
+    ratios = headline_ratios(report)
+    header = ("fmgate vs peer (>1x = fmgate better)", *peers)
+    lines = [
+        (
+            f"{FRONT_TITLES[front]}: {row.title}",
+            *(fmt_ratio(ratios[front][peer][row.key]) for peer in peers),
+        )
+        for front in fronts
+        for row in headline_rows(report.plan)
+    ]
+    return [*aligned([header, *lines]), ""]
+
+
+def measured_paths(report: BenchReport) -> list[str]:
+    """The paths with figures, in the run's order: the detail table's columns."""
+    return [name for name, outcome in report.paths.items() if outcome.figures is not None]
+
+
+def detail_header(report: BenchReport) -> tuple[str, ...]:
+    return ("figure", *measured_paths(report), "fmgate/direct")
+
+
 def table_cells(report: BenchReport) -> list[tuple[str, ...]]:
-    """One line of cells per figure, formatted."""
+    """One line of cells per figure (medians over the rounds), formatted."""
     data = comparison(report)
+    names = measured_paths(report)
     lines: list[tuple[str, ...]] = []
     for row in all_rows(report.plan):
         entry = data[row.key]
-        lines.append(
-            (
-                row.label,
-                fmt(entry["direct"]),
-                fmt(entry["fmgate"]),
-                fmt(entry["litellm"]),
-                fmt_ratio(entry["fmgate_over_direct"]),
-                fmt_ratio(entry["fmgate_advantage_vs_litellm"]),
-            )
-        )
+        paths = entry["paths"]
+        assert isinstance(paths, dict)
+        medians = [paths[name]["median"] if paths.get(name) else None for name in names]
+        over_direct = entry["fmgate_over_direct"]
+        assert over_direct is None or isinstance(over_direct, float)
+        lines.append((row.label, *(fmt(m) for m in medians), fmt_ratio(over_direct)))
     return lines
 
 
@@ -203,8 +270,17 @@ def aligned(lines: list[tuple[str, ...]]) -> list[str]:
 
 
 def notes(report: BenchReport) -> list[str]:
-    """Lines under the table: the load generator's ceiling, skipped paths, dropped streams."""
+    """Lines under the tables: the rounds, the load generator's ceiling, paths that did not run
+    and why, held streams, failed streams."""
     lines = []
+    rounds = report.round_orders
+    if rounds:
+        orders = "; ".join(" ".join(order) for order in rounds)
+        lines.append(
+            f"rounds: {len(rounds)}, each path once per round in rotating order ({orders}); "
+            "zero-latency latency, throughput and CPU are medians of the rounds, realistic "
+            "latency and memory are measured once after them"
+        )
     ceiling = report.load_generator
     if ceiling is not None:
         lines.append(
@@ -214,15 +290,33 @@ def notes(report: BenchReport) -> list[str]:
         )
     for name, outcome in report.paths.items():
         lines.extend(path_notes(name, outcome))
+    idle = idle_note(report)
+    if idle:
+        lines.append(idle)
     if report.workers is not None:
         failed = sum(p.failed for phases in report.workers.counts.values() for p in phases.values())
         if failed:
             lines.append(f"workers phase: {failed} streams failed")
     lines.append(
-        "vs litellm: >1x = fmgate better by that factor "
+        "fmgate vs peer: ratio of medians, >1x = fmgate better by that factor "
         "(lower latency/memory/CPU, higher throughput)"
     )
     return lines
+
+
+def idle_note(report: BenchReport) -> str | None:
+    """What each server spent idle (every server stays up during the rounds)."""
+    shares = []
+    for name, outcome in report.paths.items():
+        server = outcome.figures.server if outcome.figures is not None else None
+        if server is not None and server.idle_cpu_share is not None:
+            shares.append(f"{name} {server.idle_cpu_share * 100:.2f}%")
+    if not shares:
+        return None
+    return (
+        "idle servers: every server stays up during the rounds; CPU each used while the other "
+        f"paths were measured (share of one CPU): {', '.join(shares)}"
+    )
 
 
 def path_notes(name: str, outcome: PathOutcome) -> list[str]:
@@ -230,7 +324,7 @@ def path_notes(name: str, outcome: PathOutcome) -> list[str]:
     lines = []
     if outcome.status != "ok":
         lines.append(f"{name}: {outcome.status} ({outcome.reason})")
-    elif outcome.figures is not None and outcome.figures.server is not None:
+    if outcome.figures is not None and outcome.figures.server is not None:
         server = outcome.figures.server
         for hold in (server.hold, server.large_hold):
             if hold is not None:
@@ -240,7 +334,9 @@ def path_notes(name: str, outcome: PathOutcome) -> list[str]:
                     f"{hold.rss_per_1000_mb:.1f} MiB per 1,000 open streams"
                 )
     if outcome.figures is not None:
-        failed = sum(p.failed for p in outcome.figures.levels.values())
+        failed = sum(
+            phase.failed for visit in outcome.figures.rounds for phase in visit.levels.values()
+        )
         if outcome.figures.realistic is not None:
             failed += outcome.figures.realistic.failed
         if failed:

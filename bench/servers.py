@@ -1,8 +1,9 @@
-"""How each process of a run is launched: the emulator, fmgate, LiteLLM, the trivial SSE server.
+"""How fmgate's side of a run is launched: the emulator, fmgate, the trivial SSE server.
 
-Every server binds 127.0.0.1 on a free port and is stopped when its context exits. The servers
-under test (fmgate, LiteLLM, the trivial SSE server) can be pinned to their own CPUs, away from
-the emulator and the load generator, so "one core" means one core.
+Every server binds 127.0.0.1 on a free port (the emulator on a given one when a peer needs it)
+and is stopped when its context exits. The servers under test (fmgate, the trivial SSE server,
+the peers of ``bench.peer_servers``) can be pinned to their own CPUs, away from the emulator and
+the load generator, so "one core" means one core.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,14 @@ from bench.processes import ServerProcess, free_port, running_server
 
 MODEL_ID = "amazon.nova-micro-v1:0"
 BOT_NAME = "bench-chat"
-LITELLM_MODEL = "bench-model"
 REGION = "us-east-1"
 PYTHON = sys.executable
 #: Every bench bot's Poe access key, from the environment fmgate is started with.
 POE_KEY_ENV = "FMGATE_BENCH_POE_KEY"
 POE_KEY_REFERENCE = f"env:{POE_KEY_ENV}"
+#: The virtual API key of fmgate's ``/v1`` fronts (caller ``bench``), from the environment.
+API_KEY_ENV = "FMGATE_BENCH_API_KEY"
+API_CALLER = "bench"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class BenchCredentials:
     access_key_id: str = "AKIDEMULATOR"
     secret_access_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     poe_access_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    #: fmgate's ``/v1/chat/completions`` key (a virtual API key of the catalog).
+    api_key: str = field(default_factory=lambda: secrets.token_hex(16))
     #: LiteLLM refuses to start without a master key (``sk-`` + random); clients send it.
     litellm_master_key: str = field(default_factory=lambda: "sk-" + secrets.token_hex(32))
 
@@ -53,12 +58,21 @@ def base_env(credentials: BenchCredentials) -> dict[str, str]:
     return env
 
 
+def loopback_url(port: int) -> str:
+    """``http://127.0.0.1:PORT``, without the port when it is HTTP's own (80)."""
+    return "http://127.0.0.1" if port == 80 else f"http://127.0.0.1:{port}"
+
+
 @asynccontextmanager
 async def emulator_server(
-    log_dir: Path, credentials: BenchCredentials, cpus: frozenset[int] | None = None
+    log_dir: Path,
+    credentials: BenchCredentials,
+    cpus: frozenset[int] | None = None,
+    port: int | None = None,
 ) -> AsyncIterator[ServerProcess]:
-    """``fmgate emulator`` with the zero-latency profile (phases switch its timing)."""
-    port = free_port()
+    """``fmgate emulator`` with the zero-latency profile (phases switch its timing), on
+    ``port`` (default: a free one)."""
+    port = port or free_port()
     argv = [
         PYTHON,
         "-m",
@@ -78,7 +92,7 @@ async def emulator_server(
     async with running_server(
         "emulator",
         argv,
-        url=f"http://127.0.0.1:{port}",
+        url=loopback_url(port),
         ready_path="/_emulator/health",
         log_dir=log_dir,
         env=env,
@@ -103,14 +117,15 @@ def fmgate_catalog(
     emulator_url: str, max_tokens: int, bots: list[dict[str, object]] | None = None
 ) -> dict[str, object]:
     """A catalog pointed at the emulator (connection pool sized for the 5,000-stream hold,
-    per-user limits above the load) with ``bots`` (default: :func:`bench_bot`); everything else
-    is the catalog's default."""
+    per-user limits above the load, one virtual API key for the ``/v1`` fronts) with ``bots``
+    (default: :func:`bench_bot`); everything else is the catalog's default."""
     return {
         "version": 1,
         "gateway": {
             "bedrock_endpoint_url": emulator_url,
             "max_pool_connections": 8192,
             "emulator": {"enabled": "never"},
+            "api_keys": [{"caller": API_CALLER, "key": f"env:{API_KEY_ENV}"}],
             # One bench user drives up to 5,000 streams at once: the per-user limits must not
             # be what is measured.
             "limits": {
@@ -162,7 +177,10 @@ async def fmgate_server(
     ]
     if workers > 1:
         argv += ["--workers", str(workers), "--metrics-port", "0"]
-    env = base_env(credentials) | {POE_KEY_ENV: credentials.poe_access_key}
+    env = base_env(credentials) | {
+        POE_KEY_ENV: credentials.poe_access_key,
+        API_KEY_ENV: credentials.api_key,
+    }
     async with running_server(
         name,
         argv,
@@ -179,71 +197,6 @@ async def fmgate_server(
 def ledger_path(log_dir: Path, name: str) -> Path:
     """The usage ledger (SQLite) of the fmgate server called ``name``."""
     return log_dir / f"{name}-usage.sqlite3"
-
-
-def litellm_config(emulator_url: str) -> dict[str, object]:
-    """LiteLLM proxy config: one Bedrock Converse model at the emulator; no DB, quiet."""
-    return {
-        "model_list": [
-            {
-                "model_name": LITELLM_MODEL,
-                "litellm_params": {
-                    "model": f"bedrock/converse/{MODEL_ID}",
-                    "aws_bedrock_runtime_endpoint": emulator_url,
-                    "aws_access_key_id": "os.environ/AWS_ACCESS_KEY_ID",
-                    "aws_secret_access_key": "os.environ/AWS_SECRET_ACCESS_KEY",
-                    "aws_region_name": REGION,
-                },
-            }
-        ],
-        "litellm_settings": {"telemetry": False, "drop_params": True},
-        "general_settings": {"disable_spend_logs": True},
-    }
-
-
-def litellm_env(credentials: BenchCredentials) -> Mapping[str, str]:
-    return base_env(credentials) | {
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "LITELLM_LOG": "ERROR",
-        "LITELLM_TELEMETRY": "False",
-        "LITELLM_MASTER_KEY": credentials.litellm_master_key,
-    }
-
-
-@asynccontextmanager
-async def litellm_server(
-    executable: Path,
-    log_dir: Path,
-    emulator_url: str,
-    credentials: BenchCredentials,
-    cpus: frozenset[int] | None = None,
-) -> AsyncIterator[ServerProcess]:
-    """The LiteLLM proxy from its own venv: single worker, model pointed at the emulator."""
-    port = free_port()
-    config = log_dir / "litellm-config.yaml"
-    config.write_text(json.dumps(litellm_config(emulator_url), indent=2))
-    argv = [
-        str(executable),
-        "--config",
-        str(config),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--num_workers",
-        "1",
-    ]
-    async with running_server(
-        "litellm",
-        argv,
-        url=f"http://127.0.0.1:{port}",
-        ready_path="/health/liveliness",
-        log_dir=log_dir,
-        env=litellm_env(credentials),
-        cpus=cpus,
-        start_timeout=180.0,
-    ) as server:
-        yield server
 
 
 @asynccontextmanager

@@ -2,7 +2,8 @@
 
 - :class:`DirectStream`: aiobotocore ConverseStream straight to the emulator (the floor);
 - :class:`PoeStream`: a Poe ``query`` through fmgate, answered as Poe SSE;
-- :class:`OpenAIStream`: an OpenAI-compatible streaming chat completion (the LiteLLM proxy).
+- :class:`OpenAIStream`: an OpenAI-compatible streaming chat completion (fmgate's
+  ``/v1/chat/completions`` and every peer: LiteLLM, Portkey, TensorZero), the same client for all.
 
 All of them share one pooled connection set per client and parse as little as possible: a stream
 is timed at its first text token and at its end (``done`` / ``[DONE]`` / end of the event stream).
@@ -129,15 +130,22 @@ class PoeStream:
 
 
 class OpenAIStream:
-    """POST /v1/chat/completions, ``stream: true``; first non-empty delta = first token."""
+    """POST a chat completion with ``stream: true`` to ``url``; first non-empty delta = first
+    token, ``[DONE]`` = end. ``headers`` are the path's own (its key, a peer's provider)."""
 
     def __init__(
-        self, base_url: str, api_key: str, model: str, max_tokens: int, max_connections: int
+        self,
+        name: str,
+        url: str,
+        headers: dict[str, str],
+        model: str,
+        max_tokens: int,
+        max_connections: int,
     ) -> None:
-        self.name = "litellm"
-        self._url = f"{base_url}/v1/chat/completions"
+        self.name = name
+        self._url = url
         self._headers = {
-            "Authorization": f"Bearer {api_key}",
+            **headers,
             "Content-Type": "application/json",
             "Accept": "text/event-stream",
         }

@@ -83,3 +83,14 @@ def test_usage_without_ledger_says_so(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_chat_in_process_streams_the_reply(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chat", "nova-micro", "hello from the cli"]) == 0
     assert reply_text("hello from the cli", 2048)[0] in capsys.readouterr().out
+
+
+def test_chat_with_a_thinking_bot_takes_the_state_event_in_its_stride(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The answer ends with a ``data`` event (its state), which fastapi_poe's client does not
+    know: the command still succeeds, quietly."""
+    assert main(["chat", "claude-3-7-sonnet-thinking", "think about it"]) == 0
+    captured = capsys.readouterr()
+    assert "Thinking" in captured.out
+    assert captured.err == ""

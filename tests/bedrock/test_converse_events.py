@@ -11,12 +11,15 @@ from fmgate.bedrock.converse import (
     convert_converse_response,
     convert_stream_event,
     finish_stream,
+    join_text_pieces,
 )
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import (
     Done,
     Event,
     ReasoningDelta,
+    ReasoningSignature,
+    RedactedReasoning,
     TextDelta,
     ToolCall,
     ToolCallStart,
@@ -94,18 +97,37 @@ def test_cache_writes_with_the_one_hour_ttl_are_kept_apart() -> None:
     assert whole[0] == events[0]
 
 
-def test_reasoning_text_is_shown_signature_and_redacted_are_not() -> None:
+def test_reasoning_its_signature_and_redacted_reasoning_become_their_events() -> None:
     events = run(
         [
             block_delta(0, {"reasoningContent": {"text": "hmm"}}),
             block_delta(0, {"reasoningContent": {"signature": "sig"}}),
-            block_delta(1, {"reasoningContent": {"redactedContent": b"\x00"}}),
+            block_delta(1, {"reasoningContent": {"redactedContent": "AAE="}}),  # base64 in JSON
             block_delta(2, {"text": "answer"}),
             {"messageStop": {"stopReason": "max_tokens"}},
         ]
     )
 
-    assert events == [ReasoningDelta("hmm"), TextDelta("answer"), Done(stop_reason="max_tokens")]
+    assert events == [
+        ReasoningDelta("hmm"),
+        ReasoningSignature("sig"),
+        RedactedReasoning(b"\x00\x01"),
+        TextDelta("answer"),
+        Done(stop_reason="max_tokens"),
+    ]
+
+
+def test_redacted_reasoning_that_is_not_base64_breaks_the_stream() -> None:
+    with pytest.raises(ModelStreamFailed):
+        run([block_delta(0, {"reasoningContent": {"redactedContent": "not base64!"}})])
+
+
+def test_whole_answer_redacted_reasoning_is_the_bytes_botocore_decoded() -> None:
+    response = {
+        "output": {"message": {"content": [{"reasoningContent": {"redactedContent": b"\x07"}}]}},
+        "stopReason": "end_turn",
+    }
+    assert convert_converse_response(response) == [RedactedReasoning(b"\x07"), Done()]
 
 
 def test_tool_use_streams_its_fragments_then_one_tool_call_at_block_stop() -> None:
@@ -194,6 +216,7 @@ def test_converse_response_in_stream_order() -> None:
 
     assert convert_converse_response(response) == [
         ReasoningDelta("thinking"),
+        ReasoningSignature("s"),
         TextDelta("Hello"),
         ToolCallStart(id="t", name="clock"),
         ToolInputDelta(id="t", json='{"tz":"UTC"}'),
@@ -208,3 +231,31 @@ def test_converse_response_context_overflow() -> None:
         convert_converse_response(
             {"output": {"message": {"content": []}}, "stopReason": "model_context_window_exceeded"}
         )
+
+
+def test_pieces_that_arrived_together_are_joined_and_nothing_else_moves() -> None:
+    call = ToolCall(id="t", name="clock", input_json="{}")
+    events: list[Event] = [
+        ReasoningDelta("thin"),
+        ReasoningDelta("king"),
+        TextDelta("Hel"),
+        TextDelta("lo"),
+        ToolCallStart(id="t", name="clock"),
+        ToolInputDelta(id="t", json="{"),
+        ToolInputDelta(id="t", json="}"),
+        call,
+        TextDelta("!"),
+        Usage(input_tokens=1),
+    ]
+
+    assert join_text_pieces(events) == [
+        ReasoningDelta("thinking"),
+        TextDelta("Hello"),
+        ToolCallStart(id="t", name="clock"),
+        ToolInputDelta(id="t", json="{"),
+        ToolInputDelta(id="t", json="}"),
+        call,
+        TextDelta("!"),
+        Usage(input_tokens=1),
+    ]
+    assert join_text_pieces([TextDelta("a")]) == [TextDelta("a")]

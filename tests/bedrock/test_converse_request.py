@@ -9,6 +9,8 @@ from fmgate.core.model_request import (
     ChatRequest,
     DocumentBlock,
     ImageBlock,
+    ReasoningBlock,
+    RedactedReasoningBlock,
     TextBlock,
     ToolChoice,
     ToolSpec,
@@ -182,6 +184,38 @@ def test_tool_choice_is_sent_except_for_bedrocks_default_auto() -> None:
     assert choice_sent("auto") is None
     assert choice_sent("any") == {"any": {}}
     assert choice_sent(UseTool("clock")) == {"tool": {"name": "clock"}}
+
+
+def test_replayed_reasoning_is_sent_as_the_model_gave_it() -> None:
+    claude = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    turn = ChatMessage(
+        "assistant",
+        (
+            ReasoningBlock("thought", "sig", claude),
+            RedactedReasoningBlock(b"\x00secret", claude),
+            TextBlock("answer"),
+        ),
+    )
+    req = ChatRequest(model_id=claude, messages=(user(TextBlock("q")), turn, user(TextBlock("n"))))
+
+    messages = build_converse_request(req)["messages"]
+    assert isinstance(messages, list)
+    assert messages[1]["content"] == [
+        {"reasoningContent": {"reasoningText": {"text": "thought", "signature": "sig"}}},
+        {"reasoningContent": {"redactedContent": b"\x00secret"}},
+        {"text": "answer"},
+    ]
+
+
+def test_a_tool_without_description_is_sent_without_one() -> None:
+    req = ChatRequest(
+        model_id="amazon.nova-lite-v1:0",
+        messages=(user(TextBlock("hi")),),
+        tools=(ToolSpec("clock", "", {"type": "object"}),),
+    )
+    assert build_converse_request(req)["toolConfig"] == {
+        "tools": [{"toolSpec": {"name": "clock", "inputSchema": {"json": {"type": "object"}}}}]
+    }
 
 
 def test_anthropic_betas_join_the_configured_ones_in_additional_fields() -> None:

@@ -19,7 +19,7 @@ from fmgate.bedrock.eventstream import (
     MalformedFrame,
     frame_event,
     parse_headers,
-    stream_events,
+    stream_event_batches,
 )
 from fmgate.core.errors import ModelStreamFailed, Throttled
 from fmgate_emulator import EmulatorClient
@@ -205,7 +205,7 @@ async def test_decodes_the_real_response_body(
     # silently falls back to botocore's (slow) parser: this test says so.
     assert isinstance(getattr(stream, "_raw_stream", None), aiohttp.ClientResponse)
     try:
-        names = [name async for name, _ in stream_events(stream)]
+        names = [name async for batch in stream_event_batches(stream) for name, _ in batch]
     finally:
         stream.close()
 

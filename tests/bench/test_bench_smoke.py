@@ -1,4 +1,5 @@
-"""The benchmark machinery end to end at tiny scale: real emulator and gateway processes.
+"""The benchmark machinery end to end at tiny scale: real emulator and gateway processes (the
+peers' own smoke test is ``test_peer_environments``).
 
 No timing thresholds: the test checks that a run produces every figure with the right shape and
 plausible (positive, finite) values, and that every server it started is gone afterwards.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bench.caching import REALISTIC, source_bot
 from bench.comparison import comparison
@@ -24,6 +26,8 @@ from fmgate.core.events import Usage
 TINY_PLAN = BenchPlan(
     concurrency_levels=(1, 4),
     requests_per_level=8,
+    rounds=2,
+    round_seconds_per_level=10.0,
     seconds_per_phase=10.0,
     warmup_requests=4,
     max_tokens=8,
@@ -51,21 +55,29 @@ def logs_without(secret: str, folder: Path) -> bool:
 
 
 async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
-    options = RunOptions(plan=TINY_PLAN, paths=("direct", "fmgate"), litellm=None)
+    own_paths = ("direct", "fmgate", "fmgate-openai")
+    options = RunOptions(plan=TINY_PLAN, paths=own_paths)
 
     report = await run_benchmark(options, tmp_path)
 
     assert report.load_generator is not None
     assert report.load_generator.completed > 0
     assert positive(report.load_generator.throughput_per_s)
-    assert set(report.paths) == {"direct", "fmgate"}
-    for name in ("direct", "fmgate"):
+    assert list(report.paths) == list(own_paths)
+    assert report.round_orders == [list(own_paths), ["fmgate", "fmgate-openai", "direct"]]
+    for name in own_paths:
         outcome = report.paths[name]
         assert outcome.status == "ok", outcome.reason
         figures = outcome.figures
         assert figures is not None
-        assert set(figures.levels) == {1, 4}
-        phases = [*figures.levels.values(), figures.realistic]
+        assert [(visit.round, set(visit.levels)) for visit in figures.rounds] == [
+            (1, {1, 4}),
+            (2, {1, 4}),
+        ]
+        phases = [
+            *(phase for visit in figures.rounds for phase in visit.levels.values()),
+            figures.realistic,
+        ]
         for phase in phases:
             assert phase is not None
             assert phase.failed == 0, phase.failures
@@ -77,11 +89,22 @@ async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     direct = report.paths["direct"].figures
     assert direct is not None
     assert direct.server is None  # the floor has no server process
+    assert [visit.cpu_seconds_per_1000_requests for visit in direct.rounds] == [None, None]
     fmgate = report.paths["fmgate"].figures
     assert fmgate is not None
     assert fmgate.server is not None
     assert positive(fmgate.server.peak_rss_mb)
-    assert positive(fmgate.server.cpu_seconds_per_1000_requests)
+    for visit in fmgate.rounds:
+        assert positive(visit.cpu_seconds_per_1000_requests)
+    idle = fmgate.server.idle_cpu_share  # up, idle, while the other paths were measured
+    assert idle is not None
+    assert 0 <= idle < 1
+    openai = report.paths["fmgate-openai"].figures
+    assert openai is not None
+    assert openai.server is not None
+    assert openai.server.large_hold is None  # the larger hold is the Poe front's
+    assert openai.server.hold is not None
+    assert openai.server.hold.dropped == 0
     assert fmgate.server.hold is not None
     assert (fmgate.server.hold.requested, fmgate.server.hold.dropped) == (8, 0)
     assert fmgate.server.large_hold is not None  # fmgate alone also holds the larger number
@@ -89,11 +112,11 @@ async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     assert healthy_phase_failures(report) == []
     assert math.isfinite(fmgate.server.rss_per_1000_open_streams_mb)
 
-    table = comparison(report)
-    assert table["throughput_c4"]["fmgate"] is not None
-    assert table["throughput_c4"]["litellm"] is None  # not run: no figure, none invented
-    assert table["added_ttft_p50_ms_fast_c1"]["fmgate"] is not None
-    assert table["added_ttft_p50_ms_fast_c1"]["direct"] == 0
+    table: Any = comparison(report)
+    assert table["throughput_c4"]["paths"]["fmgate"]["rounds"] == 2
+    assert table["throughput_c4"]["paths"]["litellm"] is None  # not run: no figure, none invented
+    assert table["added_ttft_p50_ms_fast_c1"]["paths"]["fmgate-openai"] is not None
+    assert table["added_ttft_p50_ms_fast_c1"]["paths"]["direct"]["median"] == 0
     assert "load generator ceiling" in render_table(report)
 
     written = write_json(report, tmp_path / "out" / "latest.json", tmp_path / "history")
@@ -102,11 +125,12 @@ async def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     assert set(data) >= {"machine", "plan", "load_generator", "paths", "comparison"}
 
     assert logs_without(options.credentials.secret_access_key, tmp_path)
+    assert logs_without(options.credentials.api_key, tmp_path)
 
 
 async def test_tiny_workers_phase_measures_each_count(tmp_path: Path) -> None:
     plan = replace(TINY_PLAN, worker_counts=(1, 2), workers_concurrency_levels=(2, 4))
-    options = RunOptions(plan=plan, paths=(), litellm=None, workers_phase=True)
+    options = RunOptions(plan=plan, paths=(), workers_phase=True)
 
     report = await run_benchmark(options, tmp_path)
 
@@ -137,7 +161,7 @@ def emulator_ttft_floor_ms(uncached_tokens: int) -> float:
 
 async def test_tiny_caching_phase_bills_fewer_input_tokens_with_auto(tmp_path: Path) -> None:
     plan = replace(TINY_PLAN, caching_turns=3)
-    options = RunOptions(plan=plan, paths=(), litellm=None, caching_phase=True)
+    options = RunOptions(plan=plan, paths=(), caching_phase=True)
 
     report = await run_benchmark(options, tmp_path)
 

@@ -90,7 +90,7 @@ def test_table_shows_each_turn_side_by_side_with_totals_and_ratios() -> None:
 
 def test_json_has_every_turn_the_totals_and_the_ratios() -> None:
     data: Any = report_json(with_caching(outcome()))
-    assert data["schema_version"] == SCHEMA_VERSION == 3
+    assert data["schema_version"] == SCHEMA_VERSION == 4
     caching = data["caching"]
     assert caching["status"] == "ok"
     assert caching["pricing_milli_cents_per_token"] == PRICING

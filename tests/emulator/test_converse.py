@@ -188,8 +188,9 @@ def test_forced_tool_choice(bedrock: Any) -> None:
 @pytest.mark.parametrize(
     ("model_id", "choice"),
     [
-        ("meta.llama3-8b-instruct-v1:0", {"any": {}}),
-        ("meta.llama3-8b-instruct-v1:0", {"tool": {"name": "weather"}}),
+        # Llama 3.1 takes tools (in Converse), not forced choices; Llama 3 takes no tools at all.
+        ("us.meta.llama3-1-70b-instruct-v1:0", {"any": {}}),
+        ("us.meta.llama3-1-70b-instruct-v1:0", {"tool": {"name": "weather"}}),
         ("mistral.mistral-large-2402-v1:0", {"tool": {"name": "weather"}}),
     ],
 )

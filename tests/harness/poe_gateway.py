@@ -52,6 +52,7 @@ bots:
     template: chat
     model_id: mistral.mistral-7b-instruct-v0:2
     supports_system_messages: false
+    tool_use: none
     enable_image_comprehension: true
   - bot_name: nova-micro-whole
     template: chat

@@ -100,7 +100,14 @@ def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:
     assert not bot.supports_images
     assert bot.enable_image_comprehension
     assert not bot.supports_system_messages
+    assert bot.tool_use == "none"
     assert load_catalog(path).bots == (bot,)
+
+
+def test_tool_use_is_carried_from_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    assert as_chat(add_model(path, "us.meta.llama3-1-8b-instruct-v1:0").config).tool_use == "whole"
+    assert as_chat(add_model(path, "amazon.nova-micro-v1:0").config).tool_use == "streaming"
 
 
 def test_image_and_video_models(tmp_path: Path) -> None:

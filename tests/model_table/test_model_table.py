@@ -35,6 +35,7 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
         assert ("image" in facts.input) == spec.vision
         assert ("document" in facts.input) == spec.documents
         assert facts.system_messages == spec.system_messages
+        assert facts.tool_use == spec.tool_use.value
         assert facts.reasoning == Reasoning(spec.reasoning).value
         assert facts.max_output_tokens == spec.max_output_tokens
         assert facts.context_window is not None
@@ -92,6 +93,14 @@ def test_prompt_caching_matches_the_bundled_catalog() -> None:
             facts.ttls,
             facts.tools,
         ), bot.bot_name
+
+
+def test_tool_use_matches_the_bundled_catalog() -> None:
+    """Every bundled chat bot declares the tool use its model has."""
+    table = {facts.model_id: facts for facts in bundled_table().models}
+    for bot in load_catalog(None).bots:
+        if isinstance(bot, ChatBotConfig):
+            assert bot.tool_use == table[plain_model_id(bot.model_id)].tool_use, bot.bot_name
 
 
 def test_tool_choices_token_counting_and_betas_match_the_bundled_catalog() -> None:

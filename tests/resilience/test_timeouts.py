@@ -91,3 +91,63 @@ async def test_a_timeout_raised_by_the_stream_itself_is_not_relabelled() -> None
     with pytest.raises(TimeoutError) as error:
         await collect(with_stream_timeouts(failing(), first_output_seconds=5, idle_seconds=5), [])
     assert not isinstance(error.value, UpstreamTimeout)
+
+
+async def test_events_sooner_than_the_idle_limit_pass_however_long_the_stream() -> None:
+    # The one timer is armed for the first wait's limit and fires mid-stream while events are
+    # still flowing: it must re-arm for the wait in progress, not cut the stream.
+    async def steady() -> AsyncIterator[Event]:
+        for _ in range(12):
+            await asyncio.sleep(0.01)
+            yield TextDelta("x")
+        yield Done()
+
+    seen: list[Event] = []
+    await collect(with_stream_timeouts(steady(), first_output_seconds=5, idle_seconds=0.03), seen)
+    assert len(seen) == 13
+
+
+async def test_a_timeout_leaves_the_task_uncancelled() -> None:
+    script = Script(TextDelta("a"), 3600.0)
+    with pytest.raises(UpstreamTimeout):
+        await collect(
+            with_stream_timeouts(script.events(), first_output_seconds=5, idle_seconds=0.02), []
+        )
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+    await asyncio.sleep(0.01)  # no cancellation is left pending either
+
+
+async def test_a_callers_cancel_stays_a_cancel() -> None:
+    script = Script(TextDelta("a"), 3600.0)
+    seen: list[Event] = []
+    consumer = asyncio.create_task(
+        collect(with_stream_timeouts(script.events(), first_output_seconds=5, idle_seconds=5), seen)
+    )
+    await asyncio.sleep(0.02)
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert seen == [TextDelta("a")]
+    assert script.closed
+
+
+async def test_nested_limits_each_name_their_own_expiry() -> None:
+    # The whole-answer deadline around a per-attempt idle limit, as a chat bot nests them.
+    async def chatty() -> AsyncIterator[Event]:
+        while True:
+            await asyncio.sleep(0.01)
+            yield TextDelta("x")
+
+    inner = with_stream_timeouts(chatty(), first_output_seconds=5, idle_seconds=5)
+    with pytest.raises(UpstreamTimeout) as error:
+        await collect(with_deadline(inner, 0.08), [])
+    assert "no complete answer" in str(error.value)
+
+    silent = with_stream_timeouts(
+        Script(3600.0).events(), first_output_seconds=0.03, idle_seconds=5
+    )
+    with pytest.raises(UpstreamTimeout) as first:
+        await collect(with_deadline(silent, 5), [])
+    assert "no first output" in str(first.value)

@@ -17,7 +17,8 @@ from fmgate.config.bot_config import ChatBotConfig
 from fmgate.config.gateway_settings import RequestLimits
 from fmgate.core.errors import RequestRejected
 from fmgate.core.model_request import TextBlock
-from fmgate.fronts.poe.parse import BadPoeRequest, nesting_depth, parse_query, to_bot_request
+from fmgate.fronts.poe.conversation import read_conversation
+from fmgate.fronts.poe.parse import BadPoeRequest, nesting_depth, parse_query
 from fmgate.server.gateway import Gateway
 from tests.security.strategies import any_bodies, json_values, query_bodies
 
@@ -55,7 +56,7 @@ def test_parsing_any_body_either_works_or_is_a_bad_request(body: object) -> None
     if refused_with is not None:
         assert refused_with in (400, 413)
         return
-    request = to_bot_request(query, "req-1")
+    request = read_conversation(query, "req-1").request
     assert len(request.messages) <= len(query.query)
     for message in request.messages:
         assert message.role in ("user", "assistant", "system")
@@ -70,7 +71,7 @@ async def test_any_valid_query_becomes_valid_converse_turns(
         query = parse_query(body, LIMITS)
     except BadPoeRequest:
         return
-    request = to_bot_request(query, "req-1")
+    request = read_conversation(query, "req-1").request
     dialogue = [m for m in request.messages if m.role != "system"]
     must_answer = bool(dialogue) and dialogue[-1].role == "user" and bool(dialogue[-1].text.strip())
     for bot, config in chat_bots.values():

@@ -93,6 +93,28 @@ def reasoning_signature(reasoning: str) -> str:
     return base64.b64encode(hashlib.sha256(reasoning.encode()).digest()).decode()
 
 
+#: Redacted reasoning starts with this (then a digest of the reasoning it hides), so the
+#: emulator knows the redacted blocks it gave out when they come back.
+REDACTED_PREFIX = b"fmgate-emulator-redacted-thinking:"
+#: A prompt containing this marker gets its reasoning redacted (``redactedContent``), as
+#: Anthropic models on Bedrock sometimes return it.
+REDACT_MARKER = "[redact thinking]"
+
+
+def redacted_reasoning(reasoning: str) -> bytes:
+    """The opaque data that stands for a redacted reasoning text."""
+    return REDACTED_PREFIX + hashlib.sha256(reasoning.encode()).digest()
+
+
+def is_redacted_reasoning(encoded: str) -> bool:
+    """Whether ``encoded`` (base64, as JSON carries blobs) is redacted data the emulator gave."""
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return False
+    return data.startswith(REDACTED_PREFIX) and len(data) == len(REDACTED_PREFIX) + 32
+
+
 def stable_id(prefix: str, *parts: str, length: int = 22) -> str:
     """A deterministic id such as ``tooluse_<22 chars>`` derived from ``parts``."""
     digest = hashlib.sha256("\x00".join(parts).encode()).digest()

@@ -8,17 +8,20 @@ the same :class:`Answer`, so Converse and ConverseStream always agree.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from fmgate_emulator.content import (
+    REDACT_MARKER,
     block_text,
     count_tokens,
     is_filtered,
     reasoning_signature,
     reasoning_text,
+    redacted_reasoning,
     reply_text,
     stable_id,
 )
@@ -31,6 +34,11 @@ from fmgate_emulator.prompt_cache import (
     block_tokens,
     find_checkpoints,
     is_cache_point,
+)
+from fmgate_emulator.tool_turns import (
+    check_reasoning_replay,
+    check_tool_pairing,
+    check_tool_support,
 )
 
 MUST_START_WITH_USER = (
@@ -93,6 +101,15 @@ class ReasoningBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class RedactedReasoningBlock:
+    """Reasoning the model keeps to itself: opaque data that must come back as it was given."""
+
+    data: bytes
+    #: The reasoning it hides (counted as output tokens, never shown).
+    hidden_text: str
+
+
+@dataclass(frozen=True, slots=True)
 class TextBlock:
     text: str
 
@@ -108,7 +125,7 @@ class ToolUseBlock:
         return json.dumps(self.input, separators=(",", ":"))
 
 
-Block = ReasoningBlock | TextBlock | ToolUseBlock
+Block = ReasoningBlock | RedactedReasoningBlock | TextBlock | ToolUseBlock
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +172,11 @@ def as_list(value: Any, what: str) -> list[Any]:
     return value
 
 
-def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
-    """Validate a Converse request for ``spec``; raise ValidationException like Bedrock does."""
+def parse_converse(
+    body: dict[str, Any], spec: ModelSpec, *, streaming: bool = False
+) -> ConverseCall:
+    """Validate a Converse (``streaming``: ConverseStream) request for ``spec``; raise
+    ValidationException like Bedrock does."""
     messages = as_list(body.get("messages"), "messages")
     check_roles(messages)
     system = as_list(body.get("system"), "system")
@@ -175,13 +195,17 @@ def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
             f"with a maximum tokens value that is lower than {limit}."
         )
     tool_config = body.get("toolConfig")
+    check_tool_support(tool_config, spec, streaming=streaming)
     tool_names, tool_choice = parse_tools(tool_config, spec)
     if tool_config is None and uses_tool_blocks(messages):
         raise validation(TOOL_CONFIG_REQUIRED)
+    check_tool_pairing(messages)
     additional = body.get("additionalModelRequestFields") or {}
     thinking = parse_thinking(additional, inference, spec)
     if thinking and ("any" in tool_choice or "tool" in tool_choice):
         raise validation(FORCED_TOOL_WHILE_THINKING)
+    if thinking:
+        check_reasoning_replay(messages)
     check_betas(additional, spec)
     latency = (body.get("performanceConfig") or {}).get("latency")
     if latency not in (None, "standard", "optimized"):
@@ -365,8 +389,11 @@ def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
     blocks: list[Block] = []
     if call.thinking or spec.reasoning is Reasoning.ALWAYS:
         thought = reasoning_text(user_text)
-        signature = reasoning_signature(thought) if call.thinking else None
-        blocks.append(ReasoningBlock(thought, signature))
+        if call.thinking and REDACT_MARKER in user_text:
+            blocks.append(RedactedReasoningBlock(redacted_reasoning(thought), thought))
+        else:
+            signature = reasoning_signature(thought) if call.thinking else None
+            blocks.append(ReasoningBlock(thought, signature))
     last = call.messages[-1]
     answering_tool_result = any("toolResult" in b for b in last["content"])
     tools = chosen_tools(call, user_text, answering_tool_result)
@@ -393,6 +420,8 @@ def output_text(block: Block) -> str:
     match block:
         case ReasoningBlock(text=text) | TextBlock(text=text):
             return text
+        case RedactedReasoningBlock(hidden_text=text):
+            return text
         case ToolUseBlock():
             return block.input_json
 
@@ -405,6 +434,8 @@ def render_block(block: Block) -> dict[str, Any]:
             if signature is not None:
                 reasoning["signature"] = signature
             return {"reasoningContent": {"reasoningText": reasoning}}
+        case RedactedReasoningBlock(data=data):
+            return {"reasoningContent": {"redactedContent": base64.b64encode(data).decode()}}
         case TextBlock(text=text):
             return {"text": text}
         case ToolUseBlock():

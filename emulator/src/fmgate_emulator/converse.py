@@ -16,6 +16,7 @@ from fmgate_emulator.conversation import (
     Answer,
     ConverseCall,
     ReasoningBlock,
+    RedactedReasoningBlock,
     TextBlock,
     ToolUseBlock,
     as_list,
@@ -48,10 +49,10 @@ def chat_model(call: Call) -> ResolvedModel:
     return model
 
 
-def prepare(call: Call) -> tuple[ModelSpec, ConverseCall, Answer]:
+def prepare(call: Call, *, streaming: bool) -> tuple[ModelSpec, ConverseCall, Answer]:
     """Validate the request, plan the answer, and read / write the prompt cache for it."""
     spec = chat_model(call).spec
-    converse_call = parse_converse(call.json_object(), spec)
+    converse_call = parse_converse(call.json_object(), spec, streaming=streaming)
     answer = plan_answer(converse_call, spec)
     if converse_call.checkpoints and spec.caching is not None:
         cache = call.state.prompt_cache.apply(
@@ -64,7 +65,7 @@ def prepare(call: Call) -> tuple[ModelSpec, ConverseCall, Answer]:
 
 async def converse(call: Call) -> web.StreamResponse:
     """Converse: the whole answer as one JSON document, after the time generating it takes."""
-    _, converse_call, answer = prepare(call)
+    _, converse_call, answer = prepare(call, streaming=False)
     await call.pacer(answer.uncached_input_tokens).whole_answer(answer.output_tokens)
     body: dict[str, Any] = {
         "output": {
@@ -81,7 +82,7 @@ async def converse(call: Call) -> web.StreamResponse:
 
 async def converse_stream(call: Call) -> web.StreamResponse:
     """ConverseStream: event-stream frames, one contentBlockDelta per token, paced."""
-    _, converse_call, answer = prepare(call)
+    _, converse_call, answer = prepare(call, streaming=True)
     writer = EventStreamWriter(call.request, call.pacer(answer.uncached_input_tokens), call.fault)
     response = await writer.open()
     await writer.send(event_frame("messageStart", {"role": "assistant"}))
@@ -109,6 +110,9 @@ async def stream_block(writer: EventStreamWriter, index: int, block: Any) -> Non
                 await writer.token(delta(index, {"reasoningContent": {"text": piece}}))
             if signature is not None:
                 await writer.send(delta(index, {"reasoningContent": {"signature": signature}}))
+        case RedactedReasoningBlock(data=data):
+            redacted = {"redactedContent": base64.b64encode(data).decode()}
+            await writer.send(delta(index, {"reasoningContent": redacted}))
         case TextBlock(text=text):
             for piece in split_tokens(text):
                 await writer.token(delta(index, {"text": piece}))

@@ -29,6 +29,15 @@ class Reasoning(Enum):
     ALWAYS = "always"
 
 
+class ToolUse(Enum):
+    """Whether a chat model takes ``toolConfig``: in ConverseStream too, in Converse only, or
+    not at all (Bedrock's "Supported models and model features" table)."""
+
+    STREAMING = "streaming"
+    WHOLE = "whole"
+    NONE = "none"
+
+
 @dataclass(frozen=True, slots=True)
 class CacheSupport:
     """How a chat model takes prompt-cache checkpoints (``cachePoint`` blocks).
@@ -85,6 +94,8 @@ class ModelSpec:
     #: ``additionalModelRequestFields.anthropic_beta`` values taken; ``None``: not an Anthropic
     #: model, the field itself is unknown to it.
     anthropic_betas: frozenset[str] | None = None
+    #: Tools (``toolConfig``); media models take none.
+    tool_use: ToolUse = ToolUse.NONE
 
 
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
@@ -103,6 +114,7 @@ def _chat(
     tool_choices: frozenset[str] = frozenset(),
     count_tokens: bool = False,
     anthropic_betas: frozenset[str] | None = None,
+    tool_use: ToolUse = ToolUse.STREAMING,
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -117,11 +129,14 @@ def _chat(
         tool_choices=tool_choices,
         count_tokens=count_tokens,
         anthropic_betas=anthropic_betas,
+        tool_use=tool_use,
     )
 
 
 _ON_REQUEST = Reasoning.ON_REQUEST
 _ALWAYS = Reasoning.ALWAYS
+_WHOLE = ToolUse.WHOLE
+_NO_TOOLS = ToolUse.NONE
 
 #: Forced tool choices: Claude 3+ and Nova take both, Mistral Large only ``any``.
 ANY_OR_NAMED = frozenset({"any", "tool"})
@@ -229,31 +244,39 @@ MODELS: tuple[ModelSpec, ...] = (
         )
     ),
     # Meta Llama
-    _chat("meta.llama3-8b-instruct-v1:0", 2048),
-    _chat("meta.llama3-70b-instruct-v1:0", 2048),
-    _chat("meta.llama3-1-8b-instruct-v1:0", 8192, profile_only=True),
-    _chat("meta.llama3-1-70b-instruct-v1:0", 8192, profile_only=True),
-    _chat("meta.llama3-2-11b-instruct-v1:0", 8192, profile_only=True, vision=True),
-    _chat("meta.llama3-2-90b-instruct-v1:0", 8192, profile_only=True, vision=True),
-    _chat("meta.llama3-3-70b-instruct-v1:0", 8192, profile_only=True),
-    _chat("meta.llama4-scout-17b-instruct-v1:0", 8192, profile_only=True, vision=True),
-    _chat("meta.llama4-maverick-17b-instruct-v1:0", 8192, profile_only=True, vision=True),
+    _chat("meta.llama3-8b-instruct-v1:0", 2048, tool_use=_NO_TOOLS),
+    _chat("meta.llama3-70b-instruct-v1:0", 2048, tool_use=_NO_TOOLS),
+    _chat("meta.llama3-1-8b-instruct-v1:0", 8192, profile_only=True, tool_use=_WHOLE),
+    _chat("meta.llama3-1-70b-instruct-v1:0", 8192, profile_only=True, tool_use=_WHOLE),
+    _chat("meta.llama3-2-11b-instruct-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
+    _chat("meta.llama3-2-90b-instruct-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
+    _chat("meta.llama3-3-70b-instruct-v1:0", 8192, profile_only=True, tool_use=_WHOLE),
+    _chat(
+        "meta.llama4-scout-17b-instruct-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE
+    ),
+    _chat(
+        "meta.llama4-maverick-17b-instruct-v1:0",
+        8192,
+        profile_only=True,
+        vision=True,
+        tool_use=_WHOLE,
+    ),
     # Mistral
-    _chat("mistral.mistral-7b-instruct-v0:2", 8192, system_messages=False),
-    _chat("mistral.mixtral-8x7b-instruct-v0:1", 4096, system_messages=False),
-    _chat("mistral.mistral-large-2402-v1:0", 8192, tool_choices=ANY_ONLY),
-    _chat("mistral.mistral-small-2402-v1:0", 8192),
-    _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True),
+    _chat("mistral.mistral-7b-instruct-v0:2", 8192, system_messages=False, tool_use=_NO_TOOLS),
+    _chat("mistral.mixtral-8x7b-instruct-v0:1", 4096, system_messages=False, tool_use=_NO_TOOLS),
+    _chat("mistral.mistral-large-2402-v1:0", 8192, tool_choices=ANY_ONLY, tool_use=_WHOLE),
+    _chat("mistral.mistral-small-2402-v1:0", 8192, tool_use=_WHOLE),
+    _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
     # DeepSeek, Cohere, AI21, OpenAI, Qwen
-    _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS),
-    _chat("deepseek.v3-v1:0", 8192),
+    _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS, tool_use=_NO_TOOLS),
+    _chat("deepseek.v3-v1:0", 8192, tool_use=_WHOLE),
     _chat("cohere.command-r-plus-v1:0", 4096),
     _chat("cohere.command-r-v1:0", 4096),
     _chat("ai21.jamba-1-5-large-v1:0", 4096),
     _chat("ai21.jamba-1-5-mini-v1:0", 4096),
-    _chat("openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS),
-    _chat("openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS),
-    _chat("qwen.qwen3-32b-v1:0", 8192),
+    _chat("openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE),
+    _chat("openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE),
+    _chat("qwen.qwen3-32b-v1:0", 8192, tool_use=_WHOLE),
     # Image generation (InvokeModel)
     ModelSpec(
         "amazon.titan-image-generator-v2:0", Modality.IMAGE, body_family=BodyFamily.TITAN_IMAGE

@@ -9,13 +9,15 @@ back until the stream has ended).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
-from fmgate.bedrock.eventstream import stream_events
+from fmgate.bedrock.eventstream import stream_event_batches
 from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.readers import field as member
@@ -24,6 +26,8 @@ from fmgate.core.events import (
     Done,
     Event,
     ReasoningDelta,
+    ReasoningSignature,
+    RedactedReasoning,
     StopReason,
     TextDelta,
     ToolCall,
@@ -39,6 +43,8 @@ from fmgate.core.model_request import (
     ContentBlock,
     DocumentBlock,
     ImageBlock,
+    ReasoningBlock,
+    RedactedReasoningBlock,
     SystemBlock,
     TextBlock,
     ToolChoice,
@@ -93,6 +99,12 @@ def build_content_block(block: ContentBlock) -> dict[str, object]:
             return {"image": {"format": fmt, "source": {"bytes": data}}}
         case DocumentBlock(format=fmt, name=name, data=data):
             return {"document": {"format": fmt, "name": name, "source": {"bytes": data}}}
+        case ReasoningBlock(text=thought, signature=signature):
+            return {
+                "reasoningContent": {"reasoningText": {"text": thought, "signature": signature}}
+            }
+        case RedactedReasoningBlock(data=data):
+            return {"reasoningContent": {"redactedContent": data}}
         case ToolUseBlock(tool_use_id=tool_use_id, name=name, input=arguments):
             return {"toolUse": {"toolUseId": tool_use_id, "name": name, "input": arguments}}
         case ToolResultBlock(tool_use_id=tool_use_id, text=output, is_error=is_error):
@@ -149,17 +161,15 @@ def build_additional_fields(req: ChatRequest) -> dict[str, object]:
 
 
 def build_tool(entry: ToolEntry) -> dict[str, object]:
-    """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint."""
+    """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint. A blank description is
+    left out: Bedrock's is a non-empty string (botocore refuses an empty one before sending)."""
     if isinstance(entry, CachePoint):
         return build_cache_point(entry)
     spec: ToolSpec = entry
-    return {
-        "toolSpec": {
-            "name": spec.name,
-            "description": spec.description,
-            "inputSchema": {"json": spec.input_schema},
-        }
-    }
+    tool: dict[str, object] = {"name": spec.name, "inputSchema": {"json": spec.input_schema}}
+    if spec.description.strip():
+        tool["description"] = spec.description
+    return {"toolSpec": tool}
 
 
 def build_tool_choice(choice: ToolChoice) -> dict[str, object]:
@@ -271,10 +281,7 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
         piece = text(delta, "text")
         return [TextDelta(piece)] if piece else []
     if "reasoningContent" in delta:
-        # Only readable reasoning is shown; the signature and redacted reasoning matter only
-        # when replaying reasoning to the model, which the gateway does not do.
-        reasoning = optional_text(member(delta, "reasoningContent"), "text")
-        return [ReasoningDelta(reasoning)] if reasoning else []
+        return convert_reasoning_delta(member(delta, "reasoningContent"))
     if "toolUse" in delta:
         index = integer(event, "contentBlockIndex")
         pending = state.tool_uses.get(index)
@@ -285,6 +292,25 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
             pending.fragments.append(fragment)
             return [ToolInputDelta(id=pending.id, json=fragment)]
     return []
+
+
+def convert_reasoning_delta(reasoning: Shape) -> list[Event]:
+    """A ``reasoningContent`` delta: readable text, the signature that closes the block, or
+    redacted reasoning (base64 in the stream's JSON)."""
+    if "redactedContent" in reasoning:
+        return [RedactedReasoning(decode_blob(text(reasoning, "redactedContent")))]
+    if "signature" in reasoning:
+        return [ReasoningSignature(text(reasoning, "signature"))]
+    thought = optional_text(reasoning, "text")
+    return [ReasoningDelta(thought)] if thought else []
+
+
+def decode_blob(encoded: str) -> bytes:
+    """A blob member of an event-stream payload (base64 in its JSON)."""
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ModelStreamFailed("redactedContent that is not base64") from exc
 
 
 def convert_block_stop(event: Shape, state: StreamState) -> list[Event]:
@@ -337,15 +363,53 @@ def finish_stream(state: StreamState) -> list[Event]:
     return [Done(stop_reason=state.stop_reason, latency_ms=state.latency_ms)]
 
 
+def convert_batch(
+    batch: list[tuple[str, object]], state: StreamState
+) -> tuple[list[Event], Exception | None]:
+    """The neutral events of a batch of ConverseStream events, and the error that stopped the
+    conversion, if one did: the events before it are delivered first, as they came."""
+    events: list[Event] = []
+    for name, payload in batch:
+        converter = STREAM_CONVERTERS.get(name, ignore_event)
+        try:
+            events.extend(converter(mapping(payload), state))
+        except Exception as error:  # raised by the caller once the events before it are out
+            return events, error
+    return events, None
+
+
+def join_text_pieces(events: list[Event]) -> list[Event]:
+    """``events`` with each run of adjacent answer (or reasoning) pieces joined into one: they
+    arrived together, so the caller gets the same text at the same moment in fewer events."""
+    if len(events) < 2:
+        return events
+    joined: list[Event] = []
+    run: list[str] = []
+    run_kind: type[TextDelta] | type[ReasoningDelta] = TextDelta
+    for event in events:
+        if isinstance(event, TextDelta | ReasoningDelta):
+            if run and type(event) is not run_kind:
+                joined.append(run_kind("".join(run)))
+                run = []
+            run_kind = type(event)
+            run.append(event.text)
+            continue
+        if run:
+            joined.append(run_kind("".join(run)))
+            run = []
+        joined.append(event)
+    if run:
+        joined.append(run_kind("".join(run)))
+    return joined
+
+
 def convert_output_block(block: Shape) -> list[Event]:
     """One content block of a (non-streaming) Converse answer."""
     if "text" in block:
         value = text(block, "text")
         return [TextDelta(value)] if value else []
     if "reasoningContent" in block:
-        reasoning = member(member(block, "reasoningContent"), "reasoningText")
-        thought = optional_text(reasoning, "text")
-        return [ReasoningDelta(thought)] if thought else []
+        return convert_reasoning_block(member(block, "reasoningContent"))
     if "toolUse" in block:
         tool_use = member(block, "toolUse")
         call = ToolCall(
@@ -360,6 +424,21 @@ def convert_output_block(block: Shape) -> list[Event]:
             call,
         ]
     return []
+
+
+def convert_reasoning_block(content: Shape) -> list[Event]:
+    """A whole answer's reasoning block: the text then its signature, or the redacted data
+    (botocore has decoded the blob already)."""
+    redacted = content.get("redactedContent")
+    if isinstance(redacted, bytes):
+        return [RedactedReasoning(redacted)]
+    reasoning = member(content, "reasoningText")
+    thought = optional_text(reasoning, "text")
+    events: list[Event] = [ReasoningDelta(thought)] if thought else []
+    signature = optional_text(reasoning, "signature")
+    if signature:
+        events.append(ReasoningSignature(signature))
+    return events
 
 
 def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
@@ -395,10 +474,12 @@ async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> Asy
         response = await client.converse_stream(**body)
         stream = response["stream"]
         try:
-            async for name, payload in stream_events(stream):
-                converter = STREAM_CONVERTERS.get(name, ignore_event)
-                for event in converter(mapping(payload), state):
+            async for batch in stream_event_batches(stream):
+                events, failure = convert_batch(batch, state)
+                for event in join_text_pieces(events):
                     yield event
+                if failure is not None:
+                    raise failure
         finally:
             stream.close()
     for event in finish_stream(state):

@@ -210,10 +210,13 @@ def decode_payload(payload: bytes) -> object:
         raise MalformedFrame("event payload is not JSON") from exc
 
 
-async def stream_events(
+async def stream_event_batches(
     stream: EventStreamBody, operation_name: str = "ConverseStream"
-) -> AsyncIterator[tuple[str, object]]:
-    """Every event of a ConverseStream ``stream`` as ``(member name, payload)``, in order.
+) -> AsyncIterator[list[tuple[str, object]]]:
+    """Every event of a ConverseStream ``stream`` as ``(member name, payload)``, in order, in the
+    batches that arrived together (the frames of one read of the body), so that a burst is
+    handled at once. A frame that fails (an exception event, a broken frame) raises after the
+    batch of the events before it.
 
     Reads aiobotocore's raw aiohttp response under ``stream`` and decodes it here. Should a
     future aiobotocore wrap the body differently, this falls back to botocore's own parsed
@@ -222,15 +225,22 @@ async def stream_events(
     raw = getattr(stream, "_raw_stream", None)
     if not isinstance(raw, aiohttp.ClientResponse):
         async for parsed in stream:
-            for name, payload in parsed.items():
-                yield name, payload
+            yield list(parsed.items())
         return
     decoder = FrameDecoder()
     content = raw.content
     while chunk := await content.readany():
-        for frame in decoder.feed(chunk):
-            event = frame_event(frame, operation_name)
-            if event is not None:
-                yield event
+        batch: list[tuple[str, object]] = []
+        try:
+            for frame in decoder.feed(chunk):
+                event = frame_event(frame, operation_name)
+                if event is not None:
+                    batch.append(event)
+        except Exception:
+            if batch:  # what came before a failing frame still goes first
+                yield batch
+            raise
+        if batch:
+            yield batch
     if decoder.pending:
         raise MalformedFrame(f"stream ended inside a frame ({decoder.pending} bytes left)")

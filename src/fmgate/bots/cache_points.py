@@ -40,6 +40,8 @@ from fmgate.core.model_request import (
     ContentBlock,
     DocumentBlock,
     ImageBlock,
+    ReasoningBlock,
+    RedactedReasoningBlock,
     SystemBlock,
     TextBlock,
     ToolEntry,
@@ -63,8 +65,10 @@ def estimate_tokens(item: ContentBlock | SystemBlock | ToolEntry) -> int:
     match item:
         case str():
             return len(item) // CHARS_PER_TOKEN
-        case TextBlock(text=text) | ToolResultBlock(text=text):
+        case TextBlock(text=text) | ToolResultBlock(text=text) | ReasoningBlock(text=text):
             return len(text) // CHARS_PER_TOKEN
+        case RedactedReasoningBlock(data=data):
+            return len(data) // CHARS_PER_TOKEN
         case ToolUseBlock(name=name, input=arguments):
             return (len(name) + len(json.dumps(arguments))) // CHARS_PER_TOKEN
         case ToolSpec(name=name, description=description, input_schema=schema):

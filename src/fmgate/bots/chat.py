@@ -22,6 +22,8 @@ from fmgate.bots.cache_points import (
     without_cache_points,
 )
 from fmgate.bots.dependencies import BotDependencies
+from fmgate.bots.reasoning_replay import reasoning_for
+from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig, ForcedToolChoice
 from fmgate.core import parameters as p
@@ -106,7 +108,7 @@ class ChatBot:
         )
         delivered: list[str] = []
         reported_usage = False
-        operation = "ConverseStream" if self._config.streaming else "Converse"
+        operation = "ConverseStream" if streams(self._config, chat) else "Converse"
         try:
             with (
                 self._services.upstream.track(),
@@ -133,7 +135,9 @@ class ChatBot:
                 counter = None
                 if self._config.count_tokens:
                     counter = await services.bedrock.get(answering.aws_region)
-                answered = without_cache_points(replace(chat, model_id=answering.model_id))
+                answered = reasoning_for(
+                    without_cache_points(replace(chat, model_id=answering.model_id))
+                )
                 yield await estimated_usage(counter, answered, "".join(delivered))
             raise
 
@@ -147,7 +151,8 @@ class ChatBot:
             # takes the same).
             moved = replace(chat, model_id=target.model_id, anthropic_betas=())
             request = without_cache_points(moved)
-        if self._config.streaming:
+        request = reasoning_for(request)
+        if streams(self._config, request):
             timeouts = self._services.timeouts
             events = with_stream_timeouts(
                 converse_stream(client, request),
@@ -199,7 +204,11 @@ class ChatBot:
         checkpoints (``cache_control``) replace those: each goes at the end of its message.
         """
         config = self._config
-        check_tool_choice(request, config)
+        check_tool_choice(request, config)  # a forced choice is refused, not dropped
+        notices: list[str] = []
+        if config.tool_use == "none" and carries_tools(request):
+            request = without_tools(request)
+            notices.append(NO_TOOLS_NOTICE)
         caching = config.prompt_caching
         cached = caching is not None and caching.active
         explicit = cached and request.explicit_cache_points
@@ -211,7 +220,6 @@ class ChatBot:
             raise InvalidRequest("no user message", user_message="There is no message to answer.")
         last_user = users[-1]
         anchored = set(users[-2:]) if cached and not explicit else set()
-        notices: list[str] = []
         messages: list[ChatMessage] = []
         for index, message in enumerate(dialogue):
             if message.role == "system":  # sent mid-conversation, kept in place (caching on)
@@ -220,8 +228,13 @@ class ChatBot:
                     instruction.append(CachePoint(message.cache_point))
                 messages.append(ChatMessage("user", tuple(instruction)))
                 continue
-            # Tool results lead their turn (Anthropic models on Bedrock require it).
-            content: list[ContentBlock] = [*message.tool_results, TextBlock(message.text)]
+            # Replayed reasoning leads an assistant turn, tool results a user turn (Anthropic
+            # models on Bedrock require both).
+            content: list[ContentBlock] = [
+                *message.reasoning,
+                *message.tool_results,
+                TextBlock(message.text),
+            ]
             stable_blocks = len(content)
             if message.attachments and index == last_user:
                 attached = await build_attachment_content(

@@ -36,6 +36,9 @@ from fmgate.config.pricing import Pricing
 from fmgate.core.model_request import CacheTTL
 
 BotKind = Literal["chat", "image", "video"]
+#: Whether a model takes tools (Converse ``toolConfig``): in ConverseStream too (``streaming``),
+#: in Converse only (``whole``: ConverseStream refuses them), or not at all (``none``).
+ToolUse = Literal["streaming", "whole", "none"]
 #: A Converse ``toolChoice`` beyond ``auto`` that only some models take: ``any`` (call one of
 #: the tools) or ``tool`` (call this one).
 ForcedToolChoice = Literal["any", "tool"]
@@ -186,6 +189,12 @@ class ChatBotConfig(BotConfigBase):
     )
     supports_images: bool = Field(False, description="Model takes Converse image blocks.")
     supports_documents: bool = Field(False, description="Model takes Converse document blocks.")
+    tool_use: ToolUse = Field(
+        "streaming",
+        description="Model takes tools: streaming (ConverseStream too), whole (Converse only: "
+        "a streaming bot asks Converse when tools are offered), none (tools are dropped and "
+        "the user told).",
+    )
     attachments: AttachmentLimits = Field(
         AttachmentLimits(), description="Download caps for attachments (see below)."
     )

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fmgate.core.model_request import CacheTTL, ToolChoice, ToolResultBlock, ToolSpec, ToolUseBlock
+from fmgate.core.model_request import (
+    CacheTTL,
+    ReplayedReasoning,
+    ToolChoice,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+)
 
 Role = Literal["system", "user", "assistant"]
 
@@ -39,6 +46,9 @@ class InputMessage:
     attachments: tuple[Attachment, ...] = ()
     #: Tool calls the model made in this (assistant) message, replayed to the model.
     tool_uses: tuple[ToolUseBlock, ...] = ()
+    #: The model's signed or redacted reasoning that led this (assistant) message, replayed
+    #: before its text (extended thinking wants it back with tool use).
+    reasoning: tuple[ReplayedReasoning, ...] = ()
     #: Results of earlier tool calls, sent back in this (user) message.
     tool_results: tuple[ToolResultBlock, ...] = ()
     #: A caller's prompt-cache checkpoint after this message (Anthropic / OpenAI

@@ -30,6 +30,23 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningSignature:
+    """The signature that closes the reasoning block just streamed (Anthropic's extended
+    thinking): the block goes back to the model with it, unchanged, when a conversation
+    continues a tool call."""
+
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedReasoning:
+    """Reasoning the model keeps encrypted: nothing to show, but the data goes back to the
+    model with the turn it belongs to, as it came."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallStart:
     """The model began a tool call; its input follows as :class:`ToolInputDelta` pieces.
 
@@ -134,6 +151,8 @@ class Done:
 Event = (
     TextDelta
     | ReasoningDelta
+    | ReasoningSignature
+    | RedactedReasoning
     | ToolCallStart
     | ToolInputDelta
     | ToolCall
@@ -150,6 +169,7 @@ Event = (
 OUTPUT_EVENTS: tuple[type[Event], ...] = (
     TextDelta,
     ReasoningDelta,
+    RedactedReasoning,
     ToolCallStart,
     ToolInputDelta,
     ToolCall,
@@ -214,7 +234,14 @@ def fold(summary: Summary, event: Event) -> None:
             summary.upstream_latency_ms = latency
         case AnsweredBy(model_id=model_id):
             summary.answering_model_id = model_id
-        case Progress() | Notice() | ToolCallStart() | ToolInputDelta():
+        case (
+            Progress()
+            | Notice()
+            | ToolCallStart()
+            | ToolInputDelta()
+            | ReasoningSignature()
+            | RedactedReasoning()
+        ):
             pass
 
 

@@ -35,6 +35,26 @@ class DocumentBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningBlock:
+    """A model's signed reasoning from an earlier assistant turn (Anthropic's extended thinking),
+    replayed unchanged: the signature vouches for the text."""
+
+    text: str
+    signature: str
+    #: The model that reasoned (and signed): the block goes back to that model only.
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedReasoningBlock:
+    """Encrypted reasoning from an earlier assistant turn, replayed as it came."""
+
+    data: bytes
+    #: The model that produced it: the block goes back to that model only.
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolUseBlock:
     """A tool call the model made earlier in the conversation (in an assistant turn)."""
 
@@ -66,7 +86,18 @@ class CachePoint:
     ttl: CacheTTL = "5m"
 
 
-ContentBlock = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | CachePoint
+ContentBlock = (
+    TextBlock
+    | ImageBlock
+    | DocumentBlock
+    | ReasoningBlock
+    | RedactedReasoningBlock
+    | ToolUseBlock
+    | ToolResultBlock
+    | CachePoint
+)
+#: Reasoning replayed in an assistant turn (it leads the turn).
+ReplayedReasoning = ReasoningBlock | RedactedReasoningBlock
 #: A system prompt part: text, or a checkpoint after the text before it.
 SystemBlock = str | CachePoint
 

@@ -170,6 +170,8 @@ def chat_fields(facts: ModelFacts) -> dict[str, object]:
     }
     if not facts.system_messages:
         fields["supports_system_messages"] = False
+    if facts.tool_use != "streaming":
+        fields["tool_use"] = facts.tool_use
     caching = facts.prompt_caching
     if caching is not None:
         # The model's own figures; `mode: off` turns the checkpoints off, `ttl` picks 5m or 1h.

@@ -4,10 +4,11 @@ The data lives next to this module, in ``model_table.yaml``.
 
 Each entry declares what a model is (kind, input modalities, context window, output limit,
 whether Bedrock serves it on demand or only through a cross-region inference profile, how it
-reasons, whether it takes prompt-cache checkpoints and from how many tokens, which forced tool
-choices it takes, whether it answers CountTokens, which Anthropic betas Bedrock takes for it) and
-what it costs per region, in Poe's milli-cents. Lookups accept the plain id or a profile id
-(``us.<id>``); unknown ids get close matches as suggestions.
+reasons, whether it takes tools and in which operations, whether it takes prompt-cache
+checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
+CountTokens, which Anthropic betas Bedrock takes for it) and what it costs per region, in Poe's
+milli-cents. Lookups accept the plain id or a profile id (``us.<id>``); unknown ids get close
+matches as suggestions.
 
 ``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
 Bedrock's own listings; :func:`load_table` is the one reader of every table file: an explicit
@@ -28,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fmgate.bedrock.model_ids import foundation_model_id
-from fmgate.config.bot_config import BotKind, ForcedToolChoice
+from fmgate.config.bot_config import BotKind, ForcedToolChoice, ToolUse
 from fmgate.config.media import ImageFamily, VideoFamily
 from fmgate.config.pricing import Pricing
 from fmgate.core.model_request import CacheTTL
@@ -75,6 +76,9 @@ class ModelFacts(BaseModel):
     max_output_tokens: int | None = Field(None, ge=1, description="Largest output; chat models.")
     system_messages: bool = Field(True, description="Accepts a system prompt.")
     reasoning: ReasoningMode = Field("none", description="Never, when asked, or always.")
+    tool_use: ToolUse = Field(
+        "none", description="Takes toolConfig: in ConverseStream too, in Converse only, or not."
+    )
     profile_only: bool = Field(False, description="On demand only via an inference profile.")
     prompt_caching: PromptCachingFacts | None = Field(
         None, description="Prompt-cache checkpoints it takes; None: none (chat models)."

@@ -106,7 +106,10 @@ async def served(
     request_ids: list[str] = []
 
     async def note_request_id(response: httpx.Response) -> None:
-        request_ids.append(response.headers["x-request-id"])
+        # fastapi_poe's client reports the ``data`` events it does not know (a report_error
+        # request, answered without a request id).
+        if "x-request-id" in response.headers:
+            request_ids.append(response.headers["x-request-id"])
 
     async with Gateway.open(catalog, options) as gateway:
         transport = httpx.ASGITransport(app=build_app(gateway))

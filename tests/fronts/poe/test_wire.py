@@ -12,7 +12,8 @@ from fmgate.config.media import ImageDefaults
 from fmgate.config.pricing import Pricing
 from fmgate.fronts.bearer import bearer_token, key_matches
 from fmgate.fronts.poe import sse
-from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
+from fmgate.fronts.poe.conversation import read_conversation
+from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query
 from fmgate.fronts.poe.reasoning import ReasoningQuote
 from fmgate.fronts.poe.settings import settings_response
 
@@ -45,8 +46,9 @@ def test_query_becomes_neutral_request() -> None:
             ),
         ],
     )
-    request = to_bot_request(query, "rid")
-    assert [m.role for m in request.messages] == ["system", "assistant", "user"]
+    request = read_conversation(query, "rid").request
+    assert [m.role for m in request.messages] == ["system", "assistant", "user", "user"]
+    assert request.messages[2].text == "[Tool output]: tool output"
     assert request.messages[-1].attachments[0].parsed_content == "hello"
     assert request.parameters == {"temperature": 0.9}
     assert request.temperature == 0.2

@@ -1,4 +1,5 @@
-"""Poe request bodies -> validated fastapi_poe types -> the neutral :class:`BotRequest`."""
+"""Poe request bodies -> validated fastapi_poe types, within the gateway's limits (the neutral
+request is made from them in :mod:`fmgate.fronts.poe.conversation`)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,11 @@ import orjson
 from pydantic import ValidationError
 
 from fmgate.config.gateway_settings import RequestLimits
-from fmgate.core.bot_request import Attachment, BotRequest, InputMessage, Role
 
 RequestType = Literal["query", "settings", "report_feedback", "report_reaction", "report_error"]
 REQUEST_TYPES: frozenset[str] = frozenset(
     ("query", "settings", "report_feedback", "report_reaction", "report_error")
 )
-
-#: Poe roles -> neutral roles. "tool" messages carry tool results, which no bot uses yet.
-ROLE_MAP: dict[str, Role | None] = {
-    "user": "user",
-    "bot": "assistant",
-    "system": "system",
-    "tool": None,
-}
 
 
 class BadPoeRequest(Exception):
@@ -100,37 +92,3 @@ def nesting_depth(value: object) -> int:
         deepest = max(deepest, depth + 1)
         pending.extend((child, depth + 1) for child in children)
     return deepest
-
-
-def to_bot_request(query: fp.QueryRequest, request_id: str) -> BotRequest:
-    """Translate a Poe query into the neutral request every bot takes."""
-    messages: list[InputMessage] = []
-    for message in query.query:
-        role = ROLE_MAP[message.role]
-        if role is None:
-            continue
-        messages.append(
-            InputMessage(
-                role=role,
-                text=message.content,
-                attachments=tuple(
-                    Attachment(
-                        name=a.name,
-                        content_type=a.content_type,
-                        url=a.url,
-                        parsed_content=a.parsed_content,
-                    )
-                    for a in message.attachments
-                ),
-            )
-        )
-    last_user = next((m for m in reversed(query.query) if m.role == "user"), None)
-    return BotRequest(
-        request_id=request_id,
-        messages=tuple(messages),
-        user_id=query.user_id,
-        conversation_id=query.conversation_id,
-        temperature=query.temperature,
-        stop_sequences=tuple(query.stop_sequences),
-        parameters=dict(last_user.parameters) if last_user is not None else {},
-    )

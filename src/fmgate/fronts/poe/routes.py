@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fmgate.bots.registry import DeployedBot
+from fmgate.config.bot_config import ChatBotConfig
+from fmgate.core.errors import InvalidRequest
 from fmgate.core.shutdown import ShutdownSignal
 from fmgate.fronts.bearer import bearer_token, key_matches
 from fmgate.fronts.context import FrontContext, context_of, shutdown_of
@@ -37,11 +39,16 @@ from fmgate.fronts.pipeline import (
 )
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.charges import cost_authorization, cost_capture
+from fmgate.fronts.poe.conversation import BotIdentity, PoeConversation, read_conversation
+from fmgate.fronts.poe.errors import poe_error_type
 from fmgate.fronts.poe.front import PoeFront
 from fmgate.fronts.poe.media import PoeMediaUploader
-from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query, to_bot_request
+from fmgate.fronts.poe.parse import BadPoeRequest, parse_body, parse_query
 from fmgate.fronts.poe.sse_response import SseResponse
-from fmgate.fronts.poe.stream import poe_event_stream
+from fmgate.fronts.poe.stream import Rendering, poe_event_stream
+from fmgate.fronts.poe.tool_chunks import ToolCallChunks
+from fmgate.fronts.poe.tools import refuse_unusable_tools
+from fmgate.fronts.poe.turn_recorder import TurnRecorder
 from fmgate.observability.logging import new_request_id
 from fmgate.security.rate_limits import LimitExceeded, LimitKey, admitted_stream
 
@@ -74,12 +81,27 @@ async def bot_endpoint(request: Request) -> Response:
             return Response(settings, media_type="application/json")
         if kind != "query":
             return JSONResponse({})
+        refuse_unusable_tools(data)
         query = parse_query(data, context.limits)
     except Refusal as refusal:
         return json_error(refusal.status, refusal.message)
     except BadPoeRequest as exc:
         return json_error(exc.status, str(exc))
-    return answer(context, poe_front_of(request), deployed, query, shutdown_of(request), arrived)
+    except InvalidRequest as refused_query:
+        return query_refused(refused_query)
+    try:
+        conversation = read_conversation(query, new_request_id(), data, bot_identity(deployed))
+    except InvalidRequest as refused_query:
+        return query_refused(refused_query)
+    poe = poe_front_of(request)
+    return answer(context, poe, deployed, query, conversation, shutdown_of(request), arrived)
+
+
+def bot_identity(deployed: DeployedBot) -> BotIdentity:
+    """Whose message states a query may bring back: this bot's, of its targets' models."""
+    config = deployed.config
+    fallbacks = config.fallbacks if isinstance(config, ChatBotConfig) else ()
+    return BotIdentity(config.bot_name, {config.model_id, *(f.model_id for f in fallbacks)})
 
 
 def answer(
@@ -87,11 +109,12 @@ def answer(
     poe: PoeFront,
     deployed: DeployedBot,
     query: fp.QueryRequest,
+    conversation: PoeConversation,
     shutdown: ShutdownSignal | None,
     arrived: float | None = None,
 ) -> Response:
     """The SSE answer to one query (``arrived``: ``perf_counter`` when it reached the front)."""
-    bot_request = to_bot_request(query, new_request_id())
+    bot_request = conversation.request
     capture = cost_capture(poe.cost, deployed.access_key, query.bot_query_id)
     running = start_request(
         context,
@@ -103,7 +126,16 @@ def answer(
         shutdown=shutdown,
         arrived=arrived,
     )
-    stream = poe_event_stream(running.events, running.tracker, uploader(context, poe, deployed))
+    config = deployed.config
+    rendering = Rendering(
+        ToolCallChunks(bot_request.request_id, config.bot_name),
+        TurnRecorder(
+            config.bot_name, config.model_id, conversation.carried, conversation.carried_model
+        ),
+    )
+    stream = poe_event_stream(
+        running.events, running.tracker, uploader(context, poe, deployed), rendering
+    )
     key = LimitKey(query.user_id, deployed.config.bot_name)
     stream = admitted_stream(context.limiter, key, stream, refused)
     headers = {**SSE_HEADERS, "X-Request-Id": bot_request.request_id}
@@ -138,6 +170,13 @@ def authorized(deployed: DeployedBot, request: Request) -> bool:
     if deployed.access_key is None:
         return True  # served without a key: only with the explicit, loudly logged dev flag
     return key_matches(bearer_token(request.headers.get("authorization")), deployed.access_key)
+
+
+def query_refused(error: InvalidRequest) -> Response:
+    """A query the bot cannot take as sent (offered tools it cannot use, ...): an ``error``
+    event saying why, not retryable, before any Bedrock call."""
+    body = sse.error(error.user_message, allow_retry=False, error_type=poe_error_type(error))
+    return Response(sse.META + body + sse.DONE, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def refused(exceeded: LimitExceeded) -> bytes:

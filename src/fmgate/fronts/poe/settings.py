@@ -54,6 +54,8 @@ def settings_response(config: BotConfig) -> fp.SettingsResponse:
         enable_image_comprehension=isinstance(config, ChatBotConfig)
         and config.enable_image_comprehension,
         introduction_message=config.introduction_message or None,
+        # Other bots' and people's messages come as they are; the bot attributes them itself.
+        enable_multi_entity_prompting=False if isinstance(config, ChatBotConfig) else None,
         rate_card=card,
         cost_label=label,
         parameter_controls=parameter_controls(config),

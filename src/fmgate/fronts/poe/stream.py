@@ -1,7 +1,8 @@
 """A request's tracked events -> Poe SSE bytes.
 
 ``meta`` goes first and at once (Poe wants a first byte within seconds), then the answer as it
-arrives; a failure becomes an ``error`` event; ``done`` always ends the stream. The caller going
+arrives (tool calls as ``json`` events, :mod:`fmgate.fronts.poe.tool_chunks`); a failure becomes
+an ``error`` event; ``done`` always ends the stream. The caller going
 away cancels the bot's stream (and with it the Bedrock call) at the next await. A server
 shutdown that cuts the stream ends it like a failure: a retryable ``error``, then ``done``.
 """
@@ -11,24 +12,48 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
+from dataclasses import dataclass, field
 
 from fmgate.accounting.tracker import RequestTracker
 from fmgate.core.errors import BotMisconfigured, GatewayError
-from fmgate.core.events import Event, Media, Notice, Progress, ReasoningDelta, TextDelta, ToolCall
+from fmgate.core.events import (
+    Done,
+    Event,
+    Media,
+    Notice,
+    Progress,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallStart,
+    ToolInputDelta,
+)
 from fmgate.fronts.media_store import MediaUploader
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.errors import poe_error_type
 from fmgate.fronts.poe.reasoning import ReasoningQuote
+from fmgate.fronts.poe.tool_chunks import ToolCallChunks
+from fmgate.fronts.poe.turn_recorder import TurnRecorder
 
 logger = logging.getLogger("fmgate.poe")
 
 UNEXPECTED = GatewayError("unexpected error in the Poe stream")
 
 
+@dataclass(slots=True)
+class Rendering:
+    """What rendering one answer remembers between its events."""
+
+    tool_calls: ToolCallChunks
+    #: The state the answer's bot message keeps (sent as the ``data`` event at the end).
+    recorder: TurnRecorder
+    quote: ReasoningQuote = field(default_factory=ReasoningQuote)
+
+
 async def poe_event_stream(
     events: AsyncGenerator[Event, None],
     tracker: RequestTracker,
     uploader: MediaUploader | None,
+    rendering: Rendering,
 ) -> AsyncIterator[bytes]:
     """Yield the Poe SSE response for one query's tracked ``events``.
 
@@ -36,13 +61,16 @@ async def poe_event_stream(
     output (an upload) becomes Poe's ``error`` event; ``done`` always follows.
     """
     yield sse.META
-    quote = ReasoningQuote()
     async with aclosing(events):
         try:
             async for event in events:
-                chunk = await poe_bytes(event, quote, tracker, uploader)
+                rendering.recorder.record(event)
+                chunk = await poe_bytes(event, rendering, tracker, uploader)
                 if chunk:
                     yield chunk
+            state = rendering.recorder.data_event()
+            if state:
+                yield state
         except GatewayError as error:
             tracker.failed(error)  # a no-op for the bot's own failures: already recorded
             yield sse.error(
@@ -59,22 +87,26 @@ async def poe_event_stream(
 
 
 async def poe_bytes(
-    event: Event, quote: ReasoningQuote, tracker: RequestTracker, uploader: MediaUploader | None
+    event: Event, rendering: Rendering, tracker: RequestTracker, uploader: MediaUploader | None
 ) -> bytes:
     """One neutral event as Poe SSE (empty for events Poe does not show)."""
     match event:
         case TextDelta(text=text):
-            return sse.text(quote.answer(text))
+            return sse.text(rendering.quote.answer(text))
         case ReasoningDelta(text=text):
-            return sse.text(quote.reasoning(text))
+            return sse.text(rendering.quote.reasoning(text))
         case Notice(text=text):
             return sse.text(f"\n\n_{text}_" if tracker.delivered else f"_{text}_\n\n")
         case Progress(text=text):
             return sse.replace_response(text)
         case Media():
             return await media_events(event, uploader)
-        case ToolCall(name=name):
-            logger.info("model requested tool %s; tools are not wired on Poe", name)
+        case ToolCallStart(id=call_id, name=name):
+            return rendering.tool_calls.start(call_id, name)
+        case ToolInputDelta(id=call_id, json=fragment):
+            return rendering.tool_calls.arguments(call_id, fragment)
+        case Done():
+            return rendering.tool_calls.finish()
     return b""
 
 
