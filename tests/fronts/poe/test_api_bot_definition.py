@@ -42,6 +42,7 @@ def test_every_bundled_chat_bot_makes_a_valid_api_bot(bot: ChatBotConfig) -> Non
     assert Decimal(pricing["prompt"]) * 100_000 == Decimal(repr(bot.pricing.input_token))
     assert Decimal(pricing["completion"]) * 100_000 == Decimal(repr(bot.pricing.output_token))
     assert settings["model_name"] == bot.bot_name
+    assert settings["supported_features"] == ([] if bot.tool_use == "none" else ["tools"])
     assert settings["api_key"] == KEY
     controls = fp.ParameterControls.model_validate(body["parameter_controls"])
     [section] = controls.sections

@@ -74,6 +74,11 @@ def input_modalities(config: ChatBotConfig) -> list[str]:
     return ["text", "image"] if config.supports_images else ["text"]
 
 
+def supported_features(config: ChatBotConfig) -> list[str]:
+    """``tools`` unless the model takes none (``tool_use: none``: tools would be dropped)."""
+    return [] if config.tool_use == "none" else ["tools"]
+
+
 def description_of(config: ChatBotConfig) -> str:
     return config.description or f"{config.bot_name} (Amazon Bedrock, served by fmgate)"
 
@@ -95,7 +100,7 @@ def api_bot_definition(
         "api_type": API_TYPE,
         "input_modalities": input_modalities(config),
         "output_modalities": ["text"],
-        "supported_features": ["tools"],
+        "supported_features": supported_features(config),
         "pricing": pricing,
     }
     if context_size is not None:
