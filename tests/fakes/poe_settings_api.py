@@ -7,6 +7,10 @@ them as JSON. It treats any status but 200 as a failure. This fake serves both u
 (so ``base_url`` is ``api.base_url``), records every call, and answers 401 when a bot's key is
 not the expected one, or ``error_status`` for every call when that is set.
 
+With ``bot_server_url`` set, a ``fetch_settings`` call does what Poe then does: it POSTs a
+``settings`` request to ``{bot_server_url}/bot/{bot_name}`` with the bot's access key as a
+Bearer token, keeps the JSON answer in ``fetched`` and answers 502 unless the bot answered 200.
+
     with FakePoeSettingsApi.running(access_keys={"nova": "key"}) as api:
         sync_bot_settings("nova", "key", base_url=api.base_url)
         assert api.calls[0].bot_name == "nova"
@@ -19,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.poe_api import _serve_in_thread
@@ -46,6 +51,10 @@ class FakePoeSettingsApi:
         self.access_keys = dict(access_keys or {})
         #: Answer every call with this status instead (e.g. 403, 500), when set.
         self.error_status: int | None = None
+        #: Where Poe would reach the bots' server (fetch_settings then asks it), when set.
+        self.bot_server_url: str | None = None
+        #: Bot name -> the settings its server answered to the last fetch.
+        self.fetched: dict[str, object] = {}
         self.url = ""
         self._lock = threading.Lock()
         self._calls: list[SettingsSyncCall] = []
@@ -95,4 +104,22 @@ class FakePoeSettingsApi:
         expected = self.access_keys.get(call.bot_name)
         if expected is not None and call.access_key != expected:
             return web.Response(status=401, text="Invalid access key")
+        if operation == "fetch_settings" and self.bot_server_url is not None:
+            return await self._fetch_from_bot(call)
+        return web.json_response({"status": "ok"})
+
+    async def _fetch_from_bot(self, call: SettingsSyncCall) -> web.Response:
+        """Ask the bot's server for its settings, as Poe does after a fetch_settings call."""
+        url = f"{self.bot_server_url}/bot/{call.bot_name}"
+        request = {"version": call.protocol_version, "type": "settings"}
+        headers = {"Authorization": f"Bearer {call.access_key}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=request, headers=headers) as answer,
+        ):
+            if answer.status != 200:
+                return web.Response(status=502, text=f"the bot answered {answer.status}")
+            settings = await answer.json()
+        with self._lock:
+            self.fetched[call.bot_name] = settings
         return web.json_response({"status": "ok"})

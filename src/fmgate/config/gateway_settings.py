@@ -8,11 +8,63 @@ Every field has a default, so ``gateway: {}`` (or no section at all) is a workin
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, PositiveInt, model_validator
 
-from fmgate.config.fields import SecretRef, StrictModel
+from fmgate.config.fields import BOT_NAME_PATTERN, FieldConflict, SecretRef, StrictModel
+
+#: Who uses a virtual API key (``gateway.api_keys[].caller``).
+CALLER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+#: A bot's handle on Poe (checked as fmgate checks bot names; Poe may be stricter).
+PoeHandle = Annotated[str, Field(pattern=BOT_NAME_PATTERN)]
+
+
+class PoeApiBotSettings(StrictModel):
+    """Poe API bots (``fmgate poe api-bots sync``): Poe calls the gateway's
+    ``/v1/chat/completions`` itself, with a virtual API key, and bills its users from the usage
+    the gateway reports. See docs/poe-api-bots.md."""
+
+    endpoint_url: str = Field(
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="The base URL Poe calls: this gateway's public URL and /v1 "
+        "(https://fmgate.example.com/v1); Poe adds /chat/completions.",
+    )
+    caller: str = Field(
+        pattern=CALLER_PATTERN,
+        description="The gateway.api_keys caller whose key Poe presents (stream_usage: always).",
+    )
+    poe_api_key: SecretRef = Field(
+        description="Reference to the Poe API key (poe.com/api/keys) whose account owns the bots."
+    )
+    bots_api_url: str = Field(
+        "https://api.poe.com/",
+        pattern=r"^https?://\S+$",
+        description="Poe's Bots REST API (GET/POST /bots, GET/PATCH /bots/{handle}).",
+    )
+    bots: tuple[str, ...] = Field(
+        (), description="The chat bots offered as API bots; empty: every chat bot."
+    )
+    handle_prefix: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9_.-]{0,30}$",
+        description="Put before a bot_name to make its Poe handle (handles are unique on Poe).",
+    )
+    handles: dict[str, PoeHandle] = Field(
+        default_factory=dict,
+        description="bot_name -> Poe handle, for a bot whose handle is not prefix + bot_name.",
+    )
+    private: bool = Field(True, description="Whether the bots are private on Poe.")
+    parameter_controls: bool = Field(
+        True,
+        description="Send the bots' parameter controls (temperature, output tokens, reasoning "
+        "effort); false leaves them to what is set on Poe.",
+    )
+    timeout_seconds: float = Field(30.0, gt=0, description="Per call to the Bots REST API.")
+
+    def handle(self, bot_name: str) -> str:
+        """The bot's handle on Poe."""
+        return self.handles.get(bot_name) or f"{self.handle_prefix}{bot_name}"
 
 
 class PoeSettings(StrictModel):
@@ -32,6 +84,9 @@ class PoeSettings(StrictModel):
     settings_base_url: str = Field(
         "https://api.poe.com/bot/",
         description="Where `fmgate poe sync` sends bot settings (fastapi_poe's sync endpoint).",
+    )
+    api_bots: PoeApiBotSettings | None = Field(
+        None, description="Poe API bots calling /v1/chat/completions (see below); None: none."
     )
 
 
@@ -87,10 +142,16 @@ class ApiKeyRef(StrictModel):
     """One caller's virtual API key for the OpenAI- and Anthropic-compatible fronts."""
 
     caller: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$",
+        pattern=CALLER_PATTERN,
         description="Who uses this key; recorded as the user in the usage ledger.",
     )
     key: SecretRef = Field(description="Reference to the key (never a literal).")
+    stream_usage: Literal["when_asked", "always"] = Field(
+        "when_asked",
+        description="Streamed chat completions end with a usage chunk: when the caller asks "
+        "(stream_options.include_usage, as OpenAI does), or always (Poe API bots: Poe bills "
+        "from it).",
+    )
 
 
 class BreakerSettings(StrictModel):
@@ -353,3 +414,22 @@ class GatewaySettings(StrictModel):
         ge=0,
         description="On SIGTERM: how long in-flight streams may run on before being cut.",
     )
+
+    @model_validator(mode="after")
+    def _api_bots_call_with_a_key_that_reports_usage(self) -> Self:
+        api_bots = self.poe.api_bots
+        if api_bots is None:
+            return self
+        keys = {ref.caller: ref for ref in self.api_keys}
+        key = keys.get(api_bots.caller)
+        if key is None:
+            raise FieldConflict(
+                "poe", f"poe.api_bots.caller {api_bots.caller!r} is not a caller in api_keys"
+            )
+        if key.stream_usage != "always":
+            raise FieldConflict(
+                "api_keys",
+                f"the key of {api_bots.caller!r} (poe.api_bots.caller) needs stream_usage: "
+                "always: Poe bills API bots from the usage their streams report",
+            )
+        return self

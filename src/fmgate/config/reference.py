@@ -36,6 +36,7 @@ from fmgate.config.gateway_settings import (
     JwtSettings,
     LedgerSettings,
     OverloadSettings,
+    PoeApiBotSettings,
     PoeSettings,
     RequestLimits,
     SharedStateSettings,
@@ -74,6 +75,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`gateway.jwt`: JwtSettings", JwtSettings),
     ("`gateway.api_keys[]`: ApiKeyRef", ApiKeyRef),
     ("`gateway.poe`: PoeSettings", PoeSettings),
+    ("`gateway.poe.api_bots`: PoeApiBotSettings", PoeApiBotSettings),
     ("`gateway.emulator`: EmulatorSettings", EmulatorSettings),
 )
 

@@ -51,6 +51,12 @@ class ApiKeys:
     keys: tuple[tuple[str, str], ...] = ()
     keyless: bool = False
     jwt: JwtVerifier | None = None
+    #: Callers whose streamed chat completions always end with usage (``stream_usage: always``).
+    always_stream_usage: frozenset[str] = frozenset()
+
+    def streams_usage(self, caller: str) -> bool:
+        """Whether ``caller``'s streams report usage even when the request does not ask."""
+        return caller in self.always_stream_usage
 
     def caller(self, presented: str | None) -> str | None:
         """The caller whose key was presented, or None. Every key is compared, in constant time."""
@@ -101,7 +107,8 @@ async def resolve_api_keys(
         return ApiKeys(keyless=True)
     if not pairs:
         logger.info("no gateway.api_keys configured: the /v1 API fronts refuse every caller")
-    return ApiKeys(pairs)
+    always = frozenset(ref.caller for ref in refs if ref.stream_usage == "always")
+    return ApiKeys(pairs, always_stream_usage=always)
 
 
 async def resolve_jwt_verifier(

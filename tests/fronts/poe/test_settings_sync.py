@@ -8,16 +8,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import fastapi_poe as fp
 import httpx
 import pytest
 from fastapi_poe.client import PROTOCOL_VERSION, BotError
 
 from fmgate.cli import main
+from fmgate.config.catalog import Catalog
 from fmgate.config.loader import load_catalog
 from fmgate.config.secrets import SecretResolver
-from fmgate.fronts.poe.settings_sync import describe_failure, sync_settings
+from fmgate.fronts.poe.settings_sync import (
+    describe_failure,
+    poe_answers_discarded,
+    sync_settings,
+)
+from fmgate.server.app import build_app
+from fmgate.server.gateway import Gateway
 from tests.fakes.poe_settings_api import FakePoeSettingsApi
-from tests.harness.servers import free_port
+from tests.harness.servers import free_port, uvicorn_serving
 
 KEY_ALPHA = "poe-sync-key-alpha-3f9c1e7d2b5a"
 KEY_BRAVO = "poe-sync-key-bravo-8a2d4c6e1f0b"
@@ -230,3 +238,32 @@ def test_failures_are_told_apart_by_type_not_text() -> None:
         "the connection to poe.example failed (RemoteProtocolError)"
     )
     assert describe_failure(ValueError("x"), base) == "unexpected error (ValueError)"
+
+
+async def test_a_sync_makes_poe_fetch_each_bots_current_settings_from_the_gateway(
+    catalog: Catalog, gateway: Gateway, settings_api: FakePoeSettingsApi
+) -> None:
+    names = ["nova-lite", "claude-thinking", "titan-image", "nova-reel"]
+    poe = catalog.gateway.poe.model_copy(update={"settings_base_url": settings_api.base_url})
+    synced = catalog.model_copy(update={"gateway": catalog.gateway.model_copy(update={"poe": poe})})
+    async with uvicorn_serving(build_app(gateway)) as url:
+        settings_api.bot_server_url = url
+        with poe_answers_discarded():
+            outcomes = await sync_settings(synced, names)
+
+    assert [(o.bot, o.synced) for o in outcomes] == [(name, True) for name in names]
+    assert set(settings_api.fetched) == set(names)
+    for name, document in settings_api.fetched.items():
+        settings = fp.SettingsResponse.model_validate(document)
+        assert settings.response_version == 2
+        assert settings.parameter_controls is not None, name
+        assert isinstance(document, dict)
+        assert "custom_rate_card" not in document
+    thinking = fp.SettingsResponse.model_validate(settings_api.fetched["claude-thinking"])
+    assert thinking.parameter_controls is not None
+    controls = thinking.parameter_controls.sections[0].controls or []
+    assert [c.parameter_name for c in controls if isinstance(c, fp.Slider)] == [
+        "temperature",
+        "max_tokens",
+        "reasoning_budget",
+    ]

@@ -1,7 +1,9 @@
 """The OpenAI-compatible endpoints on the front pipeline: ``POST /v1/chat/completions`` (chat
 bots; streamed or whole) and ``POST /v1/images/generations`` (image bots).
 
-Callers present a virtual API key as ``Authorization: Bearer <key>``.
+Callers present a virtual API key as ``Authorization: Bearer <key>``. A key with
+``stream_usage: always`` (Poe API bots, which bill from it) gets the usage chunk at the end of
+every stream, asked for or not (:func:`usage_for_caller`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from starlette.requests import Request
 
 from fmgate.bots.registry import DeployedBot
 from fmgate.config.bot_config import BotKind, ImageBotConfig
+from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.events import Event
 from fmgate.fronts.bearer import bearer_token
@@ -22,7 +25,12 @@ from fmgate.fronts.openai.errors import INVALID_API_KEY, OPENAI_ERRORS, unknown_
 from fmgate.fronts.openai.images import images_body, parse_image_request, to_image_bot_request
 from fmgate.fronts.openai.parallel_tool_calls import ToolCallLimit, kept_events
 from fmgate.fronts.openai.parse import parse_chat_request, to_bot_request
-from fmgate.fronts.openai.schema import ChatCompletionRequest, ImageGenerationRequest
+from fmgate.fronts.openai.reasoning_effort import thinking_budget
+from fmgate.fronts.openai.schema import (
+    ChatCompletionRequest,
+    ImageGenerationRequest,
+    StreamOptions,
+)
 from fmgate.fronts.pipeline import Refusal, RunningRequest, StreamRenderer
 
 FRONT = "openai"
@@ -50,6 +58,16 @@ def bot_of_kind(context: FrontContext, model: str, kind: BotKind, endpoint: str)
     return deployed
 
 
+async def usage_for_caller(
+    body: ChatCompletionRequest, caller: str, context: FrontContext
+) -> ChatCompletionRequest:
+    """The body as served: a stream for a caller whose key says ``stream_usage: always`` asks
+    for the usage chunk (``stream_options.include_usage``) whether or not the caller did."""
+    if body.stream and not body.include_usage and context.api_keys.streams_usage(caller):
+        return body.model_copy(update={"stream_options": StreamOptions(include_usage=True)})
+    return body
+
+
 class ChatCompletions:
     front = FRONT
     errors = OPENAI_ERRORS
@@ -67,7 +85,11 @@ class ChatCompletions:
     def bot_request(
         self, body: ChatCompletionRequest, deployed: DeployedBot, request_id: str, caller: str
     ) -> BotRequest:
-        return to_bot_request(body, request_id, caller)
+        parameters: dict[str, object] = {}
+        budget = thinking_budget(body.reasoning_effort, deployed.config, "reasoning_effort")
+        if budget is not None:
+            parameters[p.REASONING_BUDGET] = budget
+        return to_bot_request(body, request_id, caller, parameters)
 
     def stream_renderer(self, body: ChatCompletionRequest) -> StreamRenderer | None:
         if not body.stream:

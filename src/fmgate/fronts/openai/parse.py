@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
@@ -246,7 +246,14 @@ def stop_sequences(stop: str | list[str] | None) -> tuple[str, ...]:
     return tuple(sequence for sequence in sequences if sequence)
 
 
-def to_bot_request(body: ChatCompletionRequest, request_id: str, caller: str) -> BotRequest:
+def to_bot_request(
+    body: ChatCompletionRequest,
+    request_id: str,
+    caller: str,
+    parameters: Mapping[str, object] | None = None,
+) -> BotRequest:
+    """The bot's request; ``parameters`` are the options the endpoint worked out from the body
+    with the bot's config (the thinking budget of a ``reasoning_effort``)."""
     return BotRequest(
         request_id=request_id,
         messages=tuple(input_message(message) for message in body.messages),
@@ -254,6 +261,7 @@ def to_bot_request(body: ChatCompletionRequest, request_id: str, caller: str) ->
         temperature=body.temperature,
         stop_sequences=stop_sequences(body.stop),
         max_tokens=body.max_completion_tokens or body.max_tokens,
+        parameters=dict(parameters or {}),
         tools=tuple(tool_spec(tool) for tool in body.tools),
         tool_choice=tool_choice(body),
     )

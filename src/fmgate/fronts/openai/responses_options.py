@@ -2,26 +2,23 @@
 
 A parameter the gateway cannot honour with the value given is refused (400) rather than
 ignored; the table in docs/openai.md lists each. ``reasoning.effort`` sets the thinking budget
-of bots with ``enable_reasoning`` (``low`` Bedrock's smallest, ``medium`` the bot's own,
-``high`` twice that, clamped by the bot); bots without it refuse an effort, as OpenAI's
-non-reasoning models do.
+of bots with ``enable_reasoning`` (:mod:`fmgate.fronts.openai.reasoning_effort`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fmgate.config.bot_config import BotConfig, ChatBotConfig
+from fmgate.config.bot_config import BotConfig
 from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
 from fmgate.core.model_request import ToolSpec
 from fmgate.fronts.callers import ledger_user
 from fmgate.fronts.openai.parse import BadRequest
+from fmgate.fronts.openai.reasoning_effort import thinking_budget
 from fmgate.fronts.openai.responses_input import EMPTY_OBJECT_SCHEMA, tool_choice, tool_specs
-from fmgate.fronts.openai.responses_schema import ReasoningEffort, ResponsesRequest
+from fmgate.fronts.openai.responses_schema import ResponsesRequest
 
-#: Bedrock's smallest thinking budget (tokens).
-MIN_REASONING_BUDGET = 1024
 #: Metadata limits (OpenAI's): pairs, key length, value length.
 METADATA_LIMITS = (16, 64, 512)
 
@@ -98,32 +95,6 @@ def metadata_refusal(metadata: Mapping[str, str] | None) -> BadRequest | None:
     return None
 
 
-def reasoning_budget(effort: ReasoningEffort | None, config: BotConfig) -> int | None:
-    """The thinking budget ``effort`` asks of this bot (None: the bot's own)."""
-    if effort is None:
-        return None
-    if not (isinstance(config, ChatBotConfig) and config.enable_reasoning):
-        if effort == "none":
-            return None
-        raise BadRequest(
-            f"reasoning.effort is not supported by `{config.bot_name}`: it does not reason on "
-            "request.",
-            "reasoning.effort",
-        )
-    match effort:
-        case "none":
-            raise BadRequest(
-                f"`{config.bot_name}` always reasons: the smallest effort is 'minimal'.",
-                "reasoning.effort",
-            )
-        case "minimal" | "low":
-            return MIN_REASONING_BUDGET
-        case "medium":
-            return config.reasoning_budget
-        case "high" | "xhigh" | "max":
-            return 2 * config.reasoning_budget
-
-
 def earlier_tools(messages: tuple[InputMessage, ...]) -> tuple[ToolSpec, ...]:
     """The tools earlier turns called, declared by name only (no schema).
 
@@ -154,7 +125,8 @@ def to_bot_request(
     if not tools:
         tools, choice = earlier_tools(messages), "none"
     parameters: dict[str, object] = {}
-    budget = reasoning_budget(body.reasoning.effort if body.reasoning else None, config)
+    effort = body.reasoning.effort if body.reasoning else None
+    budget = thinking_budget(effort, config, "reasoning.effort")
     if budget is not None:
         parameters[p.REASONING_BUDGET] = budget
     return BotRequest(

@@ -13,10 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from fmgate.fronts.openai.schema import MAX_USER_CHARS, PRINTABLE
-
-#: The ``reasoning.effort`` values of the API.
-ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+from fmgate.fronts.openai.schema import MAX_USER_CHARS, PRINTABLE, ReasoningEffort
 
 
 class Tolerant(BaseModel):

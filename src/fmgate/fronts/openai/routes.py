@@ -14,7 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fmgate.fronts.context import context_of
-from fmgate.fronts.openai.endpoints import CHAT_COMPLETIONS, IMAGE_GENERATIONS, caller_of
+from fmgate.fronts.openai.endpoints import (
+    CHAT_COMPLETIONS,
+    IMAGE_GENERATIONS,
+    caller_of,
+    usage_for_caller,
+)
 from fmgate.fronts.openai.errors import OPENAI_ERRORS, unknown_model
 from fmgate.fronts.openai.models import model_body, models_body
 from fmgate.fronts.openai.responses_routes import RESPONSES_ROUTES
@@ -22,7 +27,7 @@ from fmgate.fronts.pipeline import Refusal, json_response, serve_api_request
 
 
 async def chat_completions(request: Request) -> Response:
-    return await serve_api_request(request, CHAT_COMPLETIONS)
+    return await serve_api_request(request, CHAT_COMPLETIONS, prepare=usage_for_caller)
 
 
 async def image_generations(request: Request) -> Response:

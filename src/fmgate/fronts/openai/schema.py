@@ -23,6 +23,8 @@ from pydantic_core import PydanticCustomError
 MAX_USER_CHARS = 256
 #: An end-user id is printable: no control characters reach log lines or ledger rows.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+#: How hard a reasoning model thinks (``reasoning_effort``; Responses' ``reasoning.effort``).
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 
 class OpenAIModel(BaseModel):
@@ -154,6 +156,8 @@ class ChatCompletionRequest(OpenAIModel):
     tool_choice: ToolChoice | None = None
     #: ``false``: at most one tool call per turn (the gateway keeps the first).
     parallel_tool_calls: bool | None = None
+    #: The thinking budget of a bot with extended thinking (:mod:`.reasoning_effort`).
+    reasoning_effort: ReasoningEffort | None = None
     response_format: ResponseFormat | None = None
     #: The retired function-calling fields (refused: ``tools`` replaced them).
     functions: list[object] | None = None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from fmgate.bots.registry import DeployedBot, Registry
 from fmgate.config.gateway_settings import PoeSettings
 from fmgate.fronts.poe.cost import PoeCostClient
-from fmgate.fronts.poe.settings import settings_response
+from fmgate.fronts.poe.settings import settings_json
 
 
 @dataclass
@@ -38,6 +38,6 @@ class PoeFront:
         name = deployed.config.bot_name
         cached = self._settings.get(name)
         if cached is None:
-            cached = settings_response(deployed.config).model_dump_json().encode()
+            cached = settings_json(deployed.config)
             self._settings[name] = cached
         return cached

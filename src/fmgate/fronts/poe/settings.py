@@ -1,8 +1,21 @@
-"""A bot's Poe ``SettingsResponse``, built from its config (rate card generated from prices)."""
+"""A bot's Poe ``SettingsResponse``, built from its config (rate card generated from prices).
+
+Only the settings Poe reads now are set (fastapi_poe 0.0.83's ``SettingsResponse``): never the
+deprecated ``custom_rate_card`` (now ``rate_card``), ``context_clear_window_secs``,
+``allow_user_context_clear`` or ``enable_multi_bot_chat_prompting``. ``response_version`` is
+set explicitly, so Poe applies that version's defaults to what is left out, and
+:func:`settings_json` leaves unset settings out of the answer rather than sending them as null.
+
+Parameter controls (``api_version`` 2) offer exactly the options the bot reads from a message's
+``parameters`` (:mod:`fmgate.core.parameters`), each default within its control's range:
+chat bots temperature, output tokens and, with extended thinking, the thinking budget; image
+bots aspect ratio, negative prompt, count and seed; video bots the seed (a video's length,
+ratio and resolution are the catalog's, fixed per model family).
+"""
 
 from __future__ import annotations
 
-from typing import assert_never
+from typing import Final, assert_never
 
 import fastapi_poe as fp
 
@@ -11,11 +24,30 @@ from fmgate.config.media import ImageDefaults, split_ratio
 from fmgate.core import parameters as p
 from fmgate.fronts.poe.rate_card import rate_card
 
+#: The settings response version fmgate writes (fastapi_poe 0.0.83's current one).
+RESPONSE_VERSION: Final = 2
+#: ``SettingsResponse`` fields Poe no longer reads; fmgate never sets them.
+DEPRECATED_SETTINGS: Final = frozenset(
+    {
+        "custom_rate_card",
+        "context_clear_window_secs",
+        "allow_user_context_clear",
+        "enable_multi_bot_chat_prompting",
+    }
+)
+#: Temperature offered when the bot sets none (the model's own default is not known here).
+DEFAULT_TEMPERATURE: Final = 0.7
+#: Bedrock's smallest extended-thinking budget (tokens).
+MIN_REASONING_BUDGET: Final = 1024
+#: Most images one request may ask for (the image bot's own cap).
+MAX_IMAGE_COUNT: Final = 4
+
 
 def settings_response(config: BotConfig) -> fp.SettingsResponse:
     card, label = rate_card(config.pricing, config.kind)
     # Only chat bots read attachments: Poe need not prepare them for the other kinds.
     return fp.SettingsResponse(
+        response_version=RESPONSE_VERSION,
         allow_attachments=config.allow_attachments,
         expand_text_attachments=isinstance(config, ChatBotConfig)
         and config.expand_text_attachments,
@@ -28,6 +60,11 @@ def settings_response(config: BotConfig) -> fp.SettingsResponse:
         cost_label=label,
         parameter_controls=parameter_controls(config),
     )
+
+
+def settings_json(config: BotConfig) -> bytes:
+    """The bot's settings answer: the settings it sets, unset ones left out (not null)."""
+    return settings_response(config).model_dump_json(exclude_none=True).encode()
 
 
 def parameter_controls(config: BotConfig) -> fp.ParameterControls | None:
@@ -45,36 +82,48 @@ def parameter_controls(config: BotConfig) -> fp.ParameterControls | None:
     return fp.ParameterControls(sections=[fp.Section(name="Options", controls=controls)])
 
 
+def temperature_slider(config: ChatBotConfig) -> fp.Slider:
+    """Temperature from 0 to the model's largest, defaulting to the bot's (within range)."""
+    default = config.temperature if config.temperature is not None else DEFAULT_TEMPERATURE
+    return fp.Slider(
+        label="Temperature",
+        parameter_name=p.TEMPERATURE,
+        default_value=min(default, config.temperature_limit),
+        min_value=0,
+        max_value=config.temperature_limit,
+        step=0.1,
+    )
+
+
+def max_tokens_slider(config: ChatBotConfig) -> fp.Slider:
+    """The output cap, from 1 token to the bot's limit, defaulting to its own cap."""
+    return fp.Slider(
+        label="Maximum output tokens",
+        parameter_name=p.MAX_TOKENS,
+        default_value=config.max_tokens,
+        min_value=1,
+        max_value=config.max_tokens_limit,
+        step=1,
+    )
+
+
+def reasoning_budget_slider(config: ChatBotConfig) -> fp.Slider:
+    """The thinking budget: Bedrock's smallest up to just below the output limit."""
+    return fp.Slider(
+        label="Thinking budget (tokens)",
+        description="How long the model may think before it answers: more is deeper and slower.",
+        parameter_name=p.REASONING_BUDGET,
+        default_value=config.reasoning_budget,
+        min_value=MIN_REASONING_BUDGET,
+        max_value=max(MIN_REASONING_BUDGET, config.max_tokens_limit - 1),
+        step=256,
+    )
+
+
 def chat_controls(config: ChatBotConfig) -> list[fp.BaseControl]:
-    controls: list[fp.BaseControl] = [
-        fp.Slider(
-            label="Temperature",
-            parameter_name=p.TEMPERATURE,
-            default_value=config.temperature if config.temperature is not None else 0.7,
-            min_value=0,
-            max_value=config.temperature_limit,
-            step=0.1,
-        ),
-        fp.Slider(
-            label="Maximum output tokens",
-            parameter_name=p.MAX_TOKENS,
-            default_value=config.max_tokens,
-            min_value=1,
-            max_value=config.max_tokens_limit,
-            step=1,
-        ),
-    ]
+    controls: list[fp.BaseControl] = [temperature_slider(config), max_tokens_slider(config)]
     if config.enable_reasoning:
-        controls.append(
-            fp.Slider(
-                label="Thinking budget (tokens)",
-                parameter_name=p.REASONING_BUDGET,
-                default_value=config.reasoning_budget,
-                min_value=1024,
-                max_value=max(1024, config.max_tokens_limit - 1),
-                step=256,
-            )
-        )
+        controls.append(reasoning_budget_slider(config))
     return controls
 
 
@@ -103,9 +152,9 @@ def image_controls(image: ImageDefaults) -> list[fp.BaseControl]:
         fp.Slider(
             label="Images",
             parameter_name=p.IMAGE_COUNT,
-            default_value=image.count,
+            default_value=min(image.count, MAX_IMAGE_COUNT),
             min_value=1,
-            max_value=4,
+            max_value=MAX_IMAGE_COUNT,
             step=1,
         ),
         fp.TextField(label="Seed", parameter_name=p.SEED, placeholder="random"),
@@ -113,5 +162,6 @@ def image_controls(image: ImageDefaults) -> list[fp.BaseControl]:
 
 
 def video_controls() -> list[fp.BaseControl]:
-    # Durations are fixed per model family (Nova Reel TEXT_VIDEO: 6 s), so only the seed is offered.
+    # A video's duration, ratio and resolution are the catalog's (fixed per model family: Nova
+    # Reel TEXT_VIDEO is 6 s), and the video bot reads no other parameter: only the seed.
     return [fp.TextField(label="Seed", parameter_name=p.SEED, placeholder="random")]
