@@ -70,10 +70,19 @@ def clock_call(advance_seconds: float) -> ControlCall:
     return ControlCall("POST", "/_emulator/clock", json={"advance_seconds": advance_seconds})
 
 
+def put_guardrail_call(guardrail_id: str, spec: dict[str, Any]) -> ControlCall:
+    return ControlCall("PUT", f"/_emulator/guardrails/{guardrail_id}", json=spec)
+
+
+def delete_guardrail_call(guardrail_id: str) -> ControlCall:
+    return ControlCall("DELETE", f"/_emulator/guardrails/{guardrail_id}")
+
+
 CLEAR_FAULTS = ControlCall("DELETE", "/_emulator/faults")
 RESET = ControlCall("POST", "/_emulator/reset")
 COUNTERS = ControlCall("GET", "/_emulator/counters")
 FAULTS = ControlCall("GET", "/_emulator/faults")
+GUARDRAILS = ControlCall("GET", "/_emulator/guardrails")
 
 
 class EmulatorClient:
@@ -148,6 +157,19 @@ class EmulatorClient:
     def advance_clock(self, seconds: float) -> None:
         """Move the clock prompt-cache TTLs run on ``seconds`` forward."""
         self._send(clock_call(seconds))
+
+    def guardrails(self) -> list[dict[str, Any]]:
+        """The guardrails that exist (id, versions, messages, words, topics)."""
+        return list(self._send(GUARDRAILS))
+
+    def put_guardrail(self, guardrail_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a guardrail: ``{"versions", "blocked_input_messaging",
+        "blocked_outputs_messaging", "words": [{"text", "input", "output"}], "topics":
+        [{"name", "phrases", "input", "output"}]}`` (reset restores the defaults)."""
+        return dict(self._send(put_guardrail_call(guardrail_id, spec)))
+
+    def delete_guardrail(self, guardrail_id: str) -> None:
+        self._send(delete_guardrail_call(guardrail_id))
 
 
 class AsyncEmulatorClient:
@@ -224,3 +246,14 @@ class AsyncEmulatorClient:
     async def advance_clock(self, seconds: float) -> None:
         """Move the clock prompt-cache TTLs run on ``seconds`` forward."""
         await self._send(clock_call(seconds))
+
+    async def guardrails(self) -> list[dict[str, Any]]:
+        """The guardrails that exist (id, versions, messages, words, topics)."""
+        return list(await self._send(GUARDRAILS))
+
+    async def put_guardrail(self, guardrail_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a guardrail (see :meth:`EmulatorClient.put_guardrail`)."""
+        return dict(await self._send(put_guardrail_call(guardrail_id, spec)))
+
+    async def delete_guardrail(self, guardrail_id: str) -> None:
+        await self._send(delete_guardrail_call(guardrail_id))

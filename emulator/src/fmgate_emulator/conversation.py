@@ -321,7 +321,7 @@ def last_user_text(messages: list[dict[str, Any]]) -> str:
     user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     if user is None:
         return ""
-    texts = [str(b["text"]) for b in user["content"] if "text" in b]
+    texts = [block_text(b) for b in user["content"] if "text" in b or "guardContent" in b]
     if texts:
         return "\n".join(texts)
     return " ".join(block_text(b) for b in user["content"]).strip()
