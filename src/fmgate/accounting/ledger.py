@@ -34,7 +34,8 @@ class UsageRecord:
     latency_ms: float
     #: Time to the first output reaching the caller; None when nothing was delivered.
     ttft_ms: float | None
-    #: "ok", "cancelled" (the caller went away), or the error's code (``GatewayError.code``).
+    #: "ok", "cancelled" (the caller went away), "guardrail" (a guardrail intervened: the
+    #: answer was its blocked message), or the error's code (``GatewayError.code``).
     outcome: str
     #: Which front served it ("poe", later "openai").
     front: str = "poe"
@@ -48,7 +49,7 @@ class UsageRecord:
 
 
 #: Outcomes that are not errors.
-NON_ERROR_OUTCOMES = frozenset({"ok", "cancelled"})
+NON_ERROR_OUTCOMES = frozenset({"ok", "cancelled", "guardrail"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class UsageTotals:
     day: str
     bot: str
     requests: int
-    #: Requests whose outcome was an error (not "ok", not "cancelled").
+    #: Requests whose outcome was an error (not "ok", "cancelled" or "guardrail").
     errors: int
     input_tokens: int
     output_tokens: int

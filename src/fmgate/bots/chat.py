@@ -22,6 +22,7 @@ from fmgate.bots.cache_points import (
     without_cache_points,
 )
 from fmgate.bots.dependencies import BotDependencies
+from fmgate.bots.guardrail import guard_request, request_guardrail
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig, ForcedToolChoice
 from fmgate.core import parameters as p
@@ -77,6 +78,7 @@ class ChatBot:
         self._targets = bot_targets(config)
         self._by_place = {(t.model_id, t.aws_region): t for t in self._targets}
         self._betas = BetaFilter(config.bot_name, config.anthropic_betas)
+        self._guardrail = request_guardrail(config.guardrail)
 
     @property
     def config(self) -> ChatBotConfig:
@@ -266,7 +268,7 @@ class ChatBot:
             )
         elif caching is not None and cached:
             chat = place_cache_points(chat, caching)
-        return chat, notices
+        return guard_request(chat, config.guardrail), notices
 
     def _sampling(
         self,
@@ -317,6 +319,7 @@ class ChatBot:
             anthropic_betas=self._betas.taken(request.betas),
             tools=tools,
             tool_choice=tool_choice,
+            guardrail=self._guardrail,
         )
 
 

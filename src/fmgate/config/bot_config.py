@@ -31,6 +31,7 @@ from fmgate.config.fields import (
     SecretRef,
     StrictModel,
 )
+from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing
 from fmgate.core.model_request import CacheTTL
@@ -228,6 +229,12 @@ class ChatBotConfig(BotConfigBase):
         description="Anthropic beta flags Bedrock takes for the model "
         "(additionalModelRequestFields.anthropic_beta; the model table's); a caller's others "
         "are dropped.",
+    )
+
+    # Moderation
+    guardrail: GuardrailSettings | None = Field(
+        None,
+        description="A Bedrock guardrail every request runs under (see below); None: none.",
     )
 
     # Resilience

@@ -42,6 +42,7 @@ from fmgate.config.gateway_settings import (
     StoredResponsesSettings,
     TimeoutSettings,
 )
+from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing
 
@@ -62,6 +63,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`attachments` section (chat bots): AttachmentLimits", AttachmentLimits),
     ("`fallbacks[]` entries (chat bots): FallbackTarget", FallbackTarget),
     ("`prompt_caching` section (chat bots): PromptCaching", PromptCaching),
+    ("`guardrail` section (chat bots): GuardrailSettings", GuardrailSettings),
     ("`gateway` section: GatewaySettings", GatewaySettings),
     ("`gateway.limits`: RequestLimits", RequestLimits),
     ("`gateway.breaker`: BreakerSettings", BreakerSettings),
