@@ -33,6 +33,7 @@ def inject_call(
     delay_seconds: float,
     exception: str | None,
     quota: int | None = None,
+    service_tier: str | None = None,
 ) -> ControlCall:
     spec: dict[str, Any] = {
         "kind": kind,
@@ -45,6 +46,7 @@ def inject_call(
         "operation": operation,
         "exception": exception,
         "quota": quota,
+        "service_tier": service_tier,
     }
     spec.update({k: v for k, v in optional.items() if v is not None})
     return ControlCall("POST", "/_emulator/faults", json=spec)
@@ -108,9 +110,11 @@ class EmulatorClient:
         delay_seconds: float = 0.0,
         exception: str | None = None,
         quota: int | None = None,
+        service_tier: str | None = None,
     ) -> dict[str, Any]:
-        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared); for
-        ``concurrency_quota``, refuse requests beyond ``quota`` in flight until cleared."""
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared; only
+        those asking for ``service_tier`` when given); for ``concurrency_quota``, refuse
+        requests beyond ``quota`` in flight until cleared."""
         return dict(
             self._send(
                 inject_call(
@@ -122,6 +126,7 @@ class EmulatorClient:
                     delay_seconds=delay_seconds,
                     exception=exception,
                     quota=quota,
+                    service_tier=service_tier,
                 )
             )
         )
@@ -197,9 +202,11 @@ class AsyncEmulatorClient:
         delay_seconds: float = 0.0,
         exception: str | None = None,
         quota: int | None = None,
+        service_tier: str | None = None,
     ) -> dict[str, Any]:
-        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared); for
-        ``concurrency_quota``, refuse requests beyond ``quota`` in flight until cleared."""
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared; only
+        those asking for ``service_tier`` when given); for ``concurrency_quota``, refuse
+        requests beyond ``quota`` in flight until cleared."""
         return dict(
             await self._send(
                 inject_call(
@@ -211,6 +218,7 @@ class AsyncEmulatorClient:
                     delay_seconds=delay_seconds,
                     exception=exception,
                     quota=quota,
+                    service_tier=service_tier,
                 )
             )
         )

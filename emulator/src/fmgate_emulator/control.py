@@ -90,6 +90,7 @@ async def models(request: web.Request) -> web.Response:
                 "anthropic_betas": (
                     sorted(spec.anthropic_betas) if spec.anthropic_betas is not None else None
                 ),
+                "service_tiers": sorted(spec.service_tiers),
             }
             for spec in MODELS
         ]

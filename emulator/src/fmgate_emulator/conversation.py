@@ -32,6 +32,7 @@ from fmgate_emulator.prompt_cache import (
     find_checkpoints,
     is_cache_point,
 )
+from fmgate_emulator.service_tiers import parse_service_tier
 
 MUST_START_WITH_USER = (
     "A conversation must start with a user message. Try again with a conversation that starts "
@@ -84,6 +85,8 @@ class ConverseCall:
     performance_latency: str | None
     #: The prompt-cache checkpoints, in prompt order (validated for the model).
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    #: The ``serviceTier.type`` asked for (taken by the model), None when none.
+    service_tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +191,7 @@ def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
         raise validation("performanceConfig.latency must be 'standard' or 'optimized'.")
     tools = as_list((tool_config or {}).get("tools"), "toolConfig.tools")
     checkpoints = find_checkpoints(PromptBlocks(tools, system, messages), spec)
+    service_tier = parse_service_tier(body.get("serviceTier"), spec)
     return ConverseCall(
         messages=messages,
         system=system,
@@ -199,6 +203,7 @@ def parse_converse(body: dict[str, Any], spec: ModelSpec) -> ConverseCall:
         tool_config=tool_config,
         performance_latency=latency,
         checkpoints=checkpoints,
+        service_tier=service_tier,
     )
 
 

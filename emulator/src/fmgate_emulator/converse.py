@@ -62,11 +62,13 @@ class Prepared:
     verdict: Verdict | None
 
     def extras(self) -> dict[str, Any]:
-        """The members both answers carry besides output and usage: ``performanceConfig`` and
-        the guardrail's ``trace``."""
+        """The members both answers carry besides output and usage: ``performanceConfig``,
+        the ``serviceTier`` served and the guardrail's ``trace``."""
         members: dict[str, Any] = {}
         if self.converse_call.performance_latency:
             members["performanceConfig"] = {"latency": self.converse_call.performance_latency}
+        if self.converse_call.service_tier is not None:
+            members["serviceTier"] = {"type": self.converse_call.service_tier}
         trace = self.verdict.trace() if self.verdict is not None else None
         if trace is not None:
             members["trace"] = trace
