@@ -46,6 +46,10 @@ class UsageRecord:
     #: when writes were not read back). None: recorded before the ledger kept it (schema 3) by
     #: a request that read or wrote the cache, so not known.
     cache_saving_milli_cents: float | None = 0.0
+    #: The service tier Bedrock reports it served the request on (``default``, ``priority``,
+    #: ``flex``; it was priced at that tier's prices). None: Bedrock reported none (no tier
+    #: asked for, no answer, or a row from before schema 5).
+    service_tier: str | None = None
 
 
 #: Outcomes that are not errors.

@@ -213,6 +213,8 @@ def build_converse_request(req: ChatRequest, *, streaming: bool = False) -> dict
         request["toolConfig"] = build_tool_config(req.tools, req.tool_choice)
     if req.guardrail is not None:
         request["guardrailConfig"] = build_guardrail_config(req.guardrail, streaming=streaming)
+    if req.service_tier is not None:
+        request["serviceTier"] = {"type": req.service_tier}
     return request
 
 
@@ -246,6 +248,11 @@ def convert_latency(metrics: Shape) -> int | None:
     return integer(metrics, "latencyMs") if "latencyMs" in metrics else None
 
 
+def convert_service_tier(container: Shape) -> str | None:
+    """The ``serviceTier.type`` Bedrock reports (a Converse response, a metadata event)."""
+    return optional_text(member(container, "serviceTier"), "type")
+
+
 @dataclass(slots=True)
 class ToolUseInProgress:
     """A tool call being streamed: its input JSON arrives in fragments."""
@@ -267,6 +274,7 @@ class StreamState:
     latency_ms: int | None = None
     #: The metadata event's ``trace.guardrail`` (empty without a guardrail trace).
     guardrail_trace: Shape = field(default_factory=dict)
+    service_tier: str | None = None
 
 
 def convert_block_start(event: Shape, state: StreamState) -> list[Event]:
@@ -313,6 +321,7 @@ def convert_message_stop(event: Shape, state: StreamState) -> list[Event]:
 def convert_metadata(event: Shape, state: StreamState) -> list[Event]:
     state.latency_ms = convert_latency(member(event, "metrics"))
     state.guardrail_trace = guardrail_trace(event)
+    state.service_tier = convert_service_tier(event)
     usage = member(event, "usage")
     return [convert_usage(usage)] if usage else []
 
@@ -348,7 +357,13 @@ def finish_stream(state: StreamState) -> list[Event]:
     off."""
     if state.stop_reason is None:
         raise ModelStreamFailed("ConverseStream ended without messageStop")
-    return [Done(stop_reason=state.stop_reason, latency_ms=state.latency_ms)]
+    return [
+        Done(
+            stop_reason=state.stop_reason,
+            latency_ms=state.latency_ms,
+            service_tier=state.service_tier,
+        )
+    ]
 
 
 def convert_output_block(block: Shape) -> list[Event]:
@@ -386,7 +401,11 @@ def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
     if usage:
         events.append(convert_usage(usage))
     events.append(
-        Done(stop_reason=stop_reason, latency_ms=convert_latency(member(response, "metrics")))
+        Done(
+            stop_reason=stop_reason,
+            latency_ms=convert_latency(member(response, "metrics")),
+            service_tier=convert_service_tier(response),
+        )
     )
     return events
 

@@ -74,9 +74,9 @@ class ChatBot:
     def __init__(self, config: ChatBotConfig, services: BotDependencies) -> None:
         self._config = config
         self._services = services
-        #: The bot's own model, then its fallbacks; and each by (model id, region).
+        #: The bot's own model, then its fallbacks; and each by (model id, region, tier).
         self._targets = bot_targets(config)
-        self._by_place = {(t.model_id, t.aws_region): t for t in self._targets}
+        self._by_place = {(t.model_id, t.aws_region, t.service_tier): t for t in self._targets}
         self._betas = BetaFilter(config.bot_name, config.anthropic_betas)
         self._guardrail = request_guardrail(config.guardrail)
 
@@ -117,7 +117,8 @@ class ChatBot:
                 async with aclosing(events):
                     async for event in events:
                         if isinstance(event, AnsweredBy):
-                            answering = self._by_place[event.model_id, event.aws_region]
+                            place = (event.model_id, event.aws_region, event.service_tier)
+                            answering = self._by_place[place]
                             yield event
                             announcement = self._fell_back(targets[0], answering)
                             if announcement is not None:
@@ -143,11 +144,11 @@ class ChatBot:
         """One call to ``target`` (no retries): ConverseStream under the stream timeouts, or
         Converse."""
         client = await self._services.bedrock.get(target.aws_region)
-        request = chat
+        request = replace(chat, service_tier=target.service_tier)
         if target.model_id != chat.model_id:
             # Another model may take no checkpoints and other betas (the same model elsewhere
             # takes the same).
-            moved = replace(chat, model_id=target.model_id, anthropic_betas=())
+            moved = replace(request, model_id=target.model_id, anthropic_betas=())
             request = without_cache_points(moved)
         if self._config.streaming:
             timeouts = self._services.timeouts
@@ -320,6 +321,7 @@ class ChatBot:
             tools=tools,
             tool_choice=tool_choice,
             guardrail=self._guardrail,
+            service_tier=config.service_tier,
         )
 
 

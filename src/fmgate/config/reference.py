@@ -44,7 +44,7 @@ from fmgate.config.gateway_settings import (
 )
 from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
-from fmgate.config.pricing import Pricing
+from fmgate.config.pricing import Pricing, TierPrices
 
 #: Where the generated reference sits in docs/configuration.md.
 START_MARKER = "<!-- field-reference:start (python -m fmgate.config.reference) -->"
@@ -60,6 +60,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`image` section: ImageDefaults", ImageDefaults),
     ("`video` section: VideoDefaults", VideoDefaults),
     ("`pricing` section: Pricing", Pricing),
+    ("`pricing.service_tiers.<priority|flex>` (chat bots): TierPrices", TierPrices),
     ("`attachments` section (chat bots): AttachmentLimits", AttachmentLimits),
     ("`fallbacks[]` entries (chat bots): FallbackTarget", FallbackTarget),
     ("`prompt_caching` section (chat bots): PromptCaching", PromptCaching),

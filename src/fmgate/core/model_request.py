@@ -103,6 +103,11 @@ class UseTool:
 ToolChoice = Literal["auto", "any"] | UseTool
 
 
+#: A Bedrock service tier (Converse ``serviceTier.type``) the gateway asks for: standard
+#: processing (``default``), ahead of it at a premium (``priority``), or behind it at a discount
+#: (``flex``). Bedrock's ``reserved`` needs a reservation and is not offered.
+ServiceTier = Literal["default", "priority", "flex"]
+
 #: What a guardrail's trace reports: nothing, the policies that acted, or every assessment.
 GuardrailTrace = Literal["enabled", "enabled_full", "disabled"]
 #: How a guardrail reads a stream: each chunk before it is sent, or alongside.
@@ -145,6 +150,8 @@ class ChatRequest:
     anthropic_betas: tuple[str, ...] = ()
     #: The guardrail that assesses input and output; None: none.
     guardrail: Guardrail | None = None
+    #: The service tier to ask for; None: none named (Bedrock serves the standard tier).
+    service_tier: ServiceTier | None = None
 
 
 @dataclass(frozen=True, slots=True)
