@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.config.errors import CatalogError
 from fmgate.config.loader import parse_catalog
 from fmgate.config.pricing import Pricing, TierPrices
+
+DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 
 
 def bot(lines: str) -> ChatBotConfig:
@@ -95,3 +100,31 @@ def test_tier_prices_replace_only_what_they_name() -> None:
     assert pricing.for_tier("default") is pricing
     assert pricing.for_tier("priority") is pricing  # no priority prices: the standard ones
     assert pricing.for_tier(None) is pricing
+
+
+def section_yaml(heading: str) -> str:
+    """The first YAML block under ``heading`` in docs/configuration.md."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index(f"\n## {heading}\n") :]
+    match = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_documented_guardrail_example_means_what_it_says() -> None:
+    catalog = parse_catalog("version: 1\n" + section_yaml("Guardrails"), "configuration.md")
+    config = catalog.bot("nova-pro")
+    assert isinstance(config, ChatBotConfig)
+    assert config.guardrail is not None
+    assert (config.guardrail.id, config.guardrail.version) == ("gr1a2b3c4d5e", "3")
+    assert (config.guardrail.trace, config.guardrail.guard) == ("enabled_full", "all")
+    assert config.guardrail.stream_processing_mode == "async"
+
+
+def test_the_documented_tier_example_means_what_it_says() -> None:
+    text = "version: 1\nbots:\n" + section_yaml("Service tiers")
+    config = parse_catalog(text, "configuration.md").bot("nova-pro-flex")
+    assert isinstance(config, ChatBotConfig)
+    assert config.service_tier == "flex"
+    assert [f.service_tier for f in config.fallbacks] == ["default"]
+    assert config.pricing.for_tier("flex").output_token == 0.16
