@@ -61,9 +61,10 @@ class Target:
 
     @property
     def capacity_id(self) -> str:
-        """What its breaker and concurrency limit are kept under: the model id, with the tier
-        for priority and flex (``<model>+flex``, as CloudWatch names them), since Bedrock
-        throttling flex calls says nothing of the standard tier's room."""
+        """What its breaker and learned concurrency limit are kept under: the model id, with
+        the tier for priority and flex (``<model>+flex``, as CloudWatch names them), since
+        Bedrock throttling flex calls says nothing of the standard tier's room. A static cap
+        (``static_caps``, by model id) applies to each tier's limit."""
         if self.service_tier in (None, "default"):
             return self.model_id
         return f"{self.model_id}+{self.service_tier}"
@@ -153,7 +154,7 @@ async def stream_with_fallbacks(
         breaker = breakers.get(target.capacity_id, target.aws_region)
         limit = None
         if limits is not None and limits.enabled:
-            limit = limits.get(target.capacity_id, target.aws_region)
+            limit = limits.get(target.capacity_id, target.aws_region, capped_as=target.model_id)
         started = False
         delivered = False
         attempts = retry_before_first_output(
