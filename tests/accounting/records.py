@@ -46,3 +46,6 @@ VERSION_1_TABLE = """CREATE TABLE usage (
 VERSION_2_TABLE = VERSION_1_TABLE.removesuffix(")") + (
     ", cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0)"
 )
+
+#: The usage table of schema version 4 (before the service tier was recorded).
+VERSION_4_TABLE = VERSION_2_TABLE.removesuffix(")") + ", cache_saving_milli_cents DOUBLE PRECISION)"

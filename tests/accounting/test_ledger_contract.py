@@ -37,6 +37,25 @@ async def test_record_then_read_back_after_reopen(open_ledger_store: LedgerOpene
     assert await reopened.get("missing") is None
 
 
+async def test_the_service_tier_is_kept(open_ledger_store: LedgerOpener) -> None:
+    ledger = await open_ledger_store()
+    flex = usage_record("r1", service_tier="flex")
+    await ledger.record(flex)
+    await ledger.record(usage_record("r2"))
+    assert await ledger.get("r1") == flex
+    untiered = await ledger.get("r2")
+    assert untiered is not None
+    assert untiered.service_tier is None
+
+
+async def test_a_guardrail_intervention_is_not_an_error(open_ledger_store: LedgerOpener) -> None:
+    ledger = await open_ledger_store()
+    await ledger.record(usage_record("r1", outcome="guardrail"))
+    await ledger.record(usage_record("r2", outcome="throttled"))
+    [totals] = await ledger.totals_by_bot_day()
+    assert (totals.requests, totals.errors) == (2, 1)
+
+
 async def test_empty_ledger_has_no_totals(open_ledger_store: LedgerOpener) -> None:
     ledger = await open_ledger_store()
     assert await ledger.totals_by_bot_day() == []

@@ -24,7 +24,13 @@ from fmgate.accounting.postgres_ledger import (
     PostgresRetry,
 )
 from fmgate.observability.logging import redact
-from tests.accounting.records import DAY_ONE, VERSION_1_TABLE, VERSION_2_TABLE, usage_record
+from tests.accounting.records import (
+    DAY_ONE,
+    VERSION_1_TABLE,
+    VERSION_2_TABLE,
+    VERSION_4_TABLE,
+    usage_record,
+)
 from tests.harness.postgres_server import TEST_POSTGRES_PASSWORD, PostgresServer
 from tests.harness.servers import free_port
 
@@ -72,6 +78,29 @@ async def test_a_version_1_ledger_is_migrated_and_keeps_its_rows(postgres_dsn: s
         assert await ledger.get("new") == usage_record(
             "new", cache_write_tokens=9, cache_write_1h_tokens=5
         )
+    finally:
+        await ledger.aclose()
+    async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:
+        cursor = await conn.execute("SELECT version FROM schema_version")
+        assert await cursor.fetchall() == [(SCHEMA_VERSION,)]
+
+
+async def test_a_version_4_ledger_gets_the_service_tier_column(postgres_dsn: str) -> None:
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+        await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        await conn.execute("INSERT INTO schema_version (version) VALUES (4)")
+        await conn.execute(VERSION_4_TABLE)
+        await conn.execute(
+            "INSERT INTO usage VALUES ('old', 'claude', 'm', 'u', 'c', 1.0, 10, 2, 0, 0, false, "
+            "7, 5.0, NULL, 'ok', 'poe', 0, 0.0)"
+        )
+    ledger = await PostgresLedger.open(postgres_dsn)
+    try:
+        old = await ledger.get("old")
+        assert old is not None
+        assert old.service_tier is None
+        await ledger.record(usage_record("new", service_tier="priority"))
+        assert await ledger.get("new") == usage_record("new", service_tier="priority")
     finally:
         await ledger.aclose()
     async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:

@@ -20,7 +20,13 @@ import pytest
 from fmgate.accounting.ledger import UsageRecord, UsageTotals
 from fmgate.accounting.ledger_schema import SCHEMA_VERSION, LedgerSchemaError
 from fmgate.accounting.sqlite_ledger import SqliteLedger
-from tests.accounting.records import DAY_ONE, VERSION_1_TABLE, VERSION_2_TABLE, usage_record
+from tests.accounting.records import (
+    DAY_ONE,
+    VERSION_1_TABLE,
+    VERSION_2_TABLE,
+    VERSION_4_TABLE,
+    usage_record,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,6 +95,29 @@ async def test_a_version_2_ledger_keeps_the_saving_of_its_cached_rows_unknown(
         assert await ledger.totals_by_bot_day() == [
             UsageTotals("2025-03-01", "claude", 3, 0, 1020, 204, 614, 350, 40, 13.5, 1)
         ]
+    finally:
+        await ledger.aclose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+async def test_a_version_4_ledger_gets_the_service_tier_column(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (4)")
+        db.execute(VERSION_4_TABLE)
+        db.execute(
+            "INSERT INTO usage VALUES ('old', 'claude', 'm', 'u', 'c', 1.0, 10, 2, 0, 0, 0, 7, "
+            "5.0, NULL, 'ok', 'poe', 0, 0.0)"
+        )
+    ledger = SqliteLedger(path)
+    try:
+        old = await ledger.get("old")
+        assert old is not None
+        assert old.service_tier is None
+        await ledger.record(usage_record("new", service_tier="priority"))
+        assert await ledger.get("new") == usage_record("new", service_tier="priority")
     finally:
         await ledger.aclose()
     with sqlite3.connect(path) as db:

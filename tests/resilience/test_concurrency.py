@@ -503,3 +503,16 @@ async def test_disabled_limits_take_no_slots() -> None:
     assert (await answer(upstream, (PRIMARY,)))[-1] == Done()
     assert upstream.seen == [(PRIMARY, 0), (PRIMARY, 0)]
     assert limits.get(PRIMARY.model_id, PRIMARY.aws_region).learned is None
+
+
+def test_a_tier_limit_is_learned_apart_but_capped_as_its_model() -> None:
+    limits = ConcurrencyLimits(ConcurrencySettings(static_caps={"amazon.nova-pro-v1:0": 4}))
+    flex = Target("amazon.nova-pro-v1:0", "us-east-1", "flex", service_tier="flex")
+    standard = Target("amazon.nova-pro-v1:0", "us-east-1", "standard", service_tier="default")
+    assert (flex.capacity_id, standard.capacity_id) == (
+        "amazon.nova-pro-v1:0+flex",
+        "amazon.nova-pro-v1:0",
+    )
+    tier_limit = limits.get(flex.capacity_id, "us-east-1", capped_as=flex.model_id)
+    assert tier_limit is not limits.get(standard.capacity_id, "us-east-1")
+    assert tier_limit.status().limit == 4

@@ -29,6 +29,7 @@ from fmgate_emulator.errors import BedrockError, error_response
 from fmgate_emulator.faults import QUOTA_REFUSAL, Fault, FaultKind, InFlightKey
 from fmgate_emulator.invoke import invoke_model, invoke_with_response_stream
 from fmgate_emulator.models import identify_model
+from fmgate_emulator.service_tiers import requested_tier
 from fmgate_emulator.sigv4 import SignedRequest, verify
 from fmgate_emulator.state import STATE_KEY, EmulatorState
 from fmgate_emulator.streaming import StreamEnded, drop_connection, stall
@@ -185,7 +186,8 @@ async def handle_bedrock(request: web.Request) -> web.StreamResponse:
                 raise BedrockError(*QUOTA_REFUSAL)
             state.traffic.begin(key)
             in_flight = key
-        call.fault = state.faults.take(model_ids, route.operation, route.streaming)
+        tier = requested_tier(body)
+        call.fault = state.faults.take(model_ids, route.operation, route.streaming, tier)
         await apply_fault_before_response(call, route.streaming)
         return await route.handler(call)
     except BedrockError as error:

@@ -33,6 +33,7 @@ def inject_call(
     delay_seconds: float,
     exception: str | None,
     quota: int | None = None,
+    service_tier: str | None = None,
 ) -> ControlCall:
     spec: dict[str, Any] = {
         "kind": kind,
@@ -45,6 +46,7 @@ def inject_call(
         "operation": operation,
         "exception": exception,
         "quota": quota,
+        "service_tier": service_tier,
     }
     spec.update({k: v for k, v in optional.items() if v is not None})
     return ControlCall("POST", "/_emulator/faults", json=spec)
@@ -70,10 +72,19 @@ def clock_call(advance_seconds: float) -> ControlCall:
     return ControlCall("POST", "/_emulator/clock", json={"advance_seconds": advance_seconds})
 
 
+def put_guardrail_call(guardrail_id: str, spec: dict[str, Any]) -> ControlCall:
+    return ControlCall("PUT", f"/_emulator/guardrails/{guardrail_id}", json=spec)
+
+
+def delete_guardrail_call(guardrail_id: str) -> ControlCall:
+    return ControlCall("DELETE", f"/_emulator/guardrails/{guardrail_id}")
+
+
 CLEAR_FAULTS = ControlCall("DELETE", "/_emulator/faults")
 RESET = ControlCall("POST", "/_emulator/reset")
 COUNTERS = ControlCall("GET", "/_emulator/counters")
 FAULTS = ControlCall("GET", "/_emulator/faults")
+GUARDRAILS = ControlCall("GET", "/_emulator/guardrails")
 
 
 class EmulatorClient:
@@ -99,9 +110,11 @@ class EmulatorClient:
         delay_seconds: float = 0.0,
         exception: str | None = None,
         quota: int | None = None,
+        service_tier: str | None = None,
     ) -> dict[str, Any]:
-        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared); for
-        ``concurrency_quota``, refuse requests beyond ``quota`` in flight until cleared."""
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared; only
+        those asking for ``service_tier`` when given); for ``concurrency_quota``, refuse
+        requests beyond ``quota`` in flight until cleared."""
         return dict(
             self._send(
                 inject_call(
@@ -113,6 +126,7 @@ class EmulatorClient:
                     delay_seconds=delay_seconds,
                     exception=exception,
                     quota=quota,
+                    service_tier=service_tier,
                 )
             )
         )
@@ -149,6 +163,19 @@ class EmulatorClient:
         """Move the clock prompt-cache TTLs run on ``seconds`` forward."""
         self._send(clock_call(seconds))
 
+    def guardrails(self) -> list[dict[str, Any]]:
+        """The guardrails that exist (id, versions, messages, words, topics)."""
+        return list(self._send(GUARDRAILS))
+
+    def put_guardrail(self, guardrail_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a guardrail: ``{"versions", "blocked_input_messaging",
+        "blocked_outputs_messaging", "words": [{"text", "input", "output"}], "topics":
+        [{"name", "phrases", "input", "output"}]}`` (reset restores the defaults)."""
+        return dict(self._send(put_guardrail_call(guardrail_id, spec)))
+
+    def delete_guardrail(self, guardrail_id: str) -> None:
+        self._send(delete_guardrail_call(guardrail_id))
+
 
 class AsyncEmulatorClient:
     """The same control API client for async code."""
@@ -175,9 +202,11 @@ class AsyncEmulatorClient:
         delay_seconds: float = 0.0,
         exception: str | None = None,
         quota: int | None = None,
+        service_tier: str | None = None,
     ) -> dict[str, Any]:
-        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared); for
-        ``concurrency_quota``, refuse requests beyond ``quota`` in flight until cleared."""
+        """Make the next ``count`` matching requests fail as ``kind`` (-1: until cleared; only
+        those asking for ``service_tier`` when given); for ``concurrency_quota``, refuse
+        requests beyond ``quota`` in flight until cleared."""
         return dict(
             await self._send(
                 inject_call(
@@ -189,6 +218,7 @@ class AsyncEmulatorClient:
                     delay_seconds=delay_seconds,
                     exception=exception,
                     quota=quota,
+                    service_tier=service_tier,
                 )
             )
         )
@@ -224,3 +254,14 @@ class AsyncEmulatorClient:
     async def advance_clock(self, seconds: float) -> None:
         """Move the clock prompt-cache TTLs run on ``seconds`` forward."""
         await self._send(clock_call(seconds))
+
+    async def guardrails(self) -> list[dict[str, Any]]:
+        """The guardrails that exist (id, versions, messages, words, topics)."""
+        return list(await self._send(GUARDRAILS))
+
+    async def put_guardrail(self, guardrail_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a guardrail (see :meth:`EmulatorClient.put_guardrail`)."""
+        return dict(await self._send(put_guardrail_call(guardrail_id, spec)))
+
+    async def delete_guardrail(self, guardrail_id: str) -> None:
+        await self._send(delete_guardrail_call(guardrail_id))

@@ -32,9 +32,12 @@ def count_tokens(text: str) -> int:
 
 
 def block_text(block: dict[str, Any]) -> str:
-    """The text a content block carries (text, tool results, tool use input, reasoning)."""
+    """The text a content block carries (text, guarded text, tool results, tool use input,
+    reasoning)."""
     if "text" in block:
         return str(block["text"])
+    if "guardContent" in block:
+        return str((block["guardContent"].get("text") or {}).get("text", ""))
     if "toolResult" in block:
         return " ".join(block_text(part) for part in block["toolResult"].get("content", []))
     if "json" in block:

@@ -18,7 +18,12 @@ These routes need no SigV4; they are meant for local use (the emulator binds loo
     POST   /_emulator/clock             {"advance_seconds": N}: move the prompt cache's clock on
     GET    /_emulator/clock             {"offset_seconds"}: how far it was moved
     POST   /_emulator/reset             clear faults, counters, recorded requests, cached prompts;
-                                        restore timing
+                                        restore timing and the default guardrails
+    GET    /_emulator/guardrails        the guardrails that exist
+    PUT    /_emulator/guardrails/{id}   create or replace one: {"versions",
+                                        "blocked_input_messaging", "blocked_outputs_messaging",
+                                        "words", "topics"}
+    DELETE /_emulator/guardrails/{id}   remove one
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 from aiohttp import web
 
 from fmgate_emulator.config import Timing
+from fmgate_emulator.guardrails import parse_guardrail_spec
 from fmgate_emulator.models import MODELS
 from fmgate_emulator.state import STATE_KEY, EmulatorState
 
@@ -84,6 +90,7 @@ async def models(request: web.Request) -> web.Response:
                 "anthropic_betas": (
                     sorted(spec.anthropic_betas) if spec.anthropic_betas is not None else None
                 ),
+                "service_tiers": sorted(spec.service_tiers),
             }
             for spec in MODELS
         ]
@@ -182,3 +189,30 @@ async def advance_clock(request: web.Request) -> web.StreamResponse:
 async def reset(request: web.Request) -> web.Response:
     state_of(request).reset()
     return web.json_response({"reset": True})
+
+
+@routes.get("/_emulator/guardrails")
+async def list_guardrails(request: web.Request) -> web.Response:
+    book = state_of(request).guardrails
+    return web.json_response([spec.to_json() for spec in book.guardrails.values()])
+
+
+@routes.put("/_emulator/guardrails/{guardrail_id}")
+async def put_guardrail(request: web.Request) -> web.Response:
+    """Create or replace a guardrail (Bedrock's CreateGuardrail and versions, in one step)."""
+    body = await json_object(request)
+    if body is None:
+        return bad_request("expected a JSON object")
+    try:
+        spec = parse_guardrail_spec(request.match_info["guardrail_id"], body)
+    except (KeyError, TypeError, ValueError) as error:
+        return bad_request(f"invalid guardrail: {error}")
+    state_of(request).guardrails.put(spec)
+    return web.json_response(spec.to_json())
+
+
+@routes.delete("/_emulator/guardrails/{guardrail_id}")
+async def delete_guardrail(request: web.Request) -> web.Response:
+    if not state_of(request).guardrails.delete(request.match_info["guardrail_id"]):
+        return web.json_response({"message": "no such guardrail"}, status=404)
+    return web.json_response({"deleted": True})

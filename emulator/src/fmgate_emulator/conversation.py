@@ -35,6 +35,7 @@ from fmgate_emulator.prompt_cache import (
     find_checkpoints,
     is_cache_point,
 )
+from fmgate_emulator.service_tiers import parse_service_tier
 from fmgate_emulator.tool_turns import (
     check_reasoning_replay,
     check_tool_pairing,
@@ -92,6 +93,8 @@ class ConverseCall:
     performance_latency: str | None
     #: The prompt-cache checkpoints, in prompt order (validated for the model).
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    #: The ``serviceTier.type`` asked for (taken by the model), None when none.
+    service_tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ def parse_converse(
         raise validation("performanceConfig.latency must be 'standard' or 'optimized'.")
     tools = as_list((tool_config or {}).get("tools"), "toolConfig.tools")
     checkpoints = find_checkpoints(PromptBlocks(tools, system, messages), spec)
+    service_tier = parse_service_tier(body.get("serviceTier"), spec)
     return ConverseCall(
         messages=messages,
         system=system,
@@ -223,6 +227,7 @@ def parse_converse(
         tool_config=tool_config,
         performance_latency=latency,
         checkpoints=checkpoints,
+        service_tier=service_tier,
     )
 
 
@@ -345,7 +350,7 @@ def last_user_text(messages: list[dict[str, Any]]) -> str:
     user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     if user is None:
         return ""
-    texts = [str(b["text"]) for b in user["content"] if "text" in b]
+    texts = [block_text(b) for b in user["content"] if "text" in b or "guardContent" in b]
     if texts:
         return "\n".join(texts)
     return " ".join(block_text(b) for b in user["content"]).strip()

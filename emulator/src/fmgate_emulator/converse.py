@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +14,7 @@ from fmgate_emulator.call import Call
 from fmgate_emulator.content import count_tokens, split_tokens
 from fmgate_emulator.conversation import (
     Answer,
+    Block,
     ConverseCall,
     ReasoningBlock,
     RedactedReasoningBlock,
@@ -30,7 +31,9 @@ from fmgate_emulator.conversation import (
 )
 from fmgate_emulator.errors import validation
 from fmgate_emulator.eventstream import event_frame
-from fmgate_emulator.models import Modality, ModelSpec, ResolvedModel
+from fmgate_emulator.guarded_answer import BlockedTextBlock, blocked_input, guard_output
+from fmgate_emulator.guardrails import Verdict, assess_input, parse_guardrail_config
+from fmgate_emulator.models import Modality, ResolvedModel
 from fmgate_emulator.streaming import EventStreamWriter
 
 NOT_A_CHAT_MODEL = (
@@ -49,48 +52,91 @@ def chat_model(call: Call) -> ResolvedModel:
     return model
 
 
-def prepare(call: Call, *, streaming: bool) -> tuple[ModelSpec, ConverseCall, Answer]:
-    """Validate the request, plan the answer, and read / write the prompt cache for it."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A validated call and what to answer: the billed answer, the blocks to send (a
+    guardrail may cut them), and the guardrail's verdict (None without a guardrail)."""
+
+    converse_call: ConverseCall
+    answer: Answer
+    blocks: list[Block | BlockedTextBlock]
+    verdict: Verdict | None
+
+    def extras(self) -> dict[str, Any]:
+        """The members both answers carry besides output and usage: ``performanceConfig``,
+        the ``serviceTier`` served and the guardrail's ``trace``."""
+        members: dict[str, Any] = {}
+        if self.converse_call.performance_latency:
+            members["performanceConfig"] = {"latency": self.converse_call.performance_latency}
+        if self.converse_call.service_tier is not None:
+            members["serviceTier"] = {"type": self.converse_call.service_tier}
+        trace = self.verdict.trace() if self.verdict is not None else None
+        if trace is not None:
+            members["trace"] = trace
+        return members
+
+
+def prepare(call: Call, *, streaming: bool) -> Prepared:
+    """Validate the request, run its guardrail on the input, plan the answer (read / write the
+    prompt cache for it), and run the guardrail on the output."""
     spec = chat_model(call).spec
-    converse_call = parse_converse(call.json_object(), spec, streaming=streaming)
+    body = call.json_object()
+    converse_call = parse_converse(body, spec, streaming=streaming)
+    guardrail = parse_guardrail_config(body.get("guardrailConfig"), call.state.guardrails)
+    verdict = None
+    if guardrail is not None:
+        verdict = assess_input(guardrail, converse_call.system, converse_call.messages)
+        if verdict.input_blocked:  # the model is never called
+            answer = blocked_input(guardrail)
+            call.record_usage(answer.usage)
+            message = guardrail.spec.blocked_input_messaging
+            sent: list[Block | BlockedTextBlock] = [BlockedTextBlock("", message)]
+            if not streaming:
+                sent = list(answer.blocks)
+            return Prepared(converse_call, answer, sent, verdict)
     answer = plan_answer(converse_call, spec)
     if converse_call.checkpoints and spec.caching is not None:
         cache = call.state.prompt_cache.apply(
             call.cache_partition(spec), converse_call.checkpoints, spec.caching
         )
         answer = replace(answer, cache=cache)
+    blocks: list[Block | BlockedTextBlock] = list(answer.blocks)
+    if verdict is not None:
+        answer, blocks, verdict = guard_output(answer, verdict, streaming=streaming)
     call.record_usage(answer.usage)
-    return spec, converse_call, answer
+    return Prepared(converse_call, answer, blocks, verdict)
 
 
 async def converse(call: Call) -> web.StreamResponse:
     """Converse: the whole answer as one JSON document, after the time generating it takes."""
-    _, converse_call, answer = prepare(call, streaming=False)
+    prepared = prepare(call, streaming=False)
+    answer = prepared.answer
     await call.pacer(answer.uncached_input_tokens).whole_answer(answer.output_tokens)
+    content = [render_block(b) for b in prepared.blocks if not isinstance(b, BlockedTextBlock)]
     body: dict[str, Any] = {
-        "output": {
-            "message": {"role": "assistant", "content": [render_block(b) for b in answer.blocks]}
-        },
+        "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": answer.stop_reason,
         "usage": answer.usage,
         "metrics": {"latencyMs": call.latency_ms()},
+        **prepared.extras(),
     }
-    if converse_call.performance_latency:
-        body["performanceConfig"] = {"latency": converse_call.performance_latency}
     return web.json_response(body)
 
 
 async def converse_stream(call: Call) -> web.StreamResponse:
     """ConverseStream: event-stream frames, one contentBlockDelta per token, paced."""
-    _, converse_call, answer = prepare(call, streaming=True)
+    prepared = prepare(call, streaming=True)
+    answer = prepared.answer
     writer = EventStreamWriter(call.request, call.pacer(answer.uncached_input_tokens), call.fault)
     response = await writer.open()
     await writer.send(event_frame("messageStart", {"role": "assistant"}))
-    for index, block in enumerate(answer.blocks):
+    for index, block in enumerate(prepared.blocks):
         await stream_block(writer, index, block)
-    metadata: dict[str, Any] = {"usage": answer.usage, "metrics": {"latencyMs": 0}}
-    if converse_call.performance_latency:
-        metadata["performanceConfig"] = {"latency": converse_call.performance_latency}
+    metadata: dict[str, Any] = {
+        "usage": answer.usage,
+        "metrics": {"latencyMs": 0},
+        **prepared.extras(),
+    }
     stop = event_frame("messageStop", {"stopReason": answer.stop_reason})
     await writer.checkpoint()
     metadata["metrics"]["latencyMs"] = call.latency_ms()
@@ -116,6 +162,10 @@ async def stream_block(writer: EventStreamWriter, index: int, block: Any) -> Non
         case TextBlock(text=text):
             for piece in split_tokens(text):
                 await writer.token(delta(index, {"text": piece}))
+        case BlockedTextBlock(released=released, message=message):
+            for piece in split_tokens(released):
+                await writer.token(delta(index, {"text": piece}))
+            await writer.token(delta(index, {"text": message}))
         case ToolUseBlock():
             start = {"toolUse": {"toolUseId": block.tool_use_id, "name": block.name}}
             await writer.send(

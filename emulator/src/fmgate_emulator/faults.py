@@ -1,6 +1,7 @@
 """Fault injection: what the next matching requests should suffer.
 
-A :class:`Fault` targets one model id (or all) and one operation (or all) and fires for the next
+A :class:`Fault` targets one model id (or all), one operation (or all) and, optionally, requests
+asking for one service tier (``service_tier``: a throttled ``flex`` tier), and fires for the next
 ``count`` matching requests (``-1``: until cleared). Error faults answer an HTTP error before any
 byte; stream faults act after ``after_tokens`` tokens of a streamed answer.
 
@@ -113,11 +114,21 @@ class Fault:
     exception: str = "throttlingException"
     #: Requests in flight at once (``concurrency_quota`` only).
     quota: int | None = None
+    #: Only requests asking for this service tier (``serviceTier.type``); None: any.
+    service_tier: str | None = None
 
-    def matches(self, model_ids: Collection[str], operation: str, streaming: bool) -> bool:
+    def matches(
+        self,
+        model_ids: Collection[str],
+        operation: str,
+        streaming: bool,
+        service_tier: str | None = None,
+    ) -> bool:
         if self.kind in STREAM_ONLY and not streaming:
             return False
         if self.model_id is not None and self.model_id not in model_ids:
+            return False
+        if self.service_tier is not None and self.service_tier != service_tier:
             return False
         return self.operation is None or self.operation == operation
 
@@ -149,6 +160,7 @@ def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
         "delay_seconds",
         "exception",
         "quota",
+        "service_tier",
     }
     if unknown:
         raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -166,6 +178,9 @@ def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
     quota = parse_quota(kind, spec.get("quota"))
     if quota is not None:
         count = -1  # a standing rule, until cleared or replaced
+    service_tier = spec.get("service_tier")
+    if service_tier is not None and (quota is not None or not isinstance(service_tier, str)):
+        raise ValueError("service_tier is a tier name, and not for concurrency_quota faults")
     return Fault(
         id=fault_id,
         kind=kind,
@@ -176,6 +191,7 @@ def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
         delay_seconds=delay,
         exception=exception,
         quota=quota,
+        service_tier=service_tier,
     )
 
 
@@ -216,10 +232,17 @@ class FaultBook:
                 return True
         return False
 
-    def take(self, model_ids: Collection[str], operation: str, streaming: bool) -> Fault | None:
-        """The first fault matching this request, used up by one (quotas are not taken)."""
+    def take(
+        self,
+        model_ids: Collection[str],
+        operation: str,
+        streaming: bool,
+        service_tier: str | None = None,
+    ) -> Fault | None:
+        """The first fault matching this request (its model, operation and the service tier it
+        asks for), used up by one (quotas are not taken)."""
         for fault in self._faults:
-            if fault.quota is None and fault.matches(model_ids, operation, streaming):
+            if fault.quota is None and fault.matches(model_ids, operation, streaming, service_tier):
                 if fault.count > 0:
                     fault.count -= 1
                     if fault.count == 0:

@@ -96,7 +96,12 @@ class ModelSpec:
     anthropic_betas: frozenset[str] | None = None
     #: Tools (``toolConfig``); media models take none.
     tool_use: ToolUse = ToolUse.NONE
+    #: ``serviceTier.type`` values taken (every model takes ``default``, the standard tier).
+    service_tiers: frozenset[str] = frozenset({"default"})
 
+
+#: The tiers of the models Bedrock serves on Priority and Flex as well (fmgate's model table).
+ALL_TIERS = frozenset({"default", "priority", "flex"})
 
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
@@ -115,6 +120,7 @@ def _chat(
     count_tokens: bool = False,
     anthropic_betas: frozenset[str] | None = None,
     tool_use: ToolUse = ToolUse.STREAMING,
+    service_tiers: frozenset[str] = frozenset({"default"}),
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -130,6 +136,7 @@ def _chat(
         count_tokens=count_tokens,
         anthropic_betas=anthropic_betas,
         tool_use=tool_use,
+        service_tiers=service_tiers,
     )
 
 
@@ -161,11 +168,12 @@ MODELS: tuple[ModelSpec, ...] = (
             documents=True,
             caching=NOVA_CACHE,
             tool_choices=ANY_OR_NAMED,
+            service_tiers=tiers,
         )
-        for model_id, limit, profile_only in (
-            ("amazon.nova-lite-v1:0", 10000, False),
-            ("amazon.nova-pro-v1:0", 10000, False),
-            ("amazon.nova-premier-v1:0", 32000, True),
+        for model_id, limit, profile_only, tiers in (
+            ("amazon.nova-lite-v1:0", 10000, False, frozenset({"default"})),
+            ("amazon.nova-pro-v1:0", 10000, False, ALL_TIERS),
+            ("amazon.nova-premier-v1:0", 32000, True, ALL_TIERS),
         )
     ),
     # Anthropic
@@ -269,14 +277,18 @@ MODELS: tuple[ModelSpec, ...] = (
     _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
     # DeepSeek, Cohere, AI21, OpenAI, Qwen
     _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS, tool_use=_NO_TOOLS),
-    _chat("deepseek.v3-v1:0", 8192, tool_use=_WHOLE),
+    _chat("deepseek.v3-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
     _chat("cohere.command-r-plus-v1:0", 4096),
     _chat("cohere.command-r-v1:0", 4096),
     _chat("ai21.jamba-1-5-large-v1:0", 4096),
     _chat("ai21.jamba-1-5-mini-v1:0", 4096),
-    _chat("openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE),
-    _chat("openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE),
-    _chat("qwen.qwen3-32b-v1:0", 8192, tool_use=_WHOLE),
+    _chat(
+        "openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
+    ),
+    _chat(
+        "openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
+    ),
+    _chat("qwen.qwen3-32b-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
     # Image generation (InvokeModel)
     ModelSpec(
         "amazon.titan-image-generator-v2:0", Modality.IMAGE, body_family=BodyFamily.TITAN_IMAGE

@@ -9,6 +9,7 @@ from aiohttp import web
 from fmgate_emulator.async_jobs import AsyncInvocations
 from fmgate_emulator.config import EmulatorConfig, Timing
 from fmgate_emulator.faults import FaultBook
+from fmgate_emulator.guardrails import GuardrailBook
 from fmgate_emulator.prompt_cache import Clock, PromptCache
 from fmgate_emulator.sigv4 import Credentials4
 from fmgate_emulator.traffic import Traffic
@@ -17,7 +18,7 @@ from fmgate_emulator.traffic import Traffic
 @dataclass(slots=True)
 class EmulatorState:
     """Configuration plus mutable state: timing, faults, traffic, async invocations, the prompt
-    cache and the clock its TTLs run on."""
+    cache and the clock its TTLs run on, the guardrails that exist."""
 
     config: EmulatorConfig
     timing: Timing = field(init=False)
@@ -27,6 +28,7 @@ class EmulatorState:
     invocations: AsyncInvocations = field(init=False)
     clock: Clock = field(default_factory=Clock)
     prompt_cache: PromptCache = field(init=False)
+    guardrails: GuardrailBook = field(default_factory=GuardrailBook)
 
     def __post_init__(self) -> None:
         self.timing = self.config.timing()
@@ -40,8 +42,9 @@ class EmulatorState:
 
     def reset(self) -> None:
         """Forget faults, counters, recorded requests and cached prompts; restore the configured
-        timing."""
+        timing and the default guardrails."""
         self.faults.clear()
+        self.guardrails.reset()
         self.traffic.reset()
         self.prompt_cache.clear()
         self.timing = self.config.timing()

@@ -117,9 +117,10 @@ def answering_model(tracker: RequestTracker) -> str:
 
 
 def request_cost(tracker: RequestTracker, usage: Usage | None) -> Cost:
+    """The request's price, at the prices of the service tier Bedrock served it on."""
     images, seconds = media_units(tracker)
     return price(
-        tracker.bot.pricing,
+        tracker.bot.pricing.for_tier(tracker.summary.service_tier),
         usage=usage,
         images_out=images,
         video_seconds=seconds,
@@ -160,4 +161,5 @@ def usage_record(tracker: RequestTracker, usage: Usage | None, cost: Cost) -> Us
         front=tracker.front,
         cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else 0,
         cache_saving_milli_cents=cost.cache_saving,
+        service_tier=tracker.summary.service_tier,
     )

@@ -34,7 +34,8 @@ class UsageRecord:
     latency_ms: float
     #: Time to the first output reaching the caller; None when nothing was delivered.
     ttft_ms: float | None
-    #: "ok", "cancelled" (the caller went away), or the error's code (``GatewayError.code``).
+    #: "ok", "cancelled" (the caller went away), "guardrail" (a guardrail intervened: the
+    #: answer was its blocked message), or the error's code (``GatewayError.code``).
     outcome: str
     #: Which front served it ("poe", later "openai").
     front: str = "poe"
@@ -45,10 +46,14 @@ class UsageRecord:
     #: when writes were not read back). None: recorded before the ledger kept it (schema 3) by
     #: a request that read or wrote the cache, so not known.
     cache_saving_milli_cents: float | None = 0.0
+    #: The service tier Bedrock reports it served the request on (``default``, ``priority``,
+    #: ``flex``; it was priced at that tier's prices). None: Bedrock reported none (no tier
+    #: asked for, no answer, or a row from before schema 5).
+    service_tier: str | None = None
 
 
 #: Outcomes that are not errors.
-NON_ERROR_OUTCOMES = frozenset({"ok", "cancelled"})
+NON_ERROR_OUTCOMES = frozenset({"ok", "cancelled", "guardrail"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,7 @@ class UsageTotals:
     day: str
     bot: str
     requests: int
-    #: Requests whose outcome was an error (not "ok", not "cancelled").
+    #: Requests whose outcome was an error (not "ok", "cancelled" or "guardrail").
     errors: int
     input_tokens: int
     output_tokens: int

@@ -15,7 +15,7 @@ from typing import Final
 
 from fmgate.accounting.ledger import UsageRecord
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 COLUMNS: Final = tuple(f.name for f in fields(UsageRecord))
 
@@ -53,7 +53,8 @@ SCHEMA: Final = (
         outcome TEXT NOT NULL,
         front TEXT NOT NULL,
         cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
-        cache_saving_milli_cents DOUBLE PRECISION
+        cache_saving_milli_cents DOUBLE PRECISION,
+        service_tier TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS usage_started_at ON usage (started_at)",
     *DOCUMENTS_SCHEMA,
@@ -73,6 +74,8 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {
     ),
     # 4: caller-scoped documents (the Responses API's stored responses).
     3: DOCUMENTS_SCHEMA,
+    # 5: the service tier Bedrock served each request on (NULL for the rows already there).
+    4: ("ALTER TABLE usage ADD COLUMN service_tier TEXT",),
 }
 
 

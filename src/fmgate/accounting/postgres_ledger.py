@@ -66,8 +66,8 @@ INSERT_SQL: Final = """
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents
-    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        cache_saving_milli_cents, service_tier
+    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (request_id) DO NOTHING
 """
 #: Columns in :data:`COLUMNS` order (the order of :class:`UsageRecord`'s fields).
@@ -75,16 +75,17 @@ SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents
+        cache_saving_milli_cents, service_tier
     FROM usage WHERE request_id = %s
 """
-#: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled"). PostgreSQL's
-#: SUM of a BIGINT is NUMERIC, hence the casts (the totals stay ints, as SQLite gives them). A
-#: saving that is NULL is not known (a row of schema 2 or older that read or wrote the cache).
+#: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled", "guardrail").
+#: PostgreSQL's SUM of a BIGINT is NUMERIC, hence the casts (the totals stay ints, as SQLite
+#: gives them). A saving that is NULL is not known (a row of schema 2 or older that read or
+#: wrote the cache).
 TOTALS_SQL: Final = """
     SELECT to_char(to_timestamp(started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
         bot, COUNT(*),
-        SUM(CASE WHEN outcome IN ('ok', 'cancelled') THEN 0 ELSE 1 END)::bigint,
+        SUM(CASE WHEN outcome IN ('ok', 'cancelled', 'guardrail') THEN 0 ELSE 1 END)::bigint,
         SUM(input_tokens)::bigint, SUM(output_tokens)::bigint, SUM(cost_milli_cents)::bigint,
         SUM(cache_read_tokens)::bigint, SUM(cache_write_tokens)::bigint,
         COALESCE(SUM(cache_saving_milli_cents), 0)::double precision,

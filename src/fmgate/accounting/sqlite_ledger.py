@@ -50,22 +50,22 @@ INSERT_SQL: Final = """
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        cache_saving_milli_cents, service_tier
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (request_id) DO NOTHING
 """
 SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents
+        cache_saving_milli_cents, service_tier
     FROM usage WHERE request_id = ?
 """
-#: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled"); a saving
-#: that is NULL is not known (a row of schema 2 or older that read or wrote the cache).
+#: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled", "guardrail");
+#: a saving that is NULL is not known (a row of schema 2 or older that read or wrote the cache).
 TOTALS_SQL: Final = """
     SELECT date(started_at, 'unixepoch') AS day, bot, COUNT(*),
-        SUM(CASE WHEN outcome IN ('ok', 'cancelled') THEN 0 ELSE 1 END),
+        SUM(CASE WHEN outcome IN ('ok', 'cancelled', 'guardrail') THEN 0 ELSE 1 END),
         SUM(input_tokens), SUM(output_tokens), SUM(cost_milli_cents),
         SUM(cache_read_tokens), SUM(cache_write_tokens),
         COALESCE(SUM(cache_saving_milli_cents), 0.0),

@@ -16,6 +16,10 @@ from fmgate.core.errors import GatewayError
 from fmgate.core.events import OUTPUT_EVENTS, Event, Summary, fold
 from fmgate.observability.overhead import RequestClock
 
+#: The outcome of a request a guardrail stopped (``stopReason: guardrail_intervened``): it was
+#: answered, with the guardrail's blocked message.
+GUARDRAIL_OUTCOME = "guardrail"
+
 
 @dataclass(slots=True)
 class RequestTracker:
@@ -46,7 +50,10 @@ class RequestTracker:
         return self.first_output_at is not None
 
     def succeeded(self) -> None:
-        self._end("ok", None)
+        """The answer ended as the model ended it: ``ok``, or ``guardrail`` when a guardrail
+        intervened."""
+        intervened = self.summary.stop_reason == "guardrail_intervened"
+        self._end(GUARDRAIL_OUTCOME if intervened else "ok", None)
 
     def failed(self, error: GatewayError) -> None:
         self._end(error.code, error)

@@ -18,6 +18,12 @@ from dataclasses import dataclass, field
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
 from fmgate.bedrock.eventstream import stream_event_batches
+from fmgate.bedrock.guardrails import (
+    build_guarded_text,
+    build_guardrail_config,
+    guardrail_trace,
+    report_guardrail,
+)
 from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.readers import field as member
@@ -93,6 +99,8 @@ def build_content_block(block: ContentBlock) -> dict[str, object]:
     match block:
         case CachePoint():
             return build_cache_point(block)
+        case TextBlock(text=value, guarded=True):
+            return build_guarded_text(value)
         case TextBlock(text=value):
             return {"text": value}
         case ImageBlock(format=fmt, data=data):
@@ -194,8 +202,9 @@ def build_system_block(block: SystemBlock) -> dict[str, object]:
     return build_cache_point(block) if isinstance(block, CachePoint) else {"text": block}
 
 
-def build_converse_request(req: ChatRequest) -> dict[str, object]:
-    """The keyword arguments of ``converse`` / ``converse_stream`` for ``req``."""
+def build_converse_request(req: ChatRequest, *, streaming: bool = False) -> dict[str, object]:
+    """The keyword arguments of ``converse`` (or, ``streaming``, ``converse_stream``) for
+    ``req``."""
     request: dict[str, object] = {
         "modelId": req.model_id,
         "messages": [build_message(m) for m in req.messages],
@@ -212,6 +221,10 @@ def build_converse_request(req: ChatRequest) -> dict[str, object]:
         request["performanceConfig"] = {"latency": "optimized"}
     if req.tools:
         request["toolConfig"] = build_tool_config(req.tools, req.tool_choice)
+    if req.guardrail is not None:
+        request["guardrailConfig"] = build_guardrail_config(req.guardrail, streaming=streaming)
+    if req.service_tier is not None:
+        request["serviceTier"] = {"type": req.service_tier}
     return request
 
 
@@ -245,6 +258,11 @@ def convert_latency(metrics: Shape) -> int | None:
     return integer(metrics, "latencyMs") if "latencyMs" in metrics else None
 
 
+def convert_service_tier(container: Shape) -> str | None:
+    """The ``serviceTier.type`` Bedrock reports (a Converse response, a metadata event)."""
+    return optional_text(member(container, "serviceTier"), "type")
+
+
 @dataclass(slots=True)
 class ToolUseInProgress:
     """A tool call being streamed: its input JSON arrives in fragments."""
@@ -264,6 +282,9 @@ class StreamState:
     tool_uses: dict[int, ToolUseInProgress] = field(default_factory=dict)
     stop_reason: StopReason | None = None
     latency_ms: int | None = None
+    #: The metadata event's ``trace.guardrail`` (empty without a guardrail trace).
+    guardrail_trace: Shape = field(default_factory=dict)
+    service_tier: str | None = None
 
 
 def convert_block_start(event: Shape, state: StreamState) -> list[Event]:
@@ -325,6 +346,8 @@ def convert_message_stop(event: Shape, state: StreamState) -> list[Event]:
 
 def convert_metadata(event: Shape, state: StreamState) -> list[Event]:
     state.latency_ms = convert_latency(member(event, "metrics"))
+    state.guardrail_trace = guardrail_trace(event)
+    state.service_tier = convert_service_tier(event)
     usage = member(event, "usage")
     return [convert_usage(usage)] if usage else []
 
@@ -360,7 +383,13 @@ def finish_stream(state: StreamState) -> list[Event]:
     off."""
     if state.stop_reason is None:
         raise ModelStreamFailed("ConverseStream ended without messageStop")
-    return [Done(stop_reason=state.stop_reason, latency_ms=state.latency_ms)]
+    return [
+        Done(
+            stop_reason=state.stop_reason,
+            latency_ms=state.latency_ms,
+            service_tier=state.service_tier,
+        )
+    ]
 
 
 def convert_batch(
@@ -451,7 +480,11 @@ def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
     if usage:
         events.append(convert_usage(usage))
     events.append(
-        Done(stop_reason=stop_reason, latency_ms=convert_latency(member(response, "metrics")))
+        Done(
+            stop_reason=stop_reason,
+            latency_ms=convert_latency(member(response, "metrics")),
+            service_tier=convert_service_tier(response),
+        )
     )
     return events
 
@@ -469,7 +502,7 @@ async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> Asy
     pooled connection.
     """
     state = StreamState()
-    body = build_converse_request(req)
+    body = build_converse_request(req, streaming=True)
     with bedrock_errors(), upstream_call():
         response = await client.converse_stream(**body)
         stream = response["stream"]
@@ -482,6 +515,8 @@ async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> Asy
                     raise failure
         finally:
             stream.close()
+    if req.guardrail is not None:
+        report_guardrail(req.guardrail, state.stop_reason, state.guardrail_trace)
     for event in finish_stream(state):
         yield event
 
@@ -491,6 +526,9 @@ async def converse(client: BedrockRuntimeClient, req: ChatRequest) -> list[Event
     body = build_converse_request(req)
     with bedrock_errors(), upstream_call():
         response = await client.converse(**body)
+    if req.guardrail is not None:
+        stop_reason = optional_text(response, "stopReason")
+        report_guardrail(req.guardrail, stop_reason, guardrail_trace(response))
     return convert_converse_response(response)
 
 

@@ -22,6 +22,7 @@ from fmgate.bots.cache_points import (
     without_cache_points,
 )
 from fmgate.bots.dependencies import BotDependencies
+from fmgate.bots.guardrail import guard_request, request_guardrail
 from fmgate.bots.reasoning_replay import reasoning_for
 from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
@@ -75,10 +76,11 @@ class ChatBot:
     def __init__(self, config: ChatBotConfig, services: BotDependencies) -> None:
         self._config = config
         self._services = services
-        #: The bot's own model, then its fallbacks; and each by (model id, region).
+        #: The bot's own model, then its fallbacks; and each by (model id, region, tier).
         self._targets = bot_targets(config)
-        self._by_place = {(t.model_id, t.aws_region): t for t in self._targets}
+        self._by_place = {(t.model_id, t.aws_region, t.service_tier): t for t in self._targets}
         self._betas = BetaFilter(config.bot_name, config.anthropic_betas)
+        self._guardrail = request_guardrail(config.guardrail)
 
     @property
     def config(self) -> ChatBotConfig:
@@ -117,7 +119,8 @@ class ChatBot:
                 async with aclosing(events):
                     async for event in events:
                         if isinstance(event, AnsweredBy):
-                            answering = self._by_place[event.model_id, event.aws_region]
+                            place = (event.model_id, event.aws_region, event.service_tier)
+                            answering = self._by_place[place]
                             yield event
                             announcement = self._fell_back(targets[0], answering)
                             if announcement is not None:
@@ -145,11 +148,11 @@ class ChatBot:
         """One call to ``target`` (no retries): ConverseStream under the stream timeouts, or
         Converse."""
         client = await self._services.bedrock.get(target.aws_region)
-        request = chat
+        request = replace(chat, service_tier=target.service_tier)
         if target.model_id != chat.model_id:
             # Another model may take no checkpoints and other betas (the same model elsewhere
             # takes the same).
-            moved = replace(chat, model_id=target.model_id, anthropic_betas=())
+            moved = replace(request, model_id=target.model_id, anthropic_betas=())
             request = without_cache_points(moved)
         request = reasoning_for(request)
         if streams(self._config, request):
@@ -279,7 +282,7 @@ class ChatBot:
             )
         elif caching is not None and cached:
             chat = place_cache_points(chat, caching)
-        return chat, notices
+        return guard_request(chat, config.guardrail), notices
 
     def _sampling(
         self,
@@ -330,6 +333,8 @@ class ChatBot:
             anthropic_betas=self._betas.taken(request.betas),
             tools=tools,
             tool_choice=tool_choice,
+            guardrail=self._guardrail,
+            service_tier=config.service_tier,
         )
 
 

@@ -31,9 +31,10 @@ from fmgate.config.fields import (
     SecretRef,
     StrictModel,
 )
+from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing
-from fmgate.core.model_request import CacheTTL
+from fmgate.core.model_request import CacheTTL, ServiceTier
 
 BotKind = Literal["chat", "image", "video"]
 #: Whether a model takes tools (Converse ``toolConfig``): in ConverseStream too (``streaming``),
@@ -111,25 +112,44 @@ class PromptCaching(StrictModel):
 
 
 class FallbackTarget(StrictModel):
-    """Another model (or the same model elsewhere) that may answer when the bot's own cannot.
+    """Another model, the same model elsewhere, or the same model on another service tier that
+    may answer when the bot's own cannot.
 
     List other regions or cross-region inference profiles of the same model first, then other
     models. A fallback receives the very request the bot's model would have received, so it
     must accept the bot's capabilities (images, documents, reasoning) as configured.
+    ``{service_tier: default}`` alone is the bot's model on the standard tier: the way out when
+    Bedrock throttles a ``flex`` bot.
     """
 
-    model_id: BedrockModelId = Field(
-        min_length=1, description="Bedrock model id, inference-profile id or ARN to call."
+    model_id: BedrockModelId | None = Field(
+        None,
+        min_length=1,
+        description="Bedrock model id, inference-profile id or ARN to call; None = the bot's.",
     )
     aws_region: str | None = Field(
         None, pattern=AWS_REGION_PATTERN, description="Region to call; None = the bot's region."
+    )
+    service_tier: ServiceTier | None = Field(
+        None,
+        description="Service tier to ask for (Converse serviceTier); None = none named, "
+        "Bedrock's standard tier (a fallback does not inherit the bot's tier).",
     )
     label: str | None = Field(
         None,
         min_length=1,
         max_length=80,
-        description="Name users are shown when this fallback answers; None = the model id.",
+        description="Name users are shown when this fallback answers; None = the model id "
+        "(and its tier).",
     )
+
+    @model_validator(mode="after")
+    def _names_somewhere_else(self) -> Self:
+        if self.model_id is None and self.aws_region is None and self.service_tier is None:
+            raise FieldConflict(
+                "model_id", "a fallback names a model_id, an aws_region or a service_tier"
+            )
+        return self
 
 
 class BotConfigBase(StrictModel):
@@ -239,6 +259,20 @@ class ChatBotConfig(BotConfigBase):
         "are dropped.",
     )
 
+    service_tier: ServiceTier | None = Field(
+        None,
+        description="Bedrock service tier to ask for (Converse serviceTier): default, priority "
+        "(faster, at a premium) or flex (slower, at a discount; Bedrock throttles it first), "
+        "for models that offer it (the model table's service_tiers); None: none named (the "
+        "standard tier). Priced with pricing.service_tiers.",
+    )
+
+    # Moderation
+    guardrail: GuardrailSettings | None = Field(
+        None,
+        description="A Bedrock guardrail every request runs under (see below); None: none.",
+    )
+
     # Resilience
     fallbacks: tuple[FallbackTarget, ...] = Field(
         (),
@@ -251,16 +285,35 @@ class ChatBotConfig(BotConfigBase):
 
     @model_validator(mode="after")
     def _fallbacks_are_distinct(self) -> Self:
-        seen = {(self.model_id, self.aws_region)}
+        seen = {(self.model_id, self.aws_region, self.service_tier)}
         for target in self.fallbacks:
-            place = (target.model_id, target.aws_region or self.aws_region)
+            model_id = target.model_id or self.model_id
+            place = (model_id, target.aws_region or self.aws_region, target.service_tier)
             if place in seen:
+                tier = f" on tier {target.service_tier}" if target.service_tier else ""
                 raise FieldConflict(
                     "fallbacks",
-                    f"fallback {target.model_id} in {place[1]} repeats the bot's model or an "
+                    f"fallback {model_id} in {place[1]}{tier} repeats the bot's model or an "
                     "earlier fallback",
                 )
             seen.add(place)
+        return self
+
+    @model_validator(mode="after")
+    def _tiers_are_priced(self) -> Self:
+        """A priced bot that asks for priority or flex (itself or a fallback) says what that
+        tier costs: Bedrock's tiers have prices of their own."""
+        if not self.pricing.is_priced:
+            return self
+        asked = [("service_tier", self.service_tier)]
+        asked += [("fallbacks", target.service_tier) for target in self.fallbacks]
+        for where, tier in asked:
+            if tier in ("priority", "flex") and tier not in self.pricing.service_tiers:
+                raise FieldConflict(
+                    where,
+                    f"service tier {tier} is asked for but pricing.service_tiers has no {tier} "
+                    "prices (write them from the Bedrock pricing page)",
+                )
         return self
 
     @model_validator(mode="after")

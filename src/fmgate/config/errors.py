@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import get_args
+from typing import get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -177,6 +177,10 @@ def nested_model(model: type[BaseModel], path: tuple[str | int, ...]) -> type[Ba
 
 
 def model_in_annotation(annotation: object) -> type[BaseModel] | None:
+    """The section model a field holds (``ImageDefaults``, ``PromptCaching | None``); a mapping
+    of sections (``pricing.service_tiers``) is no section: its keys are not fields."""
+    if get_origin(annotation) in (dict, Mapping):
+        return None
     for candidate in (annotation, *get_args(annotation)):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate

@@ -43,8 +43,9 @@ from fmgate.config.gateway_settings import (
     StoredResponsesSettings,
     TimeoutSettings,
 )
+from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
-from fmgate.config.pricing import Pricing
+from fmgate.config.pricing import Pricing, TierPrices
 
 #: Where the generated reference sits in docs/configuration.md.
 START_MARKER = "<!-- field-reference:start (python -m fmgate.config.reference) -->"
@@ -60,9 +61,11 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`image` section: ImageDefaults", ImageDefaults),
     ("`video` section: VideoDefaults", VideoDefaults),
     ("`pricing` section: Pricing", Pricing),
+    ("`pricing.service_tiers.<priority|flex>` (chat bots): TierPrices", TierPrices),
     ("`attachments` section (chat bots): AttachmentLimits", AttachmentLimits),
     ("`fallbacks[]` entries (chat bots): FallbackTarget", FallbackTarget),
     ("`prompt_caching` section (chat bots): PromptCaching", PromptCaching),
+    ("`guardrail` section (chat bots): GuardrailSettings", GuardrailSettings),
     ("`gateway` section: GatewaySettings", GatewaySettings),
     ("`gateway.limits`: RequestLimits", RequestLimits),
     ("`gateway.breaker`: BreakerSettings", BreakerSettings),

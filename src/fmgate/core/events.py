@@ -14,6 +14,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fmgate.core.model_request import ServiceTier
+
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
@@ -99,6 +101,8 @@ class AnsweredBy:
 
     model_id: str
     aws_region: str
+    #: The service tier it was asked on (None: none named).
+    service_tier: ServiceTier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +150,8 @@ class Done:
 
     stop_reason: StopReason = "end_turn"
     latency_ms: int | None = None
+    #: The service tier Bedrock reports it served the call on (None: it reported none).
+    service_tier: str | None = None
 
 
 Event = (
@@ -194,6 +200,8 @@ class Summary:
     upstream_latency_ms: int | None = None
     #: The fallback model that answered; None when it was the bot's own model.
     answering_model_id: str | None = None
+    #: The service tier Bedrock reports it served the answer on; None: not reported.
+    service_tier: str | None = None
 
     @property
     def text(self) -> str:
@@ -229,9 +237,10 @@ def fold(summary: Summary, event: Event) -> None:
             summary.tool_calls.append(event)
         case Usage():
             summary.usage = event
-        case Done(stop_reason=reason, latency_ms=latency):
+        case Done(stop_reason=reason, latency_ms=latency, service_tier=tier):
             summary.stop_reason = reason
             summary.upstream_latency_ms = latency
+            summary.service_tier = tier
         case AnsweredBy(model_id=model_id):
             summary.answering_model_id = model_id
         case (

@@ -18,6 +18,9 @@ DocumentFormat = Literal["pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "tx
 @dataclass(frozen=True, slots=True)
 class TextBlock:
     text: str
+    #: Assessed by the request's guardrail (Converse ``guardContent``): once a request has a
+    #: guarded block, its guardrail reads only those.
+    guarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,29 @@ class UseTool:
 ToolChoice = Literal["auto", "any"] | UseTool
 
 
+#: A Bedrock service tier (Converse ``serviceTier.type``) the gateway asks for: standard
+#: processing (``default``), ahead of it at a premium (``priority``), or behind it at a discount
+#: (``flex``). Bedrock's ``reserved`` needs a reservation and is not offered.
+ServiceTier = Literal["default", "priority", "flex"]
+
+#: What a guardrail's trace reports: nothing, the policies that acted, or every assessment.
+GuardrailTrace = Literal["enabled", "enabled_full", "disabled"]
+#: How a guardrail reads a stream: each chunk before it is sent, or alongside.
+GuardrailStreamMode = Literal["sync", "async"]
+
+
+@dataclass(frozen=True, slots=True)
+class Guardrail:
+    """A Bedrock guardrail the request runs under (Converse ``guardrailConfig``)."""
+
+    #: The guardrail's id or ARN.
+    identifier: str
+    #: ``DRAFT`` or a version number.
+    version: str
+    trace: GuardrailTrace = "enabled"
+    stream_mode: GuardrailStreamMode = "sync"
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A Converse request in neutral form. Messages alternate, starting with ``user``."""
@@ -153,6 +179,10 @@ class ChatRequest:
     #: Anthropic beta flags for the model (``additionalModelRequestFields.anthropic_beta``), only
     #: ones it takes.
     anthropic_betas: tuple[str, ...] = ()
+    #: The guardrail that assesses input and output; None: none.
+    guardrail: Guardrail | None = None
+    #: The service tier to ask for; None: none named (Bedrock serves the standard tier).
+    service_tier: ServiceTier | None = None
 
 
 @dataclass(frozen=True, slots=True)

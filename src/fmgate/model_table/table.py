@@ -6,7 +6,8 @@ Each entry declares what a model is (kind, input modalities, context window, out
 whether Bedrock serves it on demand or only through a cross-region inference profile, how it
 reasons, whether it takes tools and in which operations, whether it takes prompt-cache
 checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
-CountTokens, which Anthropic betas Bedrock takes for it) and what it costs per region, in Poe's
+CountTokens, which Anthropic betas Bedrock takes for it, whether it takes a guardrail and which
+service tiers) and what it costs per region, in Poe's
 milli-cents. Lookups accept the plain id or a profile id (``us.<id>``); unknown ids get close
 matches as suggestions.
 
@@ -32,7 +33,7 @@ from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.config.bot_config import BotKind, ForcedToolChoice, ToolUse
 from fmgate.config.media import ImageFamily, VideoFamily
 from fmgate.config.pricing import Pricing
-from fmgate.core.model_request import CacheTTL
+from fmgate.core.model_request import CacheTTL, ServiceTier
 
 TABLE_FILE = "model_table.yaml"
 #: Where ``fmgate models refresh`` writes its table, and where ``models add`` looks first.
@@ -89,6 +90,10 @@ class ModelFacts(BaseModel):
     count_tokens: bool = Field(False, description="Answers Bedrock CountTokens (chat models).")
     anthropic_betas: tuple[str, ...] = Field(
         (), description="additionalModelRequestFields.anthropic_beta values Bedrock takes for it."
+    )
+    guardrails: bool = Field(False, description="Takes a Converse guardrailConfig (chat models).")
+    service_tiers: tuple[ServiceTier, ...] = Field(
+        ("default",), description="Converse serviceTier types it takes (chat models)."
     )
     image_family: ImageFamily | None = Field(None, description="Request body of image models.")
     video_family: VideoFamily | None = Field(None, description="Request body of video models.")

@@ -160,7 +160,8 @@ class GatewayMetrics:
         r = self.registry
         self._requests = Counter(
             "fmgate_requests",
-            "Requests finished, by bot, front and outcome (ok, cancelled, or an error code).",
+            "Requests finished, by bot, front and outcome (ok, cancelled, guardrail: a "
+            "guardrail intervened, or an error code).",
             ("bot", "front", "outcome"),
             registry=r,
         )

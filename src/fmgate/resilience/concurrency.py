@@ -319,11 +319,13 @@ class ConcurrencyLimits:
     def enabled(self) -> bool:
         return self._settings.enabled
 
-    def get(self, model_id: str, aws_region: str) -> AdaptiveLimit:
+    def get(self, model_id: str, aws_region: str, *, capped_as: str | None = None) -> AdaptiveLimit:
+        """The limit kept under ``model_id`` in a region; its static cap is that of
+        ``capped_as`` (the model of a per-tier limit, ``<model>+flex``) or ``model_id``."""
         key = (model_id, aws_region)
         limit = self._limits.get(key)
         if limit is None:
-            cap = self._settings.static_caps.get(model_id)
+            cap = self._settings.static_caps.get(capped_as or model_id)
             limit = AdaptiveLimit(model_id, aws_region, self._settings, cap=cap, clock=self._clock)
             self._limits[key] = limit
         return limit

@@ -29,6 +29,7 @@ from functools import partial
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.errors import GatewayError, ModelBusy, UpstreamUnavailable
 from fmgate.core.events import OUTPUT_EVENTS, AnsweredBy, Event, close_stream
+from fmgate.core.model_request import ServiceTier
 from fmgate.resilience.breaker import Breaker, Breakers, CircuitOpen
 from fmgate.resilience.concurrency import (
     AdaptiveLimit,
@@ -49,11 +50,28 @@ logger = logging.getLogger("fmgate.resilience")
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where one call goes: a model id in a region, and the name users are shown for it."""
+    """Where one call goes: a model id in a region (on a service tier), and the name users are
+    shown for it."""
 
     model_id: str
     aws_region: str
     label: str
+    #: The service tier the call asks for (None: none named, Bedrock's standard tier).
+    service_tier: ServiceTier | None = None
+
+    @property
+    def capacity_id(self) -> str:
+        """What its breaker and learned concurrency limit are kept under: the model id, with
+        the tier for priority and flex (``<model>+flex``, as CloudWatch names them), since
+        Bedrock throttling flex calls says nothing of the standard tier's room. A static cap
+        (``static_caps``, by model id) applies to each tier's limit."""
+        if self.service_tier in (None, "default"):
+            return self.model_id
+        return f"{self.model_id}+{self.service_tier}"
+
+
+def tier_label(model_id: str, tier: ServiceTier | None) -> str:
+    return model_id if tier is None else f"{model_id} ({tier} tier)"
 
 
 #: Opens one call's event stream to a target (no retries: those are applied here).
@@ -61,19 +79,17 @@ TargetCall = Callable[[Target], AsyncIterator[Event]]
 
 
 def bot_targets(config: ChatBotConfig) -> tuple[Target, ...]:
-    """The bot's own model, then its fallbacks (a fallback without a region uses the bot's)."""
-    own = Target(config.model_id, config.aws_region, config.model_id)
-    return (
-        own,
-        *(
-            Target(
-                fallback.model_id,
-                fallback.aws_region or config.aws_region,
-                fallback.label or fallback.model_id,
-            )
-            for fallback in config.fallbacks
-        ),
-    )
+    """The bot's own model, then its fallbacks: a fallback without a model id calls the bot's
+    model, one without a region the bot's region; each asks for its own ``service_tier``."""
+    tier = config.service_tier
+    own = Target(config.model_id, config.aws_region, tier_label(config.model_id, tier), tier)
+    fallbacks = []
+    for fallback in config.fallbacks:
+        model_id = fallback.model_id or config.model_id
+        label = fallback.label or tier_label(model_id, fallback.service_tier)
+        region = fallback.aws_region or config.aws_region
+        fallbacks.append(Target(model_id, region, label, fallback.service_tier))
+    return (own, *fallbacks)
 
 
 async def guarded_call(
@@ -135,10 +151,10 @@ async def stream_with_fallbacks(
     """
     last_error: GatewayError | None = None
     for index, target in enumerate(targets):
-        breaker = breakers.get(target.model_id, target.aws_region)
+        breaker = breakers.get(target.capacity_id, target.aws_region)
         limit = None
         if limits is not None and limits.enabled:
-            limit = limits.get(target.model_id, target.aws_region)
+            limit = limits.get(target.capacity_id, target.aws_region, capped_as=target.model_id)
         started = False
         delivered = False
         attempts = retry_before_first_output(
@@ -150,7 +166,7 @@ async def stream_with_fallbacks(
         try:
             async for event in attempts:
                 if not started and index > 0:
-                    yield AnsweredBy(target.model_id, target.aws_region)
+                    yield AnsweredBy(target.model_id, target.aws_region, target.service_tier)
                 started = True
                 delivered = delivered or isinstance(event, OUTPUT_EVENTS)
                 yield event

@@ -101,7 +101,9 @@ def bot_identity(deployed: DeployedBot) -> BotIdentity:
     """Whose message states a query may bring back: this bot's, of its targets' models."""
     config = deployed.config
     fallbacks = config.fallbacks if isinstance(config, ChatBotConfig) else ()
-    return BotIdentity(config.bot_name, {config.model_id, *(f.model_id for f in fallbacks)})
+    return BotIdentity(
+        config.bot_name, {config.model_id, *(f.model_id or config.model_id for f in fallbacks)}
+    )
 
 
 def answer(

@@ -1,0 +1,86 @@
+"""``fmgate validate`` refuses guardrails and service tiers the model table says a model does
+not take, naming the bot, the field and the model."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from fmgate.cli import main
+
+BUNDLED_TABLE = str(resources.files("fmgate.model_table").joinpath("model_table.yaml"))
+#: A table with one chat model that takes no guardrail and only the default tier.
+SMALL_TABLE = """
+as_of: "2026-12-01"
+models:
+  - model_id: example.plain-chat-v1:0
+    kind: chat
+    name: plain
+    description: A chat model without guardrails.
+    prices: {}
+"""
+
+
+def validate(tmp_path: Path, bots: str, table: str = BUNDLED_TABLE) -> int:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(f"version: 1\nbots:\n{bots}")
+    return main(["validate", str(catalog), "--model-table", table])
+
+
+def test_tiers_and_guardrails_the_models_take_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = """\
+  - bot_name: flexible
+    model_id: amazon.nova-pro-v1:0
+    service_tier: flex
+    fallbacks: [{service_tier: default}]
+    guardrail: {id: gr1abc, version: 1}
+"""
+    assert validate(tmp_path, bots) == 0
+    assert "1 bots OK" in capsys.readouterr().out
+
+
+def test_a_tier_the_model_does_not_offer_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = """\
+  - bot_name: lite
+    model_id: amazon.nova-lite-v1:0
+    service_tier: priority
+  - bot_name: pro
+    model_id: amazon.nova-pro-v1:0
+    fallbacks: [{model_id: us.anthropic.claude-sonnet-4-5-20250929-v1:0, service_tier: flex}]
+"""
+    assert validate(tmp_path, bots) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith("catalog.yaml: 2 problems")
+    assert err[1].endswith(
+        'bot "lite": field "service_tier": model amazon.nova-lite-v1:0 does not offer service '
+        "tier priority (the model table's service_tiers: default)"
+    )
+    assert 'bot "pro": field "fallbacks[0].service_tier": model us.anthropic.claude' in err[2]
+
+
+def test_a_guardrail_on_a_model_without_them_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "table.yaml"
+    table.write_text(SMALL_TABLE)
+    bots = """\
+  - bot_name: plain
+    model_id: example.plain-chat-v1:0
+    guardrail: {id: gr1abc, version: DRAFT}
+  - bot_name: unknown-to-the-table
+    model_id: example.newer-chat-v2:0
+    guardrail: {id: gr1abc, version: DRAFT}
+"""
+    assert validate(tmp_path, bots, str(table)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2  # the model the table does not hold is not judged
+    assert err[1].endswith(
+        'bot "plain": field "guardrail": model example.plain-chat-v1:0 takes no guardrail '
+        "(the model table's guardrails: false)"
+    )
