@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,8 +85,11 @@ class SideInfo:
     changes: bool = False
 
     def describe(self) -> str:
-        """``HEAD~1 (1d63af3)``; ``working tree (1d63af3 + changes)``."""
+        """``HEAD~1 (1d63af3)``; ``working tree (1d63af3 + changes)``; a hash as ``1d63af3``."""
         extra = " + changes" if self.changes else ""
+        is_hash = len(self.ref) >= 4 and all(c in string.hexdigits for c in self.ref)
+        if is_hash and self.commit.startswith(self.ref.lower()) and not extra:
+            return self.commit[:7]
         return f"{self.ref} ({self.commit[:7]}{extra})"
 
     def as_json(self) -> dict[str, object]:

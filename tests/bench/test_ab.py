@@ -87,6 +87,15 @@ def test_ratio_is_b_over_a_and_undefined_without_a_positive_a() -> None:
     assert ratio(math.nan, 1.0) is None
 
 
+def test_a_side_is_named_by_its_ref_and_commit() -> None:
+    commit = "1d63af3e03bc" + "0" * 28
+    assert SideInfo("A", "HEAD~1", commit).describe() == "HEAD~1 (1d63af3)"
+    assert SideInfo("A", "1D63AF3E", commit).describe() == "1d63af3"  # a hash is its own name
+    assert SideInfo("B", "working tree", commit, True).describe() == (
+        "working tree (1d63af3 + changes)"
+    )
+
+
 def test_rows_give_medians_ranges_and_round_by_round_ratios() -> None:
     found = {row.figure.key: row for row in rows(small_report())}
     assert list(found) == ["cpu_seconds_per_1000_requests", "throughput_c64", "ttft_p50_ms_c1"]
