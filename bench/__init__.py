@@ -13,5 +13,7 @@ Run it with ``python -m bench.run`` (see ``bench/README.md``). The package is sp
 - ``peer_install``, ``litellm_env``, ``portkey_env``, ``tensorzero_env``: the peers' own pinned
   environments, installed on first use;
 - ``rounds``: the interleaved rounds' order, medians and ranges;
-- ``measure``: the phases run against every path; ``report``: figures, ratios, table, JSON.
+- ``measure``: the phases run against every path; ``report``: figures, ratios, table, JSON;
+- ``ab``, ``ab_report``, ``worktree``: ``python -m bench.ab``, fmgate's CPU cost in this tree
+  against another commit (checked out in a temporary git worktree), in one run.
 """

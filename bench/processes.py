@@ -89,10 +89,11 @@ async def running_server(
     cpus: frozenset[int] | None = None,
     start_timeout: float = 120.0,
     ready_line: str | None = None,
+    cwd: Path = REPO_ROOT,
 ) -> AsyncIterator[ServerProcess]:
-    """Start ``argv`` (on ``cpus``), wait until ``GET url+ready_path`` answers (and, with
-    ``ready_line``, its log has that line), yield it, then stop it. A server that picks its own
-    port writes its base URL to ``url_file`` instead (give that, not ``url``)."""
+    """Start ``argv`` (on ``cpus``, in ``cwd``), wait until ``GET url+ready_path`` answers (and,
+    with ``ready_line``, its log has that line), yield it, then stop it. A server that picks its
+    own port writes its base URL to ``url_file`` instead (give that, not ``url``)."""
     if (url is None) == (url_file is None):
         raise ValueError("give either url or url_file")
     log_path = log_dir / f"{name}.log"
@@ -103,7 +104,7 @@ async def running_server(
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
             env=dict(env) if env is not None else None,
-            cwd=REPO_ROOT,
+            cwd=cwd,
             start_new_session=True,
         )
     try:

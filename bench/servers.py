@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.processes import ServerProcess, free_port, running_server
+from bench.processes import REPO_ROOT, ServerProcess, free_port, running_server
 
 MODEL_ID = "amazon.nova-micro-v1:0"
 BOT_NAME = "bench-chat"
@@ -56,6 +56,13 @@ def base_env(credentials: BenchCredentials) -> dict[str, str]:
         NO_PROXY="127.0.0.1,localhost",
     )
     return env
+
+
+def source_env(tree: Path) -> dict[str, str]:
+    """What makes ``python -m fmgate.cli`` import fmgate from the source tree ``tree`` (its
+    ``src`` and ``emulator/src``) rather than from the venv's editable install: ``PYTHONPATH``
+    comes before site-packages, and nothing else of the caller's ``PYTHONPATH`` is kept."""
+    return {"PYTHONPATH": os.pathsep.join([str(tree / "src"), str(tree / "emulator" / "src")])}
 
 
 def loopback_url(port: int) -> str:
@@ -149,11 +156,14 @@ async def fmgate_server(
     workers: int = 1,
     name: str = "fmgate",
     bots: list[dict[str, object]] | None = None,
+    source: Path | None = None,
 ) -> AsyncIterator[ServerProcess]:
     """``fmgate serve`` as production runs it (one worker unless ``workers``, uvloop,
     httptools), quiet logs; ready once every worker serves (their metrics on free ports).
     ``name`` names its log, catalog and ledger files; ``bots`` its catalog's bots (default: the
-    one bench bot)."""
+    one bench bot). With ``source`` it runs the fmgate of that source tree (a checkout of
+    another commit: ``bench.ab``), started there, in the same venv; without, the one this
+    Python imports."""
     port = free_port()
     catalog = log_dir / f"{name}-catalog.yaml"
     catalog.write_text(json.dumps(fmgate_catalog(emulator_url, max_tokens, bots), indent=2))
@@ -181,6 +191,8 @@ async def fmgate_server(
         POE_KEY_ENV: credentials.poe_access_key,
         API_KEY_ENV: credentials.api_key,
     }
+    if source is not None:
+        env |= source_env(source)
     async with running_server(
         name,
         argv,
@@ -190,6 +202,7 @@ async def fmgate_server(
         log_dir=log_dir,
         env=env,
         cpus=cpus,
+        cwd=source or REPO_ROOT,
     ) as server:
         yield server
 
