@@ -53,6 +53,7 @@ from bench.servers import (
 )
 from fmgate.accounting.ledger import UsageRecord
 from fmgate.accounting.sqlite_ledger import SqliteLedger
+from fmgate.cli.chat_client import client_reports
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.config.loader import load_catalog
 from fmgate_emulator.config import PROFILE_TIMINGS
@@ -127,7 +128,10 @@ class PoeConversation:
         )
 
     async def _note_request_id(self, response: httpx.Response) -> None:
-        self._request_ids.append(response.headers.get("x-request-id", ""))
+        # Only answers to queries carry one; fastapi_poe's client also posts ``report_error``
+        # for the ``data`` event (a message's state for Poe) that it does not know.
+        if "x-request-id" in response.headers:
+            self._request_ids.append(response.headers["x-request-id"])
 
     async def ask(self, turn: int, text: str) -> SentTurn:
         """Send the next user message; the reply joins the history."""
@@ -150,6 +154,7 @@ class PoeConversation:
             base_url=self._base_url,
             session=self._session,
             num_tries=1,
+            on_error=client_reports,
         ):
             if partial.text and not first_text:
                 first_text = time.perf_counter()
