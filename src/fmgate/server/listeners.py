@@ -19,8 +19,11 @@ from __future__ import annotations
 import socket
 from collections.abc import Sequence
 
-#: Connections each listening socket queues before the kernel refuses more (uvicorn's default).
-BACKLOG = 2048
+#: Connections each listening socket queues before the kernel refuses more: room for a burst of
+#: thousands of streams arriving while the event loop is busy (uvicorn's default, 2048, overflowed
+#: at 5,000 at once: resets). The kernel caps it at ``net.core.somaxconn`` (4096 on current
+#: Linux; raise that too for more).
+BACKLOG = 8192
 
 
 def bind_listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:

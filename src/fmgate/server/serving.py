@@ -35,6 +35,7 @@ from starlette.types import ASGIApp
 from uvicorn.server import HANDLED_SIGNALS
 
 from fmgate.core.shutdown import ShutdownSignal
+from fmgate.server.listeners import BACKLOG
 
 logger = logging.getLogger("fmgate.server.serving")
 
@@ -100,6 +101,10 @@ class GracefulServer(uvicorn.Server):
         self.shutdown_signal.cut_streams()
 
 
+#: Seconds an idle keep-alive connection is kept (uvicorn's default is 5).
+KEEP_ALIVE_SECONDS = 75
+
+
 def graceful_config(
     app: ASGIApp, *, host: str, port: int, log_level: str, grace_seconds: float
 ) -> uvicorn.Config:
@@ -113,6 +118,10 @@ def graceful_config(
         log_config=None,
         loop="uvloop",
         http="httptools",
+        backlog=BACKLOG,
+        # Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s
+        # on AWS ALB by default): the gateway closing one as the balancer reuses it is a reset.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # A backstop only: streams are cut (and end properly) at grace_seconds.
         timeout_graceful_shutdown=math.ceil(grace_seconds + CUT_ALLOWANCE_SECONDS),
     )
