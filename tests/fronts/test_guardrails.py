@@ -18,14 +18,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from fmgate.config.catalog import Catalog
 from fmgate.config.loader import parse_catalog
 from fmgate.server.app import build_app
-from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient, Emulator
 from fmgate_emulator.content import reply_text, split_tokens
 from fmgate_emulator.guarded_answer import CHUNK_TOKENS
 from fmgate_emulator.guardrails import DEFAULT_GUARDRAIL
 from tests.fakes.poe_api import FakePoeApi
-from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row
-from tests.harness.emulator import aws_for
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row, ledgered_gateway
 from tests.harness.poe_client import BASE_URL, TEST_POE_KEY, ask, query
 from tests.harness.poe_gateway import pointed_at
 
@@ -77,8 +76,7 @@ async def guarded_gateway(
     moto_url: str,
     tmp_path: Path,
 ) -> AsyncIterator[Gateway]:
-    options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=tmp_path / "usage.db")
-    async with Gateway.open(guarded_catalog, options) as gateway:
+    async with ledgered_gateway(guarded_catalog, emulator, moto_url, tmp_path) as gateway:
         yield gateway
 
 

@@ -17,11 +17,10 @@ from fmgate.config.catalog import Catalog
 from fmgate.config.loader import parse_catalog
 from fmgate.core.events import Usage
 from fmgate.server.app import build_app
-from fmgate.server.gateway import Gateway, GatewayOptions
+from fmgate.server.gateway import Gateway
 from fmgate_emulator import AsyncEmulatorClient, Emulator
 from tests.fakes.poe_api import FakePoeApi
-from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row
-from tests.harness.emulator import aws_for
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row, ledgered_gateway
 from tests.harness.poe_client import BASE_URL, TEST_POE_KEY, query
 from tests.harness.poe_gateway import pointed_at
 
@@ -75,8 +74,7 @@ async def tier_gateway(
     moto_url: str,
     tmp_path: Path,
 ) -> AsyncIterator[Gateway]:
-    options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=tmp_path / "usage.db")
-    async with Gateway.open(tier_catalog, options) as gateway:
+    async with ledgered_gateway(tier_catalog, emulator, moto_url, tmp_path) as gateway:
         yield gateway
 
 
