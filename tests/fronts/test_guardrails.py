@@ -5,8 +5,6 @@ guardrail's own message shown, the ledger outcome, the metrics and the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import httpx2
@@ -17,14 +15,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fmgate.config.catalog import Catalog
 from fmgate.config.loader import parse_catalog
-from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
-from fmgate_emulator import AsyncEmulatorClient, Emulator
+from fmgate_emulator import AsyncEmulatorClient
 from fmgate_emulator.content import reply_text, split_tokens
 from fmgate_emulator.guarded_answer import CHUNK_TOKENS
 from fmgate_emulator.guardrails import DEFAULT_GUARDRAIL
 from tests.fakes.poe_api import FakePoeApi
-from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row, ledgered_gateway
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row
 from tests.harness.poe_client import BASE_URL, TEST_POE_KEY, ask, query
 from tests.harness.poe_gateway import pointed_at
 
@@ -61,37 +58,16 @@ bots:
 """
 
 
+pytestmark = pytest.mark.usefixtures("emu")  # the emulator reset around each test
+
+
 @pytest.fixture
-def guarded_catalog(monkeypatch: pytest.MonkeyPatch, poe_api: FakePoeApi) -> Catalog:
+def catalog(monkeypatch: pytest.MonkeyPatch, poe_api: FakePoeApi) -> Catalog:
+    """This module's catalog in place of the harness's: its ``gateway``, ``poe``
+    and ``api_gateway`` / ``api_http`` serve it."""
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
     monkeypatch.setenv("FMGATE_TEST_API_KEY", TEST_API_KEY)
     return pointed_at(parse_catalog(CATALOG, "guardrails.yaml"), poe_api)
-
-
-@pytest.fixture
-async def guarded_gateway(
-    guarded_catalog: Catalog,
-    emulator: Emulator,
-    emu: AsyncEmulatorClient,
-    moto_url: str,
-    tmp_path: Path,
-) -> AsyncIterator[Gateway]:
-    async with ledgered_gateway(guarded_catalog, emulator, moto_url, tmp_path) as gateway:
-        yield gateway
-
-
-@pytest.fixture
-async def poe(guarded_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(guarded_gateway))
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as session:
-        yield session
-
-
-@pytest.fixture
-async def api_http(guarded_gateway: Gateway) -> AsyncIterator[httpx2.AsyncClient]:
-    transport = httpx2.ASGITransport(app=build_app(guarded_gateway))
-    async with httpx2.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
-        yield http
 
 
 def released(mode: str) -> str:
@@ -133,7 +109,7 @@ async def poe_request_id(poe: httpx.AsyncClient, bot: str, text: str) -> str:
 @pytest.mark.parametrize("bot", ["guarded", "guarded-whole"])
 async def test_poe_shows_the_blocked_input_message_and_books_a_guardrail_outcome(
     poe: httpx.AsyncClient,
-    guarded_gateway: Gateway,
+    gateway: Gateway,
     emu: AsyncEmulatorClient,
     caplog: pytest.LogCaptureFixture,
     bot: str,
@@ -150,10 +126,10 @@ async def test_poe_shows_the_blocked_input_message_and_books_a_guardrail_outcome
     assert "plutonium" not in logged  # trace "enabled": no user content in the log
 
     request_id = await poe_request_id(poe, bot, "plutonium again")
-    row = await ledger_row(guarded_gateway, request_id)
+    row = await ledger_row(gateway, request_id)
     assert row.outcome == "guardrail"
     assert (row.input_tokens, row.output_tokens, row.cost_milli_cents) == (0, 0, 0)
-    assert requests_with_outcome(guarded_gateway, bot, "guardrail") == 2
+    assert requests_with_outcome(gateway, bot, "guardrail") == 2
 
 
 async def test_poe_only_the_latest_turn_is_assessed(
@@ -176,7 +152,7 @@ async def test_poe_only_the_latest_turn_is_assessed(
 @pytest.mark.parametrize(("bot", "mode"), [("guarded", "sync"), ("guarded-async", "async")])
 async def test_poe_output_blocked_mid_stream(
     poe: httpx.AsyncClient,
-    guarded_gateway: Gateway,
+    gateway: Gateway,
     caplog: pytest.LogCaptureFixture,
     bot: str,
     mode: str,
@@ -186,7 +162,7 @@ async def test_poe_output_blocked_mid_stream(
         reply = await ask(poe, bot, LATE_WORD)
     assert reply.text.startswith(released(mode) + BLOCKED_OUTPUT)
     assert ("swordfish" in reply.text) is (mode == "async")
-    row = await ledger_row(guarded_gateway, request_id)
+    row = await ledger_row(gateway, request_id)
     assert row.outcome == "guardrail"
     assert row.output_tokens > 0  # the model's output before the intervention is billed
     assert row.cost_milli_cents > 0
@@ -202,7 +178,7 @@ async def test_poe_output_blocked_mid_stream(
 
 
 async def test_openai_blocked_input_is_a_content_filter_finish(
-    api_http: httpx2.AsyncClient, guarded_gateway: Gateway
+    api_http: httpx2.AsyncClient, api_gateway: Gateway
 ) -> None:
     client = AsyncOpenAI(
         api_key=TEST_API_KEY, base_url=f"{GATEWAY_URL}/v1", http_client=api_http, max_retries=0
@@ -213,13 +189,13 @@ async def test_openai_blocked_input_is_a_content_filter_finish(
     [choice] = raw.parse().choices
     assert choice.message.content == BLOCKED_INPUT
     assert choice.finish_reason == "content_filter"
-    row = await ledger_row(guarded_gateway, raw.headers["x-request-id"])
+    row = await ledger_row(api_gateway, raw.headers["x-request-id"])
     assert (row.outcome, row.front) == ("guardrail", "openai")
 
 
 @pytest.mark.parametrize(("bot", "mode"), [("guarded", "sync"), ("guarded-async", "async")])
 async def test_openai_stream_blocked_mid_answer(
-    api_http: httpx2.AsyncClient, guarded_gateway: Gateway, bot: str, mode: str
+    api_http: httpx2.AsyncClient, api_gateway: Gateway, bot: str, mode: str
 ) -> None:
     client = AsyncOpenAI(
         api_key=TEST_API_KEY, base_url=f"{GATEWAY_URL}/v1", http_client=api_http, max_retries=0
@@ -235,12 +211,12 @@ async def test_openai_stream_blocked_mid_answer(
             finish = choice.finish_reason or finish
     assert "".join(pieces) == released(mode) + BLOCKED_OUTPUT
     assert finish == "content_filter"
-    row = await ledger_row(guarded_gateway, raw.headers["x-request-id"])
+    row = await ledger_row(api_gateway, raw.headers["x-request-id"])
     assert row.outcome == "guardrail"
 
 
 async def test_anthropic_blocked_output_is_a_refusal(
-    api_http: httpx2.AsyncClient, guarded_gateway: Gateway
+    api_http: httpx2.AsyncClient, api_gateway: Gateway
 ) -> None:
     client = AsyncAnthropic(
         api_key=TEST_API_KEY, base_url=GATEWAY_URL, http_client=api_http, max_retries=0
@@ -259,6 +235,6 @@ async def test_anthropic_blocked_output_is_a_refusal(
         model="guarded-whole", max_tokens=256, messages=[{"role": "user", "content": "plutonium"}]
     )
     assert (await raw.parse()).stop_reason == "refusal"
-    row = await ledger_row(guarded_gateway, raw.headers["request-id"])
+    row = await ledger_row(api_gateway, raw.headers["request-id"])
     assert (row.outcome, row.front) == ("guardrail", "anthropic")
-    assert requests_with_outcome(guarded_gateway, "guarded-async", "guardrail") == 1
+    assert requests_with_outcome(api_gateway, "guarded-async", "guardrail") == 1

@@ -4,9 +4,6 @@ a throttled flex bot answered by its model on the standard tier."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import httpx2
 import pytest
@@ -18,9 +15,9 @@ from fmgate.config.loader import parse_catalog
 from fmgate.core.events import Usage
 from fmgate.server.app import build_app
 from fmgate.server.gateway import Gateway
-from fmgate_emulator import AsyncEmulatorClient, Emulator
+from fmgate_emulator import AsyncEmulatorClient
 from tests.fakes.poe_api import FakePoeApi
-from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row, ledgered_gateway
+from tests.harness.api_gateway import GATEWAY_URL, TEST_API_KEY, ledger_row
 from tests.harness.poe_client import BASE_URL, TEST_POE_KEY, query
 from tests.harness.poe_gateway import pointed_at
 
@@ -59,30 +56,16 @@ bots:
 """
 
 
+pytestmark = pytest.mark.usefixtures("emu")  # the emulator reset around each test
+
+
 @pytest.fixture
-def tier_catalog(monkeypatch: pytest.MonkeyPatch, poe_api: FakePoeApi) -> Catalog:
+def catalog(monkeypatch: pytest.MonkeyPatch, poe_api: FakePoeApi) -> Catalog:
+    """This module's catalog in place of the harness's: its ``gateway``, ``poe``
+    serve it."""
     monkeypatch.setenv("FMGATE_TEST_POE_KEY", TEST_POE_KEY)
     monkeypatch.setenv("FMGATE_TEST_API_KEY", TEST_API_KEY)
     return pointed_at(parse_catalog(CATALOG, "tiers.yaml"), poe_api)
-
-
-@pytest.fixture
-async def tier_gateway(
-    tier_catalog: Catalog,
-    emulator: Emulator,
-    emu: AsyncEmulatorClient,
-    moto_url: str,
-    tmp_path: Path,
-) -> AsyncIterator[Gateway]:
-    async with ledgered_gateway(tier_catalog, emulator, moto_url, tmp_path) as gateway:
-        yield gateway
-
-
-@pytest.fixture
-async def poe(tier_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(tier_gateway))
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as session:
-        yield session
 
 
 async def ask_poe(poe: httpx.AsyncClient, bot: str, text: str) -> tuple[str, str]:
@@ -106,7 +89,7 @@ def expected_cost(gateway: Gateway, bot: str, tier: str, usage: Usage) -> int:
 @pytest.mark.parametrize(("bot", "tier"), [("nova-flex", "flex"), ("nova-priority", "priority")])
 async def test_the_tier_reported_is_recorded_and_priced(
     poe: httpx.AsyncClient,
-    tier_gateway: Gateway,
+    gateway: Gateway,
     emu: AsyncEmulatorClient,
     bot: str,
     tier: str,
@@ -114,43 +97,43 @@ async def test_the_tier_reported_is_recorded_and_priced(
     request_id, _ = await ask_poe(poe, bot, "Price me on a tier")
     [record] = await emu.requests()
     assert record["body"]["serviceTier"] == {"type": tier}
-    row = await ledger_row(tier_gateway, request_id)
+    row = await ledger_row(gateway, request_id)
     assert (row.outcome, row.service_tier) == ("ok", tier)
     usage = Usage(input_tokens=row.input_tokens, output_tokens=row.output_tokens)
-    assert row.cost_milli_cents == expected_cost(tier_gateway, bot, tier, usage)
-    standard = expected_cost(tier_gateway, bot, "default", usage)
+    assert row.cost_milli_cents == expected_cost(gateway, bot, tier, usage)
+    standard = expected_cost(gateway, bot, "default", usage)
     assert (row.cost_milli_cents < standard) is (tier == "flex")
 
 
 async def test_a_bot_without_a_tier_names_none(
-    poe: httpx.AsyncClient, tier_gateway: Gateway, emu: AsyncEmulatorClient
+    poe: httpx.AsyncClient, gateway: Gateway, emu: AsyncEmulatorClient
 ) -> None:
     request_id, _ = await ask_poe(poe, "nova-plain", "No tier")
     [record] = await emu.requests()
     assert "serviceTier" not in record["body"]
-    row = await ledger_row(tier_gateway, request_id)
+    row = await ledger_row(gateway, request_id)
     assert row.service_tier is None
 
 
 async def test_a_throttled_flex_call_falls_back_to_the_default_tier(
-    poe: httpx.AsyncClient, tier_gateway: Gateway, emu: AsyncEmulatorClient
+    poe: httpx.AsyncClient, gateway: Gateway, emu: AsyncEmulatorClient
 ) -> None:
     await emu.inject("throttle", model_id=NOVA_PRO, service_tier="flex", count=-1)
     request_id, body = await ask_poe(poe, "nova-flex", "Busy flex")
     assert f"Answered by {NOVA_PRO} (default tier) because {NOVA_PRO} (flex tier) is busy." in body
     tiers = [r["body"].get("serviceTier") for r in await emu.requests()]
     assert tiers == [{"type": "flex"}, {"type": "flex"}, {"type": "default"}]
-    row = await ledger_row(tier_gateway, request_id)
+    row = await ledger_row(gateway, request_id)
     assert (row.outcome, row.model_id, row.service_tier) == ("ok", NOVA_PRO, "default")
     usage = Usage(input_tokens=row.input_tokens, output_tokens=row.output_tokens)
-    assert row.cost_milli_cents == expected_cost(tier_gateway, "nova-flex", "default", usage)
+    assert row.cost_milli_cents == expected_cost(gateway, "nova-flex", "default", usage)
 
 
 async def test_openai_flex_fallback_streams_and_is_recorded(
-    tier_gateway: Gateway, emu: AsyncEmulatorClient
+    gateway: Gateway, emu: AsyncEmulatorClient
 ) -> None:
     await emu.inject("throttle", model_id=NOVA_PRO, service_tier="flex", count=-1)
-    transport = httpx2.ASGITransport(app=build_app(tier_gateway))
+    transport = httpx2.ASGITransport(app=build_app(gateway))
     async with httpx2.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
         client = AsyncOpenAI(
             api_key=TEST_API_KEY, base_url=f"{GATEWAY_URL}/v1", http_client=http, max_retries=0
@@ -160,5 +143,5 @@ async def test_openai_flex_fallback_streams_and_is_recorded(
         )
         text = "".join([c.choices[0].delta.content or "" async for c in raw.parse() if c.choices])
     assert "Busy flex" in text
-    row = await ledger_row(tier_gateway, raw.headers["x-request-id"])
+    row = await ledger_row(gateway, raw.headers["x-request-id"])
     assert (row.front, row.service_tier) == ("openai", "default")

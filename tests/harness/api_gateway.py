@@ -8,7 +8,6 @@ for the official SDKs, which each front's conftest builds on it).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
@@ -36,22 +35,13 @@ def api_catalog(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> Catalog:
     return catalog.model_copy(update={"gateway": settings})
 
 
-@asynccontextmanager
-async def ledgered_gateway(
-    catalog: Catalog, emulator: Emulator, moto_url: str, tmp_path: Path
-) -> AsyncIterator[Gateway]:
-    """``catalog`` served on the emulator, with a usage ledger in ``tmp_path``."""
-    options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=tmp_path / "usage.db")
-    async with Gateway.open(catalog, options) as gateway:
-        yield gateway
-
-
 @pytest.fixture
 async def api_gateway(
     api_catalog: Catalog, emulator: Emulator, moto_url: str, tmp_path: Path
 ) -> AsyncIterator[Gateway]:
     """``api_catalog`` served on the emulator, with a usage ledger in ``tmp_path``."""
-    async with ledgered_gateway(api_catalog, emulator, moto_url, tmp_path) as gateway:
+    options = GatewayOptions(aws=aws_for(emulator, moto_url), ledger_path=tmp_path / "usage.db")
+    async with Gateway.open(api_catalog, options) as gateway:
         yield gateway
 
 
