@@ -49,3 +49,6 @@ VERSION_2_TABLE = VERSION_1_TABLE.removesuffix(")") + (
 
 #: The usage table of schema version 4 (before the service tier was recorded).
 VERSION_4_TABLE = VERSION_2_TABLE.removesuffix(")") + ", cache_saving_milli_cents DOUBLE PRECISION)"
+
+#: The usage table of schema version 5 (before the billing split was recorded).
+VERSION_5_TABLE = VERSION_4_TABLE.removesuffix(")") + ", service_tier TEXT)"

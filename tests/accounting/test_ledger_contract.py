@@ -48,6 +48,17 @@ async def test_the_service_tier_is_kept(open_ledger_store: LedgerOpener) -> None
     assert untiered.service_tier is None
 
 
+async def test_the_billing_split_is_kept(open_ledger_store: LedgerOpener) -> None:
+    ledger = await open_ledger_store()
+    split = usage_record("r1", system_tokens=300, input_tokens_excl_system=700)
+    await ledger.record(split)
+    await ledger.record(usage_record("r2"))
+    assert await ledger.get("r1") == split
+    unknown = await ledger.get("r2")
+    assert unknown is not None
+    assert (unknown.system_tokens, unknown.input_tokens_excl_system) == (None, None)
+
+
 async def test_a_guardrail_intervention_is_not_an_error(open_ledger_store: LedgerOpener) -> None:
     ledger = await open_ledger_store()
     await ledger.record(usage_record("r1", outcome="guardrail"))

@@ -29,6 +29,7 @@ from tests.accounting.records import (
     VERSION_1_TABLE,
     VERSION_2_TABLE,
     VERSION_4_TABLE,
+    VERSION_5_TABLE,
     usage_record,
 )
 from tests.harness.postgres_server import TEST_POSTGRES_PASSWORD, PostgresServer
@@ -101,6 +102,30 @@ async def test_a_version_4_ledger_gets_the_service_tier_column(postgres_dsn: str
         assert old.service_tier is None
         await ledger.record(usage_record("new", service_tier="priority"))
         assert await ledger.get("new") == usage_record("new", service_tier="priority")
+    finally:
+        await ledger.aclose()
+    async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:
+        cursor = await conn.execute("SELECT version FROM schema_version")
+        assert await cursor.fetchall() == [(SCHEMA_VERSION,)]
+
+
+async def test_a_version_5_ledger_gets_the_billing_split_columns(postgres_dsn: str) -> None:
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+        await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        await conn.execute("INSERT INTO schema_version (version) VALUES (5)")
+        await conn.execute(VERSION_5_TABLE)
+        await conn.execute(
+            "INSERT INTO usage VALUES ('old', 'claude', 'm', 'u', 'c', 1.0, 10, 2, 0, 0, false, "
+            "7, 5.0, NULL, 'ok', 'poe', 0, 0.0, NULL)"
+        )
+    split = usage_record("new", system_tokens=4, input_tokens_excl_system=6)
+    ledger = await PostgresLedger.open(postgres_dsn)
+    try:
+        old = await ledger.get("old")
+        assert old is not None
+        assert (old.system_tokens, old.input_tokens_excl_system) == (None, None)
+        await ledger.record(split)
+        assert await ledger.get("new") == split
     finally:
         await ledger.aclose()
     async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:

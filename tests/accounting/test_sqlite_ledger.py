@@ -25,6 +25,7 @@ from tests.accounting.records import (
     VERSION_1_TABLE,
     VERSION_2_TABLE,
     VERSION_4_TABLE,
+    VERSION_5_TABLE,
     usage_record,
 )
 
@@ -118,6 +119,30 @@ async def test_a_version_4_ledger_gets_the_service_tier_column(tmp_path: Path) -
         assert old.service_tier is None
         await ledger.record(usage_record("new", service_tier="priority"))
         assert await ledger.get("new") == usage_record("new", service_tier="priority")
+    finally:
+        await ledger.aclose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+async def test_a_version_5_ledger_gets_the_billing_split_columns(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (5)")
+        db.execute(VERSION_5_TABLE)
+        db.execute(
+            "INSERT INTO usage VALUES ('old', 'claude', 'm', 'u', 'c', 1.0, 10, 2, 0, 0, 0, 7, "
+            "5.0, NULL, 'ok', 'poe', 0, 0.0, NULL)"
+        )
+    split = usage_record("new", system_tokens=4, input_tokens_excl_system=6)
+    ledger = SqliteLedger(path)
+    try:
+        old = await ledger.get("old")
+        assert old is not None
+        assert (old.system_tokens, old.input_tokens_excl_system) == (None, None)
+        await ledger.record(split)
+        assert await ledger.get("new") == split
     finally:
         await ledger.aclose()
     with sqlite3.connect(path) as db:

@@ -50,6 +50,14 @@ class UsageRecord:
     #: ``flex``; it was priced at that tier's prices). None: Bedrock reported none (no tier
     #: asked for, no answer, or a row from before schema 5).
     service_tier: str | None = None
+    #: Of the prompt's tokens (input, cache reads and cache writes), those of the system
+    #: prompt, counted with CountTokens (:mod:`fmgate.accounting.billing_split`). None: not
+    #: known (a model that does not count tokens, a count that failed, no usage, or a row from
+    #: before schema 6).
+    system_tokens: int | None = None
+    #: The prompt's other tokens: the input excluding the system prompt (what the caller
+    #: sent). None when ``system_tokens`` is.
+    input_tokens_excl_system: int | None = None
 
 
 #: Outcomes that are not errors.

@@ -15,7 +15,7 @@ from typing import Final
 
 from fmgate.accounting.ledger import UsageRecord
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 
 COLUMNS: Final = tuple(f.name for f in fields(UsageRecord))
 
@@ -54,7 +54,9 @@ SCHEMA: Final = (
         front TEXT NOT NULL,
         cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
         cache_saving_milli_cents DOUBLE PRECISION,
-        service_tier TEXT
+        service_tier TEXT,
+        system_tokens BIGINT,
+        input_tokens_excl_system BIGINT
     )""",
     "CREATE INDEX IF NOT EXISTS usage_started_at ON usage (started_at)",
     *DOCUMENTS_SCHEMA,
@@ -76,6 +78,12 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {
     3: DOCUMENTS_SCHEMA,
     # 5: the service tier Bedrock served each request on (NULL for the rows already there).
     4: ("ALTER TABLE usage ADD COLUMN service_tier TEXT",),
+    # 6: the billing split of the prompt, the system prompt's tokens and the rest (NULL, not
+    # known, for the rows already there).
+    5: (
+        "ALTER TABLE usage ADD COLUMN system_tokens BIGINT",
+        "ALTER TABLE usage ADD COLUMN input_tokens_excl_system BIGINT",
+    ),
 }
 
 

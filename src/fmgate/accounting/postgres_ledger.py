@@ -66,8 +66,8 @@ INSERT_SQL: Final = """
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents, service_tier
-    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        cache_saving_milli_cents, service_tier, system_tokens, input_tokens_excl_system
+    ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (request_id) DO NOTHING
 """
 #: Columns in :data:`COLUMNS` order (the order of :class:`UsageRecord`'s fields).
@@ -75,7 +75,7 @@ SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents, service_tier
+        cache_saving_milli_cents, service_tier, system_tokens, input_tokens_excl_system
     FROM usage WHERE request_id = %s
 """
 #: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled", "guardrail").

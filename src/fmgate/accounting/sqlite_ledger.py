@@ -50,15 +50,15 @@ INSERT_SQL: Final = """
         request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents, service_tier
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        cache_saving_milli_cents, service_tier, system_tokens, input_tokens_excl_system
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (request_id) DO NOTHING
 """
 SELECT_ONE_SQL: Final = """
     SELECT request_id, bot, model_id, user_id, conversation_id, started_at,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated,
         cost_milli_cents, latency_ms, ttft_ms, outcome, front, cache_write_1h_tokens,
-        cache_saving_milli_cents, service_tier
+        cache_saving_milli_cents, service_tier, system_tokens, input_tokens_excl_system
     FROM usage WHERE request_id = ?
 """
 #: Errors are the outcomes other than ``NON_ERROR_OUTCOMES`` ("ok", "cancelled", "guardrail");
