@@ -403,3 +403,28 @@ def test_model_id_arrives_percent_encoded_and_is_recorded_decoded(
     # The ARN's '/' must have travelled percent-encoded: the route has one path segment for it.
     assert record["model_id"] == arn
     assert "authorization" not in {h.lower() for h in record["headers"]}
+
+
+def test_a_system_prompt_adds_its_own_tokens_to_both_counts(bedrock: Any) -> None:
+    """What the billing split relies on: CountTokens and Converse count a system prompt alike,
+    so counting one turn with and without it gives the system prompt's share of a request."""
+    system = [{"text": "You are a terse assistant. Never use lists."}]
+    turn = [user("Hello")]
+    with_system = bedrock.count_tokens(
+        modelId=CLAUDE_37, input={"converse": {"system": system, "messages": turn}}
+    )["inputTokens"]
+    without = bedrock.count_tokens(modelId=CLAUDE_37, input={"converse": {"messages": turn}})
+    assert with_system - without["inputTokens"] == count_tokens(system[0]["text"])
+    answered = bedrock.converse(modelId=f"us.{CLAUDE_37}", system=system, messages=turn)
+    assert answered["usage"]["inputTokens"] == with_system
+
+
+def test_count_tokens_of_a_system_prompt_alone_is_refused_as_converse_refuses_it(
+    bedrock: Any,
+) -> None:
+    system = [{"text": "You are a terse assistant."}]
+    with pytest.raises(ClientError) as excinfo:
+        bedrock.count_tokens(modelId=CLAUDE_37, input={"converse": {"system": system}})
+    code, message, status = error_of(excinfo)
+    assert (code, status) == ("ValidationException", 400)
+    assert message.startswith("A conversation must start with a user message.")

@@ -106,6 +106,21 @@ class AnsweredBy:
 
 
 @dataclass(frozen=True, slots=True)
+class SystemPrompt:
+    """The system prompt the answering model was sent, for the billing split of the input
+    (accounting only; fronts do not show it).
+
+    The prompt is named, not carried: ``digest`` identifies its text (SHA-256), ``model_id``
+    the foundation model whose tokens count it; its token count is looked up by the pair
+    (:mod:`fmgate.accounting.system_prompt_counts`). ``digest`` None: the request had no
+    system prompt, so none of its input was one.
+    """
+
+    model_id: str
+    digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Media:
     """A generated file (image or video) to hand to the user."""
 
@@ -131,6 +146,11 @@ class Usage:
     cache_write_tokens: int = 0
     estimated: bool = False
     cache_write_1h_tokens: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every prompt token: uncached input, cache reads and cache writes."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
 StopReason = Literal[
@@ -165,6 +185,7 @@ Event = (
     | Progress
     | Notice
     | AnsweredBy
+    | SystemPrompt
     | Media
     | Usage
     | Done
@@ -202,6 +223,9 @@ class Summary:
     answering_model_id: str | None = None
     #: The service tier Bedrock reports it served the answer on; None: not reported.
     service_tier: str | None = None
+    #: The system prompt the answer was made with, for the billing split; None: not known
+    #: (a bot that does not report it, or a stream that ended before its first output).
+    system_prompt: SystemPrompt | None = None
 
     @property
     def text(self) -> str:
@@ -243,6 +267,8 @@ def fold(summary: Summary, event: Event) -> None:
             summary.service_tier = tier
         case AnsweredBy(model_id=model_id):
             summary.answering_model_id = model_id
+        case SystemPrompt():
+            summary.system_prompt = event
         case (
             Progress()
             | Notice()
