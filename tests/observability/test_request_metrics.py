@@ -16,12 +16,28 @@ def test_summary_line_with_system_prompt_split() -> None:
         latency_optimized=True,
         outcome="ok",
         system_tokens=200,
+        excl_system=1000,
     )
     assert line == (
         "bot=claude model=us.anthropic.claude-sonnet-4-20250514-v1:0 ttft_ms=412 "
         "input_tokens=1200 (system=200 excl_system=1000) output_tokens=350 "
         "latency_ms=3811 latency_optimized=on outcome=ok"
     )
+
+
+def test_summary_line_shows_the_prompt_cache_the_split_covers() -> None:
+    line = request_summary_line(
+        bot="claude",
+        model="anthropic.claude-sonnet-4-20250514-v1:0",
+        ttft_ms=40,
+        usage=Usage(input_tokens=12, output_tokens=30, cache_read_tokens=2000),
+        latency_ms=90,
+        latency_optimized=False,
+        outcome="ok",
+        system_tokens=1900,
+        excl_system=112,
+    )
+    assert "input_tokens=12 cache_read_tokens=2000 (system=1900 excl_system=112) " in line
 
 
 def test_summary_line_when_little_is_known() -> None:

@@ -5,6 +5,12 @@ Fronts call :meth:`RequestFinisher.finish` exactly once per request (also when t
 away), with the hooks their protocol adds (Poe's cost capture, bound to the bot that served the
 request). The work runs in a tracked background task, so a cancelled stream still gets its
 ledger row and its hooks; :meth:`drain` waits for what is pending at shutdown.
+
+The billing split (the system prompt's tokens and the rest, :mod:`fmgate.accounting.billing_split`)
+needs the system prompt's count, which the bot asked for after its first output: the finisher
+waits for it at most :data:`SYSTEM_PROMPT_WAIT_SECONDS` (after the hooks, so Poe's cost capture
+never waits), then writes the end-of-request line and the ledger row with it, or without it
+(``n/a``, NULL) when it is not known by then.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from fmgate.accounting.billing_split import BillingSplit, billing_split
 from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.accounting.ledger import UsageLedger, UsageRecord
 from fmgate.accounting.pricing import Cost, price
+from fmgate.accounting.system_prompt_counts import SystemPromptCounts
 from fmgate.accounting.tracker import RequestTracker
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.core.events import Usage
@@ -28,6 +36,10 @@ logger = logging.getLogger("fmgate.requests")
 #: Work a front adds to the end of its requests, given the request and its price; runs before
 #: the ledger row is written. A hook that raises is logged and does not stop the others.
 FinishHook = Callable[[RequestTracker, Cost], Awaitable[None]]
+
+#: Longest the finisher waits for a system prompt's count still under way (the request has
+#: been answered; only its line and its ledger row wait).
+SYSTEM_PROMPT_WAIT_SECONDS = 5.0
 
 
 def delivered_usage(tracker: RequestTracker) -> Usage | None:
@@ -57,9 +69,16 @@ def media_units(tracker: RequestTracker) -> tuple[int, float]:
 
 
 class RequestFinisher:
-    def __init__(self, *, metrics: GatewayMetrics, ledger: UsageLedger | None) -> None:
+    def __init__(
+        self,
+        *,
+        metrics: GatewayMetrics,
+        ledger: UsageLedger | None,
+        system_prompts: SystemPromptCounts | None = None,
+    ) -> None:
         self._metrics = metrics
         self._ledger = ledger
+        self._system_prompts = SystemPromptCounts() if system_prompts is None else system_prompts
         self._pending: set[asyncio.Task[None]] = set()
 
     def finish(self, tracker: RequestTracker, hooks: Sequence[FinishHook] = ()) -> None:
@@ -77,18 +96,32 @@ class RequestFinisher:
         usage = delivered_usage(tracker)
         cost = request_cost(tracker, usage)
         self._count(tracker, usage, cost)
-        logger.info(summary_line(tracker, usage))
         for hook in hooks:
             try:
                 await hook(tracker, cost)
             except Exception:
                 logger.exception("a finish hook failed for request %s", tracker.request_id)
+        split = await self._billing_split(tracker, usage)
+        if split is not None:
+            self._metrics.system_prompt_tokens(tracker.bot.bot_name, split.system_tokens)
+        logger.info(summary_line(tracker, usage, split))
         if self._ledger is not None:
             try:
-                await self._ledger.record(usage_record(tracker, usage, cost))
+                await self._ledger.record(usage_record(tracker, usage, cost, split))
                 self._metrics.ledger_recorded()
             except Exception:
                 logger.exception("could not record usage for request %s", tracker.request_id)
+
+    async def _billing_split(
+        self, tracker: RequestTracker, usage: Usage | None
+    ) -> BillingSplit | None:
+        """The request's prompt split, when its usage and its system prompt's count are
+        known (the count waited for a bounded time)."""
+        system = tracker.summary.system_prompt
+        if usage is None or system is None:
+            return None
+        tokens = await self._system_prompts.wait(system, SYSTEM_PROMPT_WAIT_SECONDS)
+        return billing_split(usage, tokens)
 
     def _count(self, tracker: RequestTracker, usage: Usage | None, cost: Cost) -> None:
         name = tracker.bot.bot_name
@@ -128,7 +161,9 @@ def request_cost(tracker: RequestTracker, usage: Usage | None) -> Cost:
     )
 
 
-def summary_line(tracker: RequestTracker, usage: Usage | None) -> str:
+def summary_line(
+    tracker: RequestTracker, usage: Usage | None, split: BillingSplit | None = None
+) -> str:
     bot = tracker.bot
     return request_summary_line(
         bot=bot.bot_name,
@@ -138,10 +173,14 @@ def summary_line(tracker: RequestTracker, usage: Usage | None) -> str:
         latency_ms=tracker.latency_ms,
         latency_optimized=isinstance(bot, ChatBotConfig) and bot.optimize_latency,
         outcome=tracker.outcome,
+        system_tokens=None if split is None else split.system_tokens,
+        excl_system=None if split is None else split.excl_system,
     )
 
 
-def usage_record(tracker: RequestTracker, usage: Usage | None, cost: Cost) -> UsageRecord:
+def usage_record(
+    tracker: RequestTracker, usage: Usage | None, cost: Cost, split: BillingSplit | None = None
+) -> UsageRecord:
     return UsageRecord(
         request_id=tracker.request_id,
         bot=tracker.bot.bot_name,
@@ -162,4 +201,6 @@ def usage_record(tracker: RequestTracker, usage: Usage | None, cost: Cost) -> Us
         cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else 0,
         cache_saving_milli_cents=cost.cache_saving,
         service_tier=tracker.summary.service_tier,
+        system_tokens=None if split is None else split.system_tokens,
+        input_tokens_excl_system=None if split is None else split.excl_system,
     )

@@ -14,6 +14,7 @@ from fmgate.accounting.estimates import estimate_output_tokens
 from fmgate.attachments.content import build_attachment_content
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.converse import converse, converse_stream, count_input_tokens
+from fmgate.bedrock.system_prompt_tokens import count_system_tokens
 from fmgate.bots.betas import BetaFilter
 from fmgate.bots.cache_points import (
     place_cache_points,
@@ -24,6 +25,7 @@ from fmgate.bots.cache_points import (
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.guardrail import guard_request, request_guardrail
 from fmgate.bots.reasoning_replay import reasoning_for
+from fmgate.bots.system_prompt import answered_system_prompt, system_texts
 from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
 from fmgate.config.bot_config import ChatBotConfig, ForcedToolChoice
@@ -31,12 +33,14 @@ from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
 from fmgate.core.errors import AttachmentRejected, GatewayError, InvalidRequest, UpstreamTimeout
 from fmgate.core.events import (
+    OUTPUT_EVENTS,
     AnsweredBy,
     Done,
     Event,
     Notice,
     ReasoningDelta,
     StopReason,
+    SystemPrompt,
     TextDelta,
     Usage,
 )
@@ -110,6 +114,7 @@ class ChatBot:
         )
         delivered: list[str] = []
         reported_usage = False
+        reported_system = False
         operation = "ConverseStream" if streams(self._config, chat) else "Converse"
         try:
             with (
@@ -132,6 +137,11 @@ class ChatBot:
                         if isinstance(event, Done) and event.stop_reason in STOP_NOTICES:
                             yield Notice(STOP_NOTICES[event.stop_reason])
                         yield event
+                        if not reported_system and isinstance(event, OUTPUT_EVENTS):
+                            reported_system = True  # after the first output: never before it
+                            system = self._system_prompt(chat, answering)
+                            if system is not None:
+                                yield system
         except GatewayError:
             if delivered and not reported_usage:
                 # The stream broke before Bedrock's usage arrived: estimate what was delivered.
@@ -189,6 +199,22 @@ class ChatBot:
                     return await count_input_tokens(client, without_cache_points(chat))
         except TimeoutError:
             raise UpstreamTimeout(f"CountTokens: no answer in {seconds:g}s") from None
+
+    def _system_prompt(self, chat: ChatRequest, answering: Target) -> SystemPrompt | None:
+        """The system prompt the answer reports for the billing split; its count asked for
+        in the background when it is not known yet."""
+        system = answered_system_prompt(self._config, chat, answering.model_id)
+        if system is not None and system.digest is not None:
+            count = partial(
+                self._count_system, answering.aws_region, system.model_id, system_texts(chat)
+            )
+            self._services.system_prompts.request(system, count)
+        return system
+
+    async def _count_system(self, region: str, model_id: str, texts: tuple[str, ...]) -> int:
+        client = await self._services.bedrock.get(region)
+        with self._services.upstream.track():
+            return await count_system_tokens(client, model_id, texts)
 
     def _fell_back(self, primary: Target, answering: Target) -> Notice | None:
         """Count a fallback's answer; the notice for the user, when they are to be told."""

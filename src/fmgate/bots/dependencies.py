@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from fmgate.accounting.system_prompt_counts import SystemPromptCounts
 from fmgate.attachments.content import AttachmentFetcher
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.in_flight import InFlightCalls
@@ -44,3 +45,5 @@ class BotDependencies:
     on_fallback: FallbackListener = ignore_fallback
     #: Bedrock calls running now (the upstream connections in use).
     upstream: InFlightCalls = field(default_factory=InFlightCalls)
+    #: System prompts' token counts (the billing split), shared with the finisher.
+    system_prompts: SystemPromptCounts = field(default_factory=SystemPromptCounts)

@@ -250,7 +250,8 @@ class ChatBotConfig(BotConfigBase):
     count_tokens: bool = Field(
         False,
         description="The model answers Bedrock CountTokens (the model table's): "
-        "/v1/messages/count_tokens and the usage estimate of a broken stream use it.",
+        "/v1/messages/count_tokens, the usage estimate of a broken stream and the billing "
+        "split (the system prompt's tokens, in the log line and the ledger) use it.",
     )
     anthropic_betas: tuple[str, ...] = Field(
         (),

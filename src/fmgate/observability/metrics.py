@@ -202,6 +202,13 @@ class GatewayMetrics:
             ("bot", "direction"),
             registry=r,
         )
+        self._system_tokens = Counter(
+            "fmgate_system_prompt_tokens",
+            "Prompt tokens that were the system prompt (counted with CountTokens), in the "
+            "requests whose billing split is known.",
+            ("bot",),
+            registry=r,
+        )
         self._cost = Counter(
             "fmgate_cost_milli_cents",
             "Cost charged to callers, in US milli-cents.",
@@ -277,6 +284,7 @@ class GatewayMetrics:
         self._ttft_children = _Children(self._ttft.labels)
         self._latency_children = _Children(self._latency.labels)
         self._token_children = _Children(self._tokens.labels)
+        self._system_token_children = _Children(self._system_tokens.labels)
         self._cost_children = _Children(self._cost.labels)
         self._inflight_children = _Children(self._inflight.labels)
         self._overhead_children = _Children(self._overhead.labels)
@@ -346,6 +354,12 @@ class GatewayMetrics:
             self._token_children[bot, "cache_write"].inc(cache_write_tokens)
         if cost_milli_cents:
             self._cost_children[bot].inc(cost_milli_cents)
+
+    def system_prompt_tokens(self, bot: str, tokens: int) -> None:
+        """A request's billing split is known: ``tokens`` of its prompt were the system
+        prompt."""
+        if tokens:
+            self._system_token_children[bot].inc(tokens)
 
     def ledger_recorded(self) -> None:
         """A usage record was committed to the ledger."""

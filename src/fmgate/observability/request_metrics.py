@@ -4,6 +4,10 @@ The line (one per request, at INFO) is what operators grep first::
 
     bot=claude model=us.anthropic... ttft_ms=412 input_tokens=1200 (system=200 excl_system=1000)
     output_tokens=350 latency_ms=3810 latency_optimized=off outcome=ok
+
+With the prompt cache, the prompt's reads and writes follow ``input_tokens``
+(``cache_read_tokens=``, ``cache_write_tokens=``, when not 0), and the split in parentheses is of
+the whole prompt: ``system + excl_system = input + cache reads + cache writes``.
 """
 
 from __future__ import annotations
@@ -53,22 +57,33 @@ def request_summary_line(
     latency_optimized: bool,
     outcome: str,
     system_tokens: int | None = None,
+    excl_system: int | None = None,
 ) -> str:
     """The end-of-request log line.
 
-    ``input_tokens`` is Bedrock's count, which includes the system prompt; ``system_tokens``
-    (when the caller counted it) splits it into ``system=`` and ``excl_system=``. Estimated
-    usage (the stream ended before Bedrock reported it) is marked ``estimated=yes``.
+    ``input_tokens`` is Bedrock's count of the uncached input, which includes the system
+    prompt; ``system_tokens`` and ``excl_system`` (when the system prompt was counted) split
+    the prompt into the system prompt's tokens and the rest, as ``system=`` and
+    ``excl_system=`` (``n/a``: not known). Estimated usage (the stream ended before Bedrock
+    reported it) is marked ``estimated=yes``.
     """
     if usage is None:
         tokens = f"input_tokens={UNKNOWN} output_tokens={UNKNOWN}"
     else:
-        if system_tokens is None:
-            split = f"system={UNKNOWN} excl_system={UNKNOWN}"
-        else:
-            excluded = max(0, usage.input_tokens - system_tokens)
-            split = f"system={system_tokens} excl_system={excluded}"
-        tokens = f"input_tokens={usage.input_tokens} ({split}) output_tokens={usage.output_tokens}"
+        system = UNKNOWN if system_tokens is None else str(system_tokens)
+        rest = UNKNOWN if excl_system is None else str(excl_system)
+        cache = "".join(
+            f" {name}={count}"
+            for name, count in (
+                ("cache_read_tokens", usage.cache_read_tokens),
+                ("cache_write_tokens", usage.cache_write_tokens),
+            )
+            if count
+        )
+        tokens = (
+            f"input_tokens={usage.input_tokens}{cache} (system={system} excl_system={rest}) "
+            f"output_tokens={usage.output_tokens}"
+        )
         if usage.estimated:
             tokens += " estimated=yes"
     return (

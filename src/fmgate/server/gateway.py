@@ -27,6 +27,7 @@ from fmgate.accounting.document_store import caller_documents
 from fmgate.accounting.finisher import RequestFinisher
 from fmgate.accounting.ledger import UsageLedger
 from fmgate.accounting.ledger_store import open_ledger
+from fmgate.accounting.system_prompt_counts import SystemPromptCounts
 from fmgate.attachments.download import AttachmentFetcher
 from fmgate.bedrock.access import AwsAccess
 from fmgate.bedrock.client import BedrockClients
@@ -131,11 +132,18 @@ class Gateway:
             if ledger is not None:
                 stack.push_async_callback(ledger.aclose)
             resources = await stack.enter_async_context(AsyncExitStack())
-            finisher = RequestFinisher(metrics=metrics, ledger=ledger)
-            stack.push_async_callback(finisher.drain)  # before the resources close (LIFO)
-            dependencies = await stack.enter_async_context(
-                open_bot_dependencies(catalog, options.aws, redis, metrics)
+            system_prompts = SystemPromptCounts()
+            finisher = RequestFinisher(
+                metrics=metrics, ledger=ledger, system_prompts=system_prompts
             )
+            dependencies = await stack.enter_async_context(
+                open_bot_dependencies(catalog, options.aws, redis, metrics, system_prompts)
+            )
+            # Closed in reverse: pending accounting drains first (it may wait for a system
+            # prompt's count), then the counts still under way stop, then the Bedrock clients
+            # and the resources close.
+            stack.push_async_callback(system_prompts.aclose)
+            stack.push_async_callback(finisher.drain)
             overload = await stack.enter_async_context(open_overload_guard(settings, metrics))
             yield cls(
                 catalog=catalog,
@@ -200,9 +208,14 @@ async def open_secrets(aws: AwsAccess) -> AsyncIterator[SecretResolver]:
 
 @asynccontextmanager
 async def open_bot_dependencies(
-    catalog: Catalog, aws: AwsAccess, redis: Redis | None, metrics: GatewayMetrics
+    catalog: Catalog,
+    aws: AwsAccess,
+    redis: Redis | None,
+    metrics: GatewayMetrics,
+    system_prompts: SystemPromptCounts | None = None,
 ) -> AsyncIterator[BotDependencies]:
-    """What bots use, wired to the metrics; the Bedrock clients and the downloader closed after."""
+    """What bots use, wired to the metrics; the Bedrock clients and the downloader closed after.
+    ``system_prompts``: the system prompts' counts the finisher reads (the billing split)."""
     settings = catalog.gateway
     async with AsyncExitStack() as stack:
         bedrock = open_bedrock(settings, aws)
@@ -234,6 +247,7 @@ async def open_bot_dependencies(
             limits=ConcurrencyLimits(settings.concurrency),
             timeouts=settings.timeouts,
             on_fallback=on_fallback,
+            system_prompts=SystemPromptCounts() if system_prompts is None else system_prompts,
         )
         upstream = dependencies.upstream
         metrics.watch_upstream_pool(lambda: float(upstream.count))
