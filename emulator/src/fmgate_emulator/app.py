@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from fmgate_emulator import control
+from fmgate_emulator.apply_guardrail import apply_guardrail
 from fmgate_emulator.call import Call
 from fmgate_emulator.config import EmulatorConfig
 from fmgate_emulator.control_plane import list_foundation_models, list_inference_profiles
@@ -65,6 +66,14 @@ ROUTES: tuple[Route, ...] = (
         streaming=True,
     ),
     _model_route("count-tokens", "CountTokens", count_tokens_handler),
+    Route(
+        "POST",
+        re.compile(
+            r"^/guardrail/(?P<guardrail_id>[^/]+)/version/(?P<guardrail_version>[^/]+)/apply$"
+        ),
+        "ApplyGuardrail",
+        apply_guardrail,
+    ),
     Route("POST", re.compile(r"^/async-invoke$"), "StartAsyncInvoke", start_async_invoke),
     Route("GET", re.compile(r"^/async-invoke$"), "ListAsyncInvokes", list_async_invokes),
     Route(
