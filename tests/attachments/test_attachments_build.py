@@ -383,3 +383,22 @@ def _png(width: int, height: int, *, noise: bool = False) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# -- the text a guardrail screens ---------------------------------------------------------------
+
+
+async def test_the_text_to_screen_is_the_placed_text_and_the_documents_extracted_text(
+    fetcher: AttachmentFetcher, file_server: FileServer
+) -> None:
+    content = await build(
+        fetcher,
+        bot(supports_documents=True, supports_images=True),
+        served(file_server, "notes.txt", "text/plain"),
+        served(file_server, "report.pdf", "application/pdf", parsed_content="The report says hi."),
+        served(file_server, "photo.png", "image/png", parsed_content="photo.png***A red square"),
+        served(file_server, "data.csv", "text/csv", parsed_content="  "),
+    )
+    placed = [block.text for block in content.blocks if isinstance(block, TextBlock)]
+    assert content.texts == (placed[0], "The report says hi.", placed[1])
+    assert NOTES_TXT in placed[0]

@@ -119,6 +119,7 @@ def test_the_documented_guardrail_example_means_what_it_says() -> None:
     assert (config.guardrail.id, config.guardrail.version) == ("gr1a2b3c4d5e", "3")
     assert (config.guardrail.trace, config.guardrail.guard) == ("enabled_full", "all")
     assert config.guardrail.stream_processing_mode == "async"
+    assert config.guardrail.screen_attachments
 
 
 def test_the_documented_tier_example_means_what_it_says() -> None:

@@ -21,6 +21,8 @@ HUGE_BYTES = 64 * 1024 * 1024  # what the "huge" endpoints would send if nobody 
 NOTES_TXT = "Shopping list:\n- apples\n- pears (ripe)\n"
 README_MD = "# Project\n\nSome *markdown* text. Ünïcödé ✓\n"
 DATA_CSV = "city,population\nParis,2100000\nLyon,520000\n"
+#: A text file the emulator's default guardrail denies (its word "plutonium").
+DENIED_TXT = "Lab notes:\n- how to enrich plutonium at home\n"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 DOCX_BYTES = b"PK\x03\x04" + b"\x00" * 60
 
@@ -46,6 +48,7 @@ STATIC_FILES: dict[str, tuple[bytes, str]] = {
     "notes.txt": (NOTES_TXT.encode(), "text/plain"),
     "readme.md": (README_MD.encode(), "text/markdown"),
     "data.csv": (DATA_CSV.encode(), "text/csv"),
+    "lab-notes.txt": (DENIED_TXT.encode(), "text/plain"),
     "photo.png": (PNG, "image/png"),
     "photo.jpg": (JPEG, "image/jpeg"),
     "anim.gif": (GIF, "image/gif"),

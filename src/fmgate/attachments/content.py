@@ -68,6 +68,10 @@ class AttachmentContent:
     blocks: tuple[ContentBlock, ...] = ()
     #: Short sentences telling the user what was skipped or cut, and why.
     notices: tuple[str, ...] = ()
+    #: The text the attachments carry, for a guardrail to screen: each text block's text (as
+    #: the model gets it), and Poe's extracted text (``parsed_content``) of each file sent as
+    #: a document block, which the model reads itself.
+    texts: tuple[str, ...] = ()
 
 
 async def build_attachment_content(
@@ -100,7 +104,9 @@ async def build_attachment_content(
                 f"This bot reads at most {limit} files per message, so it ignored "
                 f"{_names(attachments[limit:])}."
             )
-        content = AttachmentContent(tuple(builder.blocks), tuple(builder.notices))
+        content = AttachmentContent(
+            tuple(builder.blocks), tuple(builder.notices), tuple(builder.texts)
+        )
     if message_text is not None and not message_text.strip() and not content.blocks:
         raise AttachmentRejected(
             "no usable attachment and no message text",
@@ -123,6 +129,7 @@ class _ContentBuilder:
         self._documents = 0
         self.blocks: list[ContentBlock] = []
         self.notices: list[str] = []
+        self.texts: list[str] = []
         self._handlers: dict[AttachmentKind, Callable[[Attachment, FileType], Awaitable[None]]] = {
             "image": self._add_image,
             "text": self._add_text,
@@ -220,6 +227,8 @@ class _ContentBuilder:
             return
         self.blocks.append(DocumentBlock(document_format, self._namer.name(name), data))
         self._documents += 1
+        if attachment.parsed_content and attachment.parsed_content.strip():
+            self.texts.append(attachment.parsed_content)
 
     def _place_text(
         self, name: str, text: str, *, wrap: Callable[[str, str], str] = format_attachment_text
@@ -227,6 +236,7 @@ class _ContentBuilder:
         placed = self._text.place(name, text, wrap=wrap)
         if placed.block is not None:
             self.blocks.append(placed.block)
+            self.texts.append(placed.block.text)
         if placed.notice is not None:
             self.notices.append(placed.notice)
 

@@ -64,6 +64,8 @@ class BedrockRuntimeClient(Protocol):
 
     async def count_tokens(self, **kwargs: object) -> Response: ...
 
+    async def apply_guardrail(self, **kwargs: object) -> Response: ...
+
 
 class GetObjectResponse(TypedDict):
     Body: StreamingBody

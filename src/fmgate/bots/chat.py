@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from itertools import takewhile
 from typing import Literal
@@ -23,7 +23,12 @@ from fmgate.bots.cache_points import (
     without_cache_points,
 )
 from fmgate.bots.dependencies import BotDependencies
-from fmgate.bots.guardrail import guard_request, request_guardrail
+from fmgate.bots.guardrail import (
+    guard_request,
+    request_guardrail,
+    screen_attachments,
+    screens_attachments,
+)
 from fmgate.bots.reasoning_replay import reasoning_for
 from fmgate.bots.system_prompt import answered_system_prompt, system_texts
 from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
@@ -91,9 +96,15 @@ class ChatBot:
         return self._config
 
     async def stream(self, request: BotRequest) -> AsyncIterator[Event]:
-        chat, notices = await self.build_request(request)
-        for notice in notices:
+        prepared = await self._prepare(request)
+        chat = prepared.chat
+        for notice in prepared.notices:
             yield Notice(notice)
+        blocked = await self._screen(prepared.attachment_texts)
+        if blocked is not None:  # the guardrail stopped the files: the model is not called
+            for event in blocked_answer(blocked):
+                yield event
+            return
         services = self._services
         targets = self._targets
         answering = targets[0]
@@ -223,8 +234,30 @@ class ChatBot:
             return None
         return Notice(fallback_notice(primary, answering))
 
+    async def _screen(self, texts: tuple[str, ...]) -> str | None:
+        """The guardrail's blocked message when it screens attachments and intervened on
+        ``texts`` (the latest message's files), else None."""
+        guardrail = self._guardrail
+        if not texts or guardrail is None or not screens_attachments(self._config.guardrail):
+            return None
+        client = await self._services.bedrock.get(self._config.aws_region)
+        seconds = self._services.timeouts.first_token_seconds
+        try:
+            with self._services.upstream.track():
+                async with asyncio.timeout(seconds):
+                    return await screen_attachments(client, guardrail, texts)
+        except TimeoutError:
+            raise UpstreamTimeout(f"ApplyGuardrail: no answer in {seconds:g}s") from None
+
     async def build_request(self, request: BotRequest) -> tuple[ChatRequest, list[str]]:
-        """The Converse request for this turn, and notices for the user (skipped files...).
+        """The Converse request for this turn, and notices for the user (see
+        :meth:`_prepare`)."""
+        prepared = await self._prepare(request)
+        return prepared.chat, prepared.notices
+
+    async def _prepare(self, request: BotRequest) -> PreparedChat:
+        """The Converse request for this turn, notices for the user (skipped files...), and
+        the text of the latest message's files (for a guardrail to screen).
 
         With prompt caching on, the prompt keeps every earlier turn's bytes (system messages
         stay where they were sent, merged turns keep their blocks) and carries the checkpoints
@@ -235,6 +268,7 @@ class ChatBot:
         config = self._config
         check_tool_choice(request, config)  # a forced choice is refused, not dropped
         notices: list[str] = []
+        attachment_texts: tuple[str, ...] = ()
         if config.tool_use == "none" and carries_tools(request):
             request = without_tools(request)
             notices.append(NO_TOOLS_NOTICE)
@@ -278,6 +312,7 @@ class ChatBot:
                     )
                 content.extend(attached.blocks)
                 notices.extend(attached.notices)
+                attachment_texts = attached.texts
             elif message.attachments:
                 content.append(TextBlock(_earlier_attachments(message)))
             content.extend(message.tool_uses)
@@ -308,7 +343,7 @@ class ChatBot:
             )
         elif caching is not None and cached:
             chat = place_cache_points(chat, caching)
-        return guard_request(chat, config.guardrail), notices
+        return PreparedChat(guard_request(chat, config.guardrail), notices, attachment_texts)
 
     def _sampling(
         self,
@@ -362,6 +397,29 @@ class ChatBot:
             guardrail=self._guardrail,
             service_tier=config.service_tier,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedChat:
+    """A turn made ready for the model."""
+
+    chat: ChatRequest
+    #: For the user: files skipped or cut, tools left out.
+    notices: list[str]
+    #: The text of the latest message's files (expanded text, Poe's extracted text of
+    #: documents), for the guardrail to screen when it screens attachments.
+    attachment_texts: tuple[str, ...] = ()
+
+
+def blocked_answer(message: str) -> tuple[Event, ...]:
+    """The answer of a request whose attachments the guardrail blocked: its message, as a
+    Converse call that the guardrail stopped ends (no usage: no model was called)."""
+    return (
+        TextDelta(message),
+        Usage(),
+        Notice(STOP_NOTICES["guardrail_intervened"]),
+        Done("guardrail_intervened"),
+    )
 
 
 def check_tool_choice(request: BotRequest, config: ChatBotConfig) -> None:

@@ -8,6 +8,7 @@
       trace: enabled           # enabled | enabled_full | disabled
       stream_processing_mode: sync   # sync | async (ConverseStream)
       guard: last_user_turn    # last_user_turn | all
+      screen_attachments: false  # ApplyGuardrail on the text of the latest message's files
 
 The guardrail itself (its policies, its blocked messages) is made in Bedrock; the catalog names
 it. Both patterns are those of botocore's bedrock-runtime model (GuardrailIdentifier,
@@ -72,4 +73,11 @@ class GuardrailSettings(StrictModel):
         description="last_user_turn: only the user's latest turn is assessed as input "
         "(Converse guardContent; earlier turns were assessed when they were sent); all: the "
         "whole conversation, every turn.",
+    )
+    screen_attachments: bool = Field(
+        False,
+        description="Screen the text of the latest message's attachments (expanded text "
+        "files, Poe's extracted text of documents) with ApplyGuardrail (source INPUT) before "
+        "the model is called; when the guardrail intervenes the answer is its blocked "
+        "message and the model is not called.",
     )
