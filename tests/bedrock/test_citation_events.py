@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.converse import (
     StreamState,
     build_converse_request,
+    converse,
+    converse_stream,
     convert_converse_response,
     convert_stream_event,
     finish_stream,
     join_text_pieces,
 )
-from fmgate.core.events import Citation, Done, Event, TextBreak, TextDelta, ToolCall
+from fmgate.core.events import Citation, Done, Event, TextBreak, TextDelta, ToolCall, Usage
 from fmgate.core.model_request import ChatMessage, ChatRequest, DocumentBlock, TextBlock
+from fmgate_emulator import EmulatorClient
+from tests.harness.attachment_files import FACTS_PDF, FACTS_TXT
 
 GRASS = {
     "title": "facts",
@@ -221,3 +226,49 @@ def test_text_pieces_are_not_joined_across_a_break_or_a_citation() -> None:
         GRASS_CITATION,
         TextDelta("bc"),
     ]
+
+
+async def test_converse_and_converse_stream_give_the_same_citation_events(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    """Through aiobotocore against the emulator: the stream's events (text pieces joined) are
+    the whole answer's."""
+    request = ChatRequest(
+        model_id="us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        messages=(
+            ChatMessage(
+                "user",
+                (
+                    DocumentBlock("txt", "facts", FACTS_TXT.encode(), citations=True),
+                    DocumentBlock("pdf", "report", FACTS_PDF, citations=True),
+                    TextBlock("Do otters hold hands?"),
+                ),
+            ),
+        ),
+    )
+    client = await clients.get("us-east-1")
+    whole = await converse(client, request)
+    streamed = [event async for event in converse_stream(client, request)]
+    otters = "Otters hold hands while they sleep.\n"
+    citations = [event for event in whole if isinstance(event, Citation)]
+    assert citations == [
+        Citation(0, "facts", otters, "char", 37, 73),
+        Citation(1, "report", otters, "page", 2, 3),
+    ]
+    assert whole.count(TextBreak()) == 3
+    assert without_usage(join_text_pieces(whole)) == without_usage(joined(streamed))
+
+
+def joined(events: list[Event]) -> list[Event]:
+    """The stream's events with the text pieces of each block joined."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, TextDelta) and out and isinstance(out[-1], TextDelta):
+            out[-1] = TextDelta(out[-1].text + event.text)
+        else:
+            out.append(event)
+    return out
+
+
+def without_usage(events: list[Event]) -> list[Event]:
+    return [event for event in events if not isinstance(event, Usage | Done)]
