@@ -32,6 +32,5 @@ def check_citations(request: BotRequest, config: ChatBotConfig) -> None:
     if asked == {True, False}:
         raise InvalidRequest(
             "citations on some documents only",
-            user_message="Citations must be enabled on all or none of the documents of a "
-            "request.",
+            user_message="Citations must be enabled on all or none of the documents of a request.",
         )
