@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.config.errors import CatalogError
 from fmgate.config.loader import parse_catalog
+
+DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 
 
 def bot(lines: str) -> ChatBotConfig:
@@ -30,3 +35,16 @@ def test_citations_need_documents() -> None:
     [problem] = [str(problem) for problem in caught.value.problems]
     assert 'field "citations"' in problem
     assert "citations need supports_documents: true" in problem
+
+
+def test_the_documented_example_means_what_it_says() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("\n## Citations\n") :]
+    match = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    config = parse_catalog("version: 1\nbots:\n" + match.group(1), "configuration.md").bot(
+        "claude-sonnet-4-5-cited"
+    )
+    assert isinstance(config, ChatBotConfig)
+    assert config.citations
+    assert config.supports_documents
