@@ -248,7 +248,8 @@ async def test_converse_and_converse_stream_give_the_same_citation_events(
     )
     client = await clients.get("us-east-1")
     whole = await converse(client, request)
-    streamed = [event async for event in converse_stream(client, request)]
+    transport = await clients.streams("us-east-1")
+    streamed = [event async for event in converse_stream(transport, request)]
     otters = "Otters hold hands while they sleep.\n"
     citations = [event for event in whole if isinstance(event, Citation)]
     assert citations == [
