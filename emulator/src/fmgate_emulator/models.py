@@ -98,6 +98,8 @@ class ModelSpec:
     tool_use: ToolUse = ToolUse.NONE
     #: ``serviceTier.type`` values taken (every model takes ``default``, the standard tier).
     service_tiers: frozenset[str] = frozenset({"default"})
+    #: Cites documents sent with ``citations: {enabled: true}`` (fmgate's model table).
+    citations: bool = False
 
 
 #: The tiers of the models Bedrock serves on Priority and Flex as well (fmgate's model table).
@@ -121,6 +123,7 @@ def _chat(
     anthropic_betas: frozenset[str] | None = None,
     tool_use: ToolUse = ToolUse.STREAMING,
     service_tiers: frozenset[str] = frozenset({"default"}),
+    citations: bool = False,
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -137,6 +140,7 @@ def _chat(
         anthropic_betas=anthropic_betas,
         tool_use=tool_use,
         service_tiers=service_tiers,
+        citations=citations,
     )
 
 
@@ -194,6 +198,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     _chat(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
@@ -204,6 +209,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     *(
         _chat(
@@ -217,6 +223,7 @@ MODELS: tuple[ModelSpec, ...] = (
             tool_choices=ANY_OR_NAMED,
             count_tokens=True,
             anthropic_betas=frozenset(betas),
+            citations=True,
         )
         for model_id, limit, caching, betas in (
             (
