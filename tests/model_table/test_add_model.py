@@ -11,6 +11,7 @@ import pytest
 from fmgate.cli import main
 from fmgate.config.bot_config import ChatBotConfig, ImageBotConfig, PromptCaching, VideoBotConfig
 from fmgate.config.loader import load_catalog
+from fmgate.config.reasoning import ReasoningControls
 from fmgate.model_table.add_model import AddModelError, add_model
 from fmgate.model_table.table import UnknownModel
 from fmgate_emulator.content import reply_text
@@ -90,6 +91,23 @@ def test_tool_choices_token_counting_and_betas_are_carried(tmp_path: Path) -> No
     mistral = as_chat(add_model(path, "mistral.mistral-large-2402-v1:0").config)
     assert (mistral.forced_tool_choices, mistral.count_tokens) == (("any",), False)
     assert "forced_tool_choices: [any]" in path.read_text()
+
+
+def test_reasoning_controls_are_carried(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    gpt_oss = as_chat(add_model(path, "openai.gpt-oss-20b-1:0").config)
+    controls = gpt_oss.reasoning_controls
+    assert (controls.efforts, controls.effort_field) == (
+        ("low", "medium", "high"),
+        "reasoning_effort",
+    )
+    assert (gpt_oss.enable_reasoning, gpt_oss.reasoning_effort) == (False, None)  # the bot's own
+    claude = as_chat(add_model(path, "anthropic.claude-sonnet-4-5-20250929-v1:0").config)
+    assert claude.reasoning_controls == ReasoningControls(thinking=("budget",))
+    assert "reasoning_controls:\n      thinking: [budget]\n" in path.read_text()
+    nova = as_chat(add_model(path, "amazon.nova-micro-v1:0").config)
+    assert nova.reasoning_controls == ReasoningControls()
+    assert path.read_text().count("reasoning_controls") == 2
 
 
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:

@@ -42,6 +42,12 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
     assert set(facts.forced_tool_choices) == spec.tool_choices
     assert facts.count_tokens == spec.count_tokens
     assert set(facts.anthropic_betas) == (spec.anthropic_betas or set())
+    controls = facts.reasoning_controls
+    thinking_types = {"budget": "enabled", "adaptive": "adaptive"}
+    taken = {thinking_types[mode] for mode in controls.thinking}
+    assert taken == spec.thinking_types - {"disabled"}
+    assert (controls.efforts, controls.effort_field) == (spec.efforts, spec.effort_field)
+    assert controls.effort_beta == spec.effort_beta
     caching, emulated = facts.prompt_caching, spec.caching
     assert (caching is None) == (emulated is None)
     if caching is not None and emulated is not None:
@@ -127,3 +133,22 @@ def test_lookup_takes_profile_ids_and_suggests_close_matches() -> None:
     with pytest.raises(UnknownModel) as caught:
         find_model("amazon.nova-prp-v1:0")
     assert "amazon.nova-pro-v1:0" in caught.value.suggestions
+
+
+def test_reasoning_controls_match_the_bundled_catalog() -> None:
+    """Every bundled chat bot declares its model's reasoning controls, and thinks (or sets an
+    effort) only as its model takes it."""
+    table = {facts.model_id: facts for facts in bundled_table().models}
+    for bot in load_catalog(None).bots:
+        if not isinstance(bot, ChatBotConfig):
+            continue
+        controls = table[plain_model_id(bot.model_id)].reasoning_controls
+        assert bot.reasoning_controls == controls, bot.bot_name
+        if bot.enable_reasoning:
+            assert bot.thinking_mode in controls.thinking, bot.bot_name
+
+
+def test_models_that_reason_always_or_never_take_no_thinking() -> None:
+    for facts in bundled_table().models:
+        if facts.reasoning != "on_request":
+            assert facts.reasoning_controls.thinking == (), facts.model_id

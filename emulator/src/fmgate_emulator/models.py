@@ -29,6 +29,16 @@ class Reasoning(Enum):
     ALWAYS = "always"
 
 
+class RequestBody(Enum):
+    """The native request body Bedrock builds for a chat model from Converse (and whose
+    validator answers a field it does not know): Anthropic's Messages, OpenAI's Chat
+    Completions (gpt-oss), or another provider's."""
+
+    ANTHROPIC = "anthropic"
+    OPENAI_CHAT = "openai_chat"
+    OTHER = "other"
+
+
 class ToolUse(Enum):
     """Whether a chat model takes ``toolConfig``: in ConverseStream too, in Converse only, or
     not at all (Bedrock's "Supported models and model features" table)."""
@@ -98,10 +108,26 @@ class ModelSpec:
     tool_use: ToolUse = ToolUse.NONE
     #: ``serviceTier.type`` values taken (every model takes ``default``, the standard tier).
     service_tiers: frozenset[str] = frozenset({"default"})
+    #: The native body behind Converse (how an unknown additional field is refused).
+    request_body: RequestBody = RequestBody.OTHER
+    #: ``thinking.type`` values taken (``enabled``, ``disabled``, ``adaptive``); empty: the
+    #: model knows no ``thinking`` field.
+    thinking_types: frozenset[str] = frozenset()
+    #: Reasoning effort levels taken, least effort first; empty: none.
+    efforts: tuple[str, ...] = ()
+    #: Where the effort goes in additionalModelRequestFields: ``output_config``,
+    #: ``reasoning_effort`` or ``reasoning_config`` (fmgate's model table names the same).
+    effort_field: str | None = None
+    #: The ``anthropic_beta`` flag the effort needs (Claude Opus 4.5: ``effort-2025-11-24``).
+    effort_beta: str | None = None
 
 
 #: The tiers of the models Bedrock serves on Priority and Flex as well (fmgate's model table).
 ALL_TIERS = frozenset({"default", "priority", "flex"})
+#: The thinking types of Claude models with extended thinking within a budget.
+BUDGET_THINKING = frozenset({"enabled", "disabled"})
+#: gpt-oss's reasoning efforts (its Chat Completions ``reasoning_effort``).
+GPT_OSS_EFFORTS = ("low", "medium", "high")
 
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
@@ -121,7 +147,19 @@ def _chat(
     anthropic_betas: frozenset[str] | None = None,
     tool_use: ToolUse = ToolUse.STREAMING,
     service_tiers: frozenset[str] = frozenset({"default"}),
+    request_body: RequestBody | None = None,
+    thinking_types: frozenset[str] | None = None,
+    efforts: tuple[str, ...] = (),
+    effort_field: str | None = None,
+    effort_beta: str | None = None,
 ) -> ModelSpec:
+    """A chat model; an Anthropic model (``anthropic_betas`` set) has Anthropic's body, and a
+    model that reasons on request takes thinking ``enabled`` and ``disabled`` unless told."""
+    if request_body is None:
+        request_body = RequestBody.OTHER if anthropic_betas is None else RequestBody.ANTHROPIC
+    if thinking_types is None:
+        on_request = reasoning is Reasoning.ON_REQUEST
+        thinking_types = BUDGET_THINKING if on_request else frozenset()
     return ModelSpec(
         model_id,
         Modality.CHAT,
@@ -137,6 +175,11 @@ def _chat(
         anthropic_betas=anthropic_betas,
         tool_use=tool_use,
         service_tiers=service_tiers,
+        request_body=request_body,
+        thinking_types=thinking_types,
+        efforts=efforts,
+        effort_field=effort_field,
+        effort_beta=effort_beta,
     )
 
 
@@ -282,11 +325,18 @@ MODELS: tuple[ModelSpec, ...] = (
     _chat("cohere.command-r-v1:0", 4096),
     _chat("ai21.jamba-1-5-large-v1:0", 4096),
     _chat("ai21.jamba-1-5-mini-v1:0", 4096),
-    _chat(
-        "openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
-    ),
-    _chat(
-        "openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
+    *(
+        _chat(
+            model_id,
+            8192,
+            reasoning=_ALWAYS,
+            tool_use=_WHOLE,
+            service_tiers=ALL_TIERS,
+            request_body=RequestBody.OPENAI_CHAT,
+            efforts=GPT_OSS_EFFORTS,
+            effort_field="reasoning_effort",
+        )
+        for model_id in ("openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0")
     ),
     _chat("qwen.qwen3-32b-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
     # Image generation (InvokeModel)

@@ -1,7 +1,7 @@
 """``fmgate models add``: append a validated bot entry for a Bedrock model to a catalog file.
 
-The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas
-included) and prices come from the bundled model table (see ``model_table.py``);
+The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas,
+reasoning controls included) and prices come from the bundled model table (see ``model_table.py``);
 profile-only models get the geographic inference-profile id (``us.<id>``). The file's existing
 text is kept as written (comments, templates, anchors): the entry is appended to the ``bots``
 list as text, the whole result is validated exactly as ``fmgate serve`` would, and only a valid
@@ -27,6 +27,7 @@ from fmgate.config.bot_config import BotConfig, BotKind
 from fmgate.config.catalog import Catalog
 from fmgate.config.errors import CatalogError
 from fmgate.config.loader import parse_catalog
+from fmgate.config.reasoning import ReasoningControls
 from fmgate.model_table.table import ModelFacts, ModelTable, bundled_table, find_model
 
 #: Output cap a new chat bot starts with (reasoning models need room for their thinking).
@@ -186,6 +187,11 @@ def chat_fields(facts: ModelFacts) -> dict[str, object]:
         fields["count_tokens"] = True
     if facts.anthropic_betas:
         fields["anthropic_betas"] = list(facts.anthropic_betas)
+    controls = facts.reasoning_controls
+    if controls != ReasoningControls():
+        # The model's thinking types and efforts: enable_reasoning, thinking_mode and
+        # reasoning_effort choose among them.
+        fields["reasoning_controls"] = controls.model_dump(mode="json", exclude_defaults=True)
     return fields
 
 

@@ -7,9 +7,9 @@ whether Bedrock serves it on demand or only through a cross-region inference pro
 reasons, whether it takes tools and in which operations, whether it takes prompt-cache
 checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
 CountTokens, which Anthropic betas Bedrock takes for it, whether it takes a guardrail and which
-service tiers) and what it costs per region, in Poe's
-milli-cents. Lookups accept the plain id or a profile id (``us.<id>``); unknown ids get close
-matches as suggestions.
+service tiers, which reasoning controls: thinking types, effort levels and their field) and
+what it costs per region, in Poe's milli-cents. Lookups accept the plain id or a profile id
+(``us.<id>``); unknown ids get close matches as suggestions.
 
 ``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
 Bedrock's own listings; :func:`load_table` is the one reader of every table file: an explicit
@@ -33,6 +33,7 @@ from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.config.bot_config import BotKind, ForcedToolChoice, ToolUse
 from fmgate.config.media import ImageFamily, VideoFamily
 from fmgate.config.pricing import Pricing
+from fmgate.config.reasoning import ReasoningControls
 from fmgate.core.model_request import CacheTTL, ServiceTier
 
 TABLE_FILE = "model_table.yaml"
@@ -77,6 +78,10 @@ class ModelFacts(BaseModel):
     max_output_tokens: int | None = Field(None, ge=1, description="Largest output; chat models.")
     system_messages: bool = Field(True, description="Accepts a system prompt.")
     reasoning: ReasoningMode = Field("none", description="Never, when asked, or always.")
+    reasoning_controls: ReasoningControls = Field(
+        ReasoningControls(),
+        description="Thinking types and effort levels it takes, and where (chat models).",
+    )
     tool_use: ToolUse = Field(
         "none", description="Takes toolConfig: in ConverseStream too, in Converse only, or not."
     )
