@@ -27,6 +27,7 @@ from fmgate.bedrock.guardrails import (
 from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.readers import field as member
+from fmgate.bedrock.reasoning_fields import build_reasoning_fields
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import (
     Done,
@@ -140,9 +141,10 @@ def build_message(message: ChatMessage) -> dict[str, object]:
 
 
 def build_inference_config(req: ChatRequest) -> dict[str, object]:
-    """``inferenceConfig``: only what the request sets. With extended thinking, Bedrock
-    (Anthropic) rejects ``topP`` and any temperature but 1, so both are left to the model."""
-    thinking = req.reasoning_budget is not None
+    """``inferenceConfig``: only what the request sets. With extended thinking (a budget or
+    adaptive), Bedrock (Anthropic) rejects ``topP`` and any temperature but 1, so both are left
+    to the model."""
+    thinking = req.thinks
     config: dict[str, object] = {}
     if req.max_tokens is not None:
         config["maxTokens"] = req.max_tokens
@@ -156,15 +158,17 @@ def build_inference_config(req: ChatRequest) -> dict[str, object]:
 
 
 def build_additional_fields(req: ChatRequest) -> dict[str, object]:
-    """``additionalModelRequestFields``: configured extras, plus ``thinking`` when requested and
-    the request's ``anthropic_beta`` flags after any configured ones."""
+    """``additionalModelRequestFields``: configured extras, plus ``thinking`` and the effort when
+    requested (they win over configured ones) and the request's ``anthropic_beta`` flags (an
+    effort's own beta among them) after any configured ones."""
     fields = dict(req.additional_fields)
-    if req.reasoning_budget is not None:
-        fields["thinking"] = {"type": "enabled", "budget_tokens": req.reasoning_budget}
-    if req.anthropic_betas:
+    fields.update(build_reasoning_fields(req, fields))
+    effort = req.effort
+    betas = (*req.anthropic_betas, *((effort.beta,) if effort and effort.beta else ()))
+    if betas:
         configured = fields.get("anthropic_beta")
         flags = [str(flag) for flag in configured] if isinstance(configured, list) else []
-        fields["anthropic_beta"] = list(dict.fromkeys([*flags, *req.anthropic_betas]))
+        fields["anthropic_beta"] = list(dict.fromkeys([*flags, *betas]))
     return fields
 
 
