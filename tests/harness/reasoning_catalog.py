@@ -1,8 +1,8 @@
 """A catalog for the compatible APIs' reasoning-control tests (``tests.fronts.openai`` /
 ``tests.fronts.anthropic`` ``test_reasoning_controls``): a model with an effort of its own
-(gpt-oss), Claude that thinks within a budget (and one that does not unless asked), and a
-model without reasoning controls; plus ``additional_fields`` to read them from an emulator
-record."""
+(gpt-oss), Claude that thinks within a budget (one that does not unless asked, one with a
+fallback to another Claude), and a model without reasoning controls; plus
+``additional_fields`` to read them from an emulator record."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.harness.poe_gateway import pointed_at
 
 GPT_OSS = "openai.gpt-oss-120b-1:0"
 CLAUDE_37 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+SONNET_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 NOVA_LITE = "amazon.nova-lite-v1:0"
 
 REASONING_CATALOG = f"""
@@ -46,6 +47,11 @@ bots:
     reasoning_budget: 2048
   - bot_name: claude
     template: claude
+  - bot_name: claude-falling-back
+    template: claude
+    enable_reasoning: true
+    reasoning_budget: 2048
+    fallbacks: [{{model_id: {SONNET_4}}}]
   - bot_name: nova-lite
     template: chat
     model_id: {NOVA_LITE}
