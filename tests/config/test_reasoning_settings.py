@@ -3,6 +3,9 @@ the reasoning controls it declares for its model."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from fmgate.config.bot_config import ChatBotConfig
@@ -92,3 +95,19 @@ def test_a_setting_its_controls_do_not_take_names_its_field(
     [problem] = problems(lines)
     assert f'field "{field}"' in problem
     assert says in problem
+
+
+def test_the_documented_example_means_what_it_says() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = text[text.index("\n## Reasoning controls\n") :]
+    match = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    catalog = parse_catalog("version: 1\n" + match.group(1), "configuration.md")
+    gpt_oss, claude = (catalog.bot(name) for name in ("gpt-oss-120b", "claude-opus-4-6-adaptive"))
+    assert isinstance(gpt_oss, ChatBotConfig)
+    assert isinstance(claude, ChatBotConfig)
+    assert (gpt_oss.reasoning_effort, gpt_oss.reasoning_controls.effort_field) == (
+        "high",
+        "reasoning_effort",
+    )
+    assert (claude.thinking_mode, claude.reasoning_effort) == ("adaptive", "medium")
