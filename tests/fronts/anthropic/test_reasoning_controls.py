@@ -10,10 +10,13 @@ import anthropic
 import pytest
 from anthropic import AsyncAnthropic
 from anthropic.types import (
+    Message,
     MessageParam,
     RedactedThinkingBlock,
     ThinkingBlock,
+    ThinkingConfigEnabledParam,
     ToolParam,
+    ToolResultBlockParam,
     ToolUseBlock,
 )
 
@@ -110,7 +113,7 @@ async def test_controls_the_model_does_not_take_are_refused_before_bedrock(
 async def test_the_callers_thinking_decides_where_the_model_takes_it(
     anthropic_client: AsyncAnthropic, emu: AsyncEmulatorClient
 ) -> None:
-    budget = {"type": "enabled", "budget_tokens": 3000}
+    budget: ThinkingConfigEnabledParam = {"type": "enabled", "budget_tokens": 3000}
     asked = await anthropic_client.messages.create(
         model="claude", max_tokens=4096, messages=[PRIME], thinking=budget
     )
@@ -128,12 +131,17 @@ async def test_the_callers_thinking_decides_where_the_model_takes_it(
 
 
 def follow_up(ask: MessageParam, answer: list[Any], use: ToolUseBlock) -> list[MessageParam]:
-    result = {"type": "tool_result", "tool_use_id": use.id, "content": "12:00"}
-    return [
-        ask,
-        {"role": "assistant", "content": answer},  # the SDK's blocks, as they came
-        {"role": "user", "content": [result]},  # type: ignore[list-item]
-    ]
+    result: ToolResultBlockParam = {
+        "type": "tool_result",
+        "tool_use_id": use.id,
+        "content": "12:00",
+    }
+    calling: MessageParam = {
+        "role": "assistant",
+        "content": answer,
+    }  # the SDK's blocks, as they came
+    results: MessageParam = {"role": "user", "content": [result]}
+    return [ask, calling, results]
 
 
 async def test_signed_thinking_comes_back_and_the_tool_loop_keeps_thinking(
@@ -221,6 +229,7 @@ async def test_a_fallbacks_reasoning_is_not_handed_out_to_be_replayed(
     reasoning it cannot take."""
     await emu.inject("throttle", model_id=CLAUDE_37.removeprefix("us."), count=-1)
     ask: MessageParam = {"role": "user", "content": "use tool get_time"}
+    answer: Message
     if stream:
         async with anthropic_client.messages.stream(
             model="claude-falling-back", max_tokens=4096, messages=[ask], tools=[CLOCK]

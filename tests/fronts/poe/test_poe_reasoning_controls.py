@@ -53,7 +53,7 @@ def catalog(monkeypatch: pytest.MonkeyPatch, poe_api: FakePoeApi) -> Catalog:
     return pointed_at(parse_catalog(CATALOG, "reasoning.yaml"), poe_api)
 
 
-async def controls_of(poe: httpx.AsyncClient, bot: str) -> dict[str, fp.BaseControl]:
+async def controls_of(poe: httpx.AsyncClient, bot: str) -> dict[str, object]:
     response = await poe.post(
         f"/bot/{bot}",
         json={"version": "1.2", "type": "settings"},
