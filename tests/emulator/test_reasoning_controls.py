@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from fmgate_emulator.answer_blocks import ReasoningBlock
 from fmgate_emulator.content import reasoning_text
-from fmgate_emulator.conversation import ReasoningBlock, parse_converse, plan_answer
+from fmgate_emulator.conversation import parse_converse, plan_answer
 from fmgate_emulator.errors import BedrockError
 from fmgate_emulator.models import MODELS_BY_ID, ModelSpec
 from tests.emulator.sdk import user

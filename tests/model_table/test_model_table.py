@@ -48,6 +48,7 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
     assert taken == spec.thinking_types - {"disabled"}
     assert (controls.efforts, controls.effort_field) == (spec.efforts, spec.effort_field)
     assert controls.effort_beta == spec.effort_beta
+    assert facts.citations == spec.citations
     caching, emulated = facts.prompt_caching, spec.caching
     assert (caching is None) == (emulated is None)
     if caching is not None and emulated is not None:

@@ -120,6 +120,8 @@ class ModelSpec:
     effort_field: str | None = None
     #: The ``anthropic_beta`` flag the effort needs (Claude Opus 4.5: ``effort-2025-11-24``).
     effort_beta: str | None = None
+    #: Cites documents sent with ``citations: {enabled: true}`` (fmgate's model table).
+    citations: bool = False
 
 
 #: The tiers of the models Bedrock serves on Priority and Flex as well (fmgate's model table).
@@ -152,6 +154,7 @@ def _chat(
     efforts: tuple[str, ...] = (),
     effort_field: str | None = None,
     effort_beta: str | None = None,
+    citations: bool = False,
 ) -> ModelSpec:
     """A chat model; an Anthropic model (``anthropic_betas`` set) has Anthropic's body, and a
     model that reasons on request takes thinking ``enabled`` and ``disabled`` unless told."""
@@ -180,6 +183,7 @@ def _chat(
         efforts=efforts,
         effort_field=effort_field,
         effort_beta=effort_beta,
+        citations=citations,
     )
 
 
@@ -237,6 +241,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     _chat(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
@@ -247,6 +252,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     *(
         _chat(
@@ -260,6 +266,7 @@ MODELS: tuple[ModelSpec, ...] = (
             tool_choices=ANY_OR_NAMED,
             count_tokens=True,
             anthropic_betas=frozenset(betas),
+            citations=True,
         )
         for model_id, limit, caching, betas in (
             (

@@ -2,10 +2,10 @@
 
 ``fmgate validate`` runs :func:`capability_problems` on a catalog that is valid on its own: a
 guardrail on a bot whose model (or a fallback's) takes none, a service tier a model does not
-offer, extended thinking (within a budget or adaptive) or a reasoning effort a model does not
-take, reasoning controls the bot declares beyond the model's. Each problem names the bot, the
-field and the model. A model the table does not hold
-(a new id, a custom model's ARN) is not judged: the table cannot say what it takes.
+offer, citations on a model that does not cite, extended thinking (within a budget or
+adaptive) or a reasoning effort a model does not take, reasoning controls the bot declares
+beyond the model's. Each problem names the bot, the field and the model. A model the table does
+not hold (a new id, a custom model's ARN) is not judged: the table cannot say what it takes.
 """
 
 from __future__ import annotations
@@ -86,6 +86,11 @@ def bot_problems(bot: ChatBotConfig, table: ModelTable) -> Iterator[str]:
             yield (
                 f'{place}: field "guardrail": model {model_id} takes no guardrail (the model '
                 "table's guardrails: false)"
+            )
+        if bot.citations and not facts.citations:
+            yield (
+                f'{place}: field "citations": model {model_id} does not cite documents (the '
+                "model table's citations: false)"
             )
         if tier is not None and tier not in facts.service_tiers:
             offered = ", ".join(facts.service_tiers)

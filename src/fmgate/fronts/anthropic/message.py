@@ -2,24 +2,29 @@
 
 The content is the reasoning blocks in the order the model gave them (``thinking`` with its
 signature, ``redacted_thinking`` with its data; from a fallback, thinking without a signature
-and no redacted blocks, as in a stream), then the text, then the tool calls.
+and no redacted blocks, as in a stream), then the text blocks (one per block Bedrock sent when
+it cited), then the tool calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fmgate.core.events import (
     AnsweredBy,
+    Citation,
     Event,
     ReasoningDelta,
     ReasoningSignature,
     RedactedReasoning,
+    TextBreak,
+    TextDelta,
     accumulate,
 )
 from fmgate.fronts.anthropic.bodies import (
     STOP_REASONS,
+    citation_body,
     message_body,
     redacted_thinking_block,
     tool_use_block,
@@ -67,16 +72,46 @@ def reasoning_blocks(events: Sequence[Event], own_model: str) -> list[dict[str, 
 
 
 def whole_message_body(
-    request_id: str, model: str, events: Sequence[Event], own_model: str = ""
+    request_id: str, model: str, events: Iterable[Event], own_model: str = ""
 ) -> dict[str, object]:
     """The answer as one message; ``own_model``: the bot's model (whose reasoning is replayable)."""
-    summary = accumulate(events)
-    content = reasoning_blocks(events, own_model)
-    if summary.text or not summary.tool_calls:
-        content.append({"type": "text", "text": summary.text})
+    answer = list(events)
+    summary = accumulate(answer)
+    content = reasoning_blocks(answer, own_model)
+    texts = text_blocks(answer)
+    if texts or not summary.tool_calls:
+        content.extend(texts or [{"type": "text", "text": ""}])
     content.extend(tool_use_block(call) for call in summary.tool_calls)
     body = message_body(request_id, model)
     body["content"] = content
     body["stop_reason"] = STOP_REASONS[summary.stop_reason or "end_turn"]
     body["usage"] = usage_body(summary.usage)
     return body
+
+
+def text_blocks(events: Iterable[Event]) -> list[dict[str, object]]:
+    """The answer's text blocks: one, or one per block Bedrock sent when it cited, each cited
+    one with its ``citations``."""
+    blocks: list[dict[str, object]] = []
+    parts: list[str] = []
+    citations: list[dict[str, object]] = []
+
+    def close() -> None:
+        if parts or citations:
+            block: dict[str, object] = {"type": "text", "text": "".join(parts)}
+            if citations:
+                block["citations"] = list(citations)
+            blocks.append(block)
+        parts.clear()
+        citations.clear()
+
+    for event in events:
+        match event:
+            case TextDelta(text=text):
+                parts.append(text)
+            case Citation():
+                citations.append(citation_body(event))
+            case TextBreak():
+                close()
+    close()
+    return blocks

@@ -1,16 +1,17 @@
 """Neutral events -> Messages stream events (``POST /v1/messages`` with ``stream: true``).
 
 ``message_start``, then per content block ``content_block_start`` / ``content_block_delta``
-(``text_delta``, ``thinking_delta``, ``signature_delta``, ``input_json_delta``) /
-``content_block_stop``, then ``message_delta`` (stop reason and usage) and ``message_stop``. A
-thinking block ends with the signature the model gave it; redacted reasoning is a
-``redacted_thinking`` block (its data, nothing to read) that opens and stops at once. Both go
-out only from the bot's own model (a fallback's thinking has no signature, its redacted
-reasoning is left out), so what the caller sends back is reasoning that model can take. A tool
-call streams as Bedrock sends it: its ``tool_use`` block opens (input ``{}``) when the call
-starts, each piece of its input JSON is an ``input_json_delta``, and the block stops with the
-whole call. A failure after
-the stream started becomes an ``error`` event, as Anthropic's API sends it.
+(``text_delta``, ``citations_delta``, ``thinking_delta``, ``signature_delta``,
+``input_json_delta``) / ``content_block_stop``, then ``message_delta`` (stop reason and usage)
+and ``message_stop``. A thinking block ends with the signature the model gave it; redacted
+reasoning is a ``redacted_thinking`` block (its data, nothing to read) that opens and stops at
+once. Both go out only from the bot's own model (a fallback's thinking has no signature, its
+redacted reasoning is left out), so what the caller sends back is reasoning that model can
+take. A tool call streams as Bedrock sends it: its ``tool_use`` block opens (input ``{}``) when
+the call starts, each piece of its input JSON is an ``input_json_delta``, and the block stops
+with the whole call. An answer that cites comes in text blocks as Bedrock's: each cited passage
+its own, with one ``citations_delta`` per citation, where Bedrock put it. A failure after the
+stream started becomes an ``error`` event, as Anthropic's API sends it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import orjson
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import (
     AnsweredBy,
+    Citation,
     Done,
     Event,
     ReasoningDelta,
     ReasoningSignature,
     RedactedReasoning,
+    TextBreak,
     TextDelta,
     ToolCall,
     ToolCallStart,
@@ -38,6 +41,7 @@ from fmgate.core.events import (
 )
 from fmgate.fronts.anthropic.bodies import (
     STOP_REASONS,
+    citation_body,
     message_body,
     redacted_thinking_block,
     tool_use_block,
@@ -125,6 +129,20 @@ class MessageStreamWriter:
         self.open_block = "redacted_thinking"
         return out + self.close()
 
+    def citation(self, citation: Citation) -> bytes:
+        """A citation of the open text block (opened here when the citation comes first)."""
+        out = b""
+        if self.open_block != "text":
+            out = self.close() + self._open(BLOCK_STARTS["text"])
+            self.open_block = "text"
+        delta = {"type": "citations_delta", "citation": citation_body(citation)}
+        payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
+        return out + sse("content_block_delta", payload)
+
+    def text_break(self) -> bytes:
+        """The text block is complete: the next text or citation opens another."""
+        return self.close() if self.open_block == "text" else b""
+
     def tool_start(self, start: ToolCallStart) -> bytes:
         """A tool call begins: its ``tool_use`` block opens, with input ``{}`` for now."""
         block: dict[str, object] = {
@@ -182,6 +200,10 @@ async def message_events(
                 match event:
                     case TextDelta(text=text):
                         yield writer.piece("text", text)
+                    case Citation():
+                        yield writer.citation(event)
+                    case TextBreak():
+                        yield writer.text_break()
                     case ReasoningDelta(text=text):
                         yield writer.piece("thinking", text)
                     case ReasoningSignature():
