@@ -222,7 +222,11 @@ def entry_yaml(
         [{"bot_name": bot_name, **entry}], sort_keys=False, default_flow_style=None, width=100
     )
     context = f" ({facts.context_window:,}-token context)" if facts.context_window else ""
-    lines = [f"# {bot_name}: from fmgate's model table of {as_of}{context}; check the prices."]
+    checked = facts.prices_as_of.isoformat() if facts.prices_as_of else as_of
+    lines = [
+        f"# {bot_name}: from fmgate's model table of {as_of}{context}; prices of {checked}, "
+        "check them."
+    ]
     lines.extend(body.splitlines())
     return "".join(f"{indent}{line}\n" for line in lines)
 
