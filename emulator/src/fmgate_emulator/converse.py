@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from fmgate_emulator import unknown_members
 from fmgate_emulator.call import Call
 from fmgate_emulator.content import count_tokens, split_tokens
 from fmgate_emulator.conversation import (
@@ -30,7 +31,6 @@ from fmgate_emulator.conversation import (
     render_block,
 )
 from fmgate_emulator.errors import validation
-from fmgate_emulator import unknown_members
 from fmgate_emulator.eventstream import event_frame
 from fmgate_emulator.faults import FaultKind
 from fmgate_emulator.guarded_answer import BlockedTextBlock, blocked_input, guard_output
