@@ -70,7 +70,7 @@ def reported(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
 
 
 async def stream_events(clients: BedrockClients, text: str) -> list[Event]:
-    return [event async for event in converse_stream(await clients.get(REGION), ask(text))]
+    return [event async for event in converse_stream(await clients.streams(REGION), ask(text))]
 
 
 async def test_a_stream_with_unknown_members_answers_in_full_and_logs_each_kind_once(
