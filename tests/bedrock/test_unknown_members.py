@@ -187,7 +187,7 @@ def test_frames_no_current_bedrock_sends_are_skipped_by_the_decoder(
         ("content block start", "image"),
         ("content block delta", "image"),
         ("reasoning delta", "summary"),
-        ("content block delta", "citation"),
+        ("citation location", "web"),
         ("stop reason", "malformed_model_output"),
         ("messageStop member", "hint"),
         ("usage member", "reasoningTokens"),

@@ -42,6 +42,7 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
     assert set(facts.forced_tool_choices) == spec.tool_choices
     assert facts.count_tokens == spec.count_tokens
     assert set(facts.anthropic_betas) == (spec.anthropic_betas or set())
+    assert facts.citations == spec.citations
     caching, emulated = facts.prompt_caching, spec.caching
     assert (caching is None) == (emulated is None)
     if caching is not None and emulated is not None:

@@ -91,6 +91,7 @@ async def models(request: web.Request) -> web.Response:
                     sorted(spec.anthropic_betas) if spec.anthropic_betas is not None else None
                 ),
                 "service_tiers": sorted(spec.service_tiers),
+                "citations": spec.citations,
                 "profiles": sorted(spec.profiles) if spec.profiles is not None else None,
             }
             for spec in MODELS

@@ -103,6 +103,8 @@ class ModelSpec:
     tool_use: ToolUse = ToolUse.NONE
     #: ``serviceTier.type`` values taken (every model takes ``default``, the standard tier).
     service_tiers: frozenset[str] = frozenset({"default"})
+    #: Cites documents sent with ``citations: {enabled: true}`` (fmgate's model table).
+    citations: bool = False
     #: Prefixes of its cross-region inference profiles (``us.``, ``global.``, ...); ``None``:
     #: not modelled, every prefix is taken; empty: it has none.
     profiles: frozenset[str] | None = None
@@ -129,6 +131,7 @@ def _chat(
     anthropic_betas: frozenset[str] | None = None,
     tool_use: ToolUse = ToolUse.STREAMING,
     service_tiers: frozenset[str] = frozenset({"default"}),
+    citations: bool = False,
     profiles: frozenset[str] | None = None,
 ) -> ModelSpec:
     return ModelSpec(
@@ -146,6 +149,7 @@ def _chat(
         anthropic_betas=anthropic_betas,
         tool_use=tool_use,
         service_tiers=service_tiers,
+        citations=citations,
         profiles=profiles,
     )
 
@@ -220,6 +224,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     _chat(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
@@ -230,6 +235,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     *(
         _chat(
@@ -243,6 +249,7 @@ MODELS: tuple[ModelSpec, ...] = (
             tool_choices=ANY_OR_NAMED,
             count_tokens=True,
             anthropic_betas=frozenset(betas),
+            citations=True,
         )
         for model_id, limit, caching, betas in (
             (
@@ -289,6 +296,7 @@ MODELS: tuple[ModelSpec, ...] = (
             tool_choices=ANY_OR_NAMED,
             count_tokens=True,
             anthropic_betas=frozenset({EFFICIENT_TOOL_USE, INTERLEAVED_THINKING}),
+            citations=True,
             profiles=profiles,
         )
         for model_id, limit, min_tokens, profiles in (

@@ -1,9 +1,9 @@
 """Members of Bedrock's answers that fmgate does not model: skipped, and logged once per kind.
 
 Bedrock's answers grow: new usage and metrics fields, new content-block kinds (botocore's
-bedrock-runtime model already lists ``citationsContent``, ``searchResult``, ``image`` deltas and
-more than :mod:`fmgate.bedrock.converse` turns into events), new stop reasons, new stream
-events. None of them may break an answer. The decoders skip what they do not know, so it never
+bedrock-runtime model already lists ``searchResult`` blocks, ``image`` deltas, ``web`` citation
+locations and more than :mod:`fmgate.bedrock.converse` and :mod:`fmgate.bedrock.citations` turn
+into events), new stop reasons, new stream events. None of them may break an answer. The decoders skip what they do not know, so it never
 reaches the user's text, and report it here by where it was seen (``place``: "ConverseStream
 event", "content block delta", "usage member", ...) and its name. Each (place, name) is logged
 once per process at WARNING, without its content (which may be the user's); the answer goes on.
@@ -22,12 +22,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from fmgate.bedrock.readers import Shape, optional_text
+from fmgate.bedrock.readers import field as member
+
 logger = logging.getLogger(__name__)
 
 #: Distinct (place, name) pairs logged per process; later ones are skipped without a line.
 MAX_REPORTED = 256
 #: Longest name a log line shows.
 SHOWN_LENGTH = 80
+#: What botocore puts in place of a union member (a content block) its model does not list.
+SDK_UNKNOWN_MEMBER = "SDK_UNKNOWN_MEMBER"
 
 
 class UnknownMembers:
@@ -62,3 +67,13 @@ def report_unknown_keys(place: str, shape: Mapping[str, object], known: frozense
     for name in shape:
         if name not in known:
             report_unknown(place, name)
+
+
+def report_kinds(place: str, union: Shape) -> None:
+    """Report the member(s) of a union (a content block, a delta, a citation's location) no
+    converter handles; for ``SDK_UNKNOWN_MEMBER``, the name botocore gives the member its model
+    lacks."""
+    for kind in union:
+        if kind == SDK_UNKNOWN_MEMBER:
+            kind = optional_text(member(union, kind), "name") or kind
+        report_unknown(place, kind)
