@@ -3,10 +3,11 @@
 Bedrock's answers grow: new usage and metrics fields, new content-block kinds (botocore's
 bedrock-runtime model already lists ``searchResult`` blocks, ``image`` deltas, ``web`` citation
 locations and more than :mod:`fmgate.bedrock.converse` and :mod:`fmgate.bedrock.citations` turn
-into events), new stop reasons, new stream events. None of them may break an answer. The decoders skip what they do not know, so it never
-reaches the user's text, and report it here by where it was seen (``place``: "ConverseStream
-event", "content block delta", "usage member", ...) and its name. Each (place, name) is logged
-once per process at WARNING, without its content (which may be the user's); the answer goes on.
+into events), new stop reasons, new stream events. None of them may break an answer. The
+decoders skip what they do not know, so it never reaches the user's text, and report it here by
+where it was seen (``place``: "ConverseStream event", "content block delta", "usage member",
+...) and its name. Each (place, name) is logged once per process at WARNING, without its
+content (which may be the user's); the answer goes on.
 
 A whole Converse answer is parsed by botocore first, which drops members its service model does
 not list and turns an unknown union member (a content block of a new kind) into
