@@ -1,11 +1,9 @@
 """Reasoning controls in additionalModelRequestFields: each model takes its own (thinking types,
 an effort in its field), an effort shows in the reasoning, others are refused as Bedrock refuses
-them. Through boto3; the Claude models that take adaptive thinking and Anthropic's effort are
-emulated with a model spec of their own (the catalogue's models of that kind come later)."""
+them. Through boto3, and on the parsed request for the checks that need no answer."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,22 +21,9 @@ SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 CLAUDE_37 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
 NOVA_LITE = "amazon.nova-lite-v1:0"
 MODEL_ERRORS = "The model returned the following errors: "
-#: A Claude model with adaptive thinking and Anthropic's effort behind a beta (the shape of
-#: Claude Opus 4.5 / 4.6 entries, which the catalogue does not hold yet).
-ADAPTIVE_CLAUDE = replace(
-    MODELS_BY_ID["anthropic.claude-sonnet-4-5-20250929-v1:0"],
-    thinking_types=frozenset({"enabled", "disabled", "adaptive"}),
-    efforts=("low", "medium", "high", "max"),
-    effort_field="output_config",
-    effort_beta="effort-2025-11-24",
-    anthropic_betas=frozenset({"effort-2025-11-24"}),
-)
-#: A Nova 2 Lite-like model: its effort (reasoningConfig) turns its thinking on.
-NOVA_2 = replace(
-    MODELS_BY_ID[NOVA_LITE],
-    efforts=("low", "medium", "high"),
-    effort_field="reasoning_config",
-)
+OPUS_45 = MODELS_BY_ID["anthropic.claude-opus-4-5-20251101-v1:0"]
+OPUS_46 = MODELS_BY_ID["anthropic.claude-opus-4-6-v1"]
+NOVA_2 = MODELS_BY_ID["amazon.nova-2-lite-v1:0"]
 
 
 def refusal(bedrock: Any, model_id: str, fields: dict[str, Any], **kwargs: Any) -> str:
@@ -150,40 +135,43 @@ def refused(spec: ModelSpec, fields: dict[str, Any], **body: Any) -> str:
     return caught.value.message
 
 
-def test_adaptive_thinking_signs_its_reasoning_at_the_effort_asked() -> None:
-    beta = {"anthropic_beta": ["effort-2025-11-24"]}
-    asked = call(
-        ADAPTIVE_CLAUDE,
-        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}, **beta},
+def test_adaptive_thinking_signs_its_reasoning_at_the_effort_asked(bedrock: Any) -> None:
+    response = bedrock.converse(
+        modelId="us.anthropic.claude-opus-4-6-v1",
+        messages=[user("Why?")],
+        additionalModelRequestFields={
+            "thinking": {"type": "adaptive"},
+            "output_config": {"effort": "max"},
+        },
     )
-    assert (asked.thinking, asked.effort) == (True, "max")
-    reasoning, _ = plan_answer(asked, ADAPTIVE_CLAUDE).blocks
-    assert isinstance(reasoning, ReasoningBlock)
-    assert reasoning.text == reasoning_text("Why?", "max")
-    assert reasoning.signature
-    effort_only = call(ADAPTIVE_CLAUDE, {"output_config": {"effort": "low"}, **beta})
+    assert reasoning_of(response) == reasoning_text("Why?", "max")
+    first = response["output"]["message"]["content"][0]
+    assert first["reasoningContent"]["reasoningText"]["signature"]
+    effort_only = call(OPUS_46, {"output_config": {"effort": "low"}})
     assert (effort_only.thinking, effort_only.effort) == (False, "low")
 
 
 def test_adaptive_thinking_is_checked_as_claude_checks_it() -> None:
     adaptive = {"thinking": {"type": "adaptive"}}
-    assert "top_p must be unset" in refused(
-        ADAPTIVE_CLAUDE, adaptive, inferenceConfig={"topP": 0.5}
-    )
+    assert "top_p must be unset" in refused(OPUS_46, adaptive, inferenceConfig={"topP": 0.5})
     budget = {"thinking": {"type": "adaptive", "budget_tokens": 2048}}
-    assert "thinking.adaptive.budget_tokens" in refused(ADAPTIVE_CLAUDE, budget)
-    assert refused(ADAPTIVE_CLAUDE, {"thinking": {"type": "sometimes"}}) == (
+    assert "thinking.adaptive.budget_tokens" in refused(OPUS_46, budget)
+    assert refused(OPUS_46, {"thinking": {"type": "sometimes"}}) == (
         f"{MODEL_ERRORS}thinking: Input tag 'sometimes' found using 'type' does not match any of "
         "the expected tags: 'adaptive', 'disabled', 'enabled'"
     )
 
 
 def test_anthropic_effort_takes_the_models_levels_and_its_beta() -> None:
-    beta = {"anthropic_beta": ["effort-2025-11-24"]}
-    assert refused(ADAPTIVE_CLAUDE, {"output_config": {"effort": "xhigh"}, **beta}) == (
+    assert refused(OPUS_46, {"output_config": {"effort": "xhigh"}}) == (
         f"{MODEL_ERRORS}output_config.effort: Input should be 'low', 'medium', 'high' or 'max'"
     )
-    assert refused(ADAPTIVE_CLAUDE, {"output_config": {"effort": "low"}}) == (
+    beta = {"anthropic_beta": ["effort-2025-11-24"]}
+    assert call(OPUS_45, {"output_config": {"effort": "high"}, **beta}).effort == "high"
+    assert refused(OPUS_45, {"output_config": {"effort": "max"}, **beta}) == (
+        f"{MODEL_ERRORS}output_config.effort: Input should be 'low', 'medium' or 'high'"
+    )
+    assert refused(OPUS_45, {"output_config": {"effort": "low"}}) == (
         f"{MODEL_ERRORS}output_config.effort: Extra inputs are not permitted"
     )
 

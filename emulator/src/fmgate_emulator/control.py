@@ -96,6 +96,7 @@ async def models(request: web.Request) -> web.Response:
                 "effort_field": spec.effort_field,
                 "effort_beta": spec.effort_beta,
                 "citations": spec.citations,
+                "profiles": sorted(spec.profiles) if spec.profiles is not None else None,
             }
             for spec in MODELS
         ]

@@ -1,6 +1,7 @@
 """Reasoning controls on Poe, through fastapi_poe's client: the effort drop-down a bot offers
 for a model that takes an effort, the value a user picks reaching Bedrock in the model's own
-field (and showing in its reasoning), the bot's own effort by default, thinking turned off."""
+field (and showing in its reasoning), the bot's own effort by default, thinking turned off,
+adaptive thinking and the user's choice of a budget instead."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.harness.poe_gateway import pointed_at
 
 GPT_OSS = "openai.gpt-oss-120b-1:0"
 CLAUDE_37 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+OPUS_46 = "us.anthropic.claude-opus-4-6-v1"
 
 CATALOG = f"""
 version: 1
@@ -41,6 +43,17 @@ bots:
     reasoning_budget: 2048
     reasoning_controls: {{thinking: [budget]}}
     pricing: {{input_token: 0.3, output_token: 1.5}}
+  - bot_name: opus-adaptive
+    model_id: {OPUS_46}
+    max_tokens_limit: 32000
+    enable_reasoning: true
+    thinking_mode: adaptive
+    reasoning_budget: 2048
+    reasoning_controls:
+      thinking: [budget, adaptive]
+      efforts: [low, medium, high, max]
+      effort_field: output_config
+    pricing: {{input_token: 0.5, output_token: 2.5}}
 """
 
 pytestmark = pytest.mark.usefixtures("emu")  # the emulator reset around each test
@@ -123,3 +136,24 @@ async def test_a_user_turns_thinking_off_and_a_model_without_effort_offers_none(
     assert reply.error is None
     assert not reply.text.startswith(">")
     assert await bedrock_fields(emu, CLAUDE_37.removeprefix("us.")) == {}
+
+
+async def test_adaptive_thinking_by_default_and_the_ways_a_user_picks(
+    poe: httpx.AsyncClient, emu: AsyncEmulatorClient
+) -> None:
+    thinking = (await controls_of(poe, "opus-adaptive"))["thinking"]
+    assert isinstance(thinking, fp.DropDown)
+    assert [option.value for option in thinking.options] == ["adaptive", "budget", "off"]
+    plain = await ask(poe, "opus-adaptive", asking("Why?", reasoning_effort="max"))
+    within = await ask(poe, "opus-adaptive", asking("Why?", thinking="budget"))
+    assert plain.error is None
+    assert within.error is None
+    assert "Reasoning at max effort." in plain.text
+    first, second = await emu.requests(model_id=OPUS_46.removeprefix("us."))
+    assert first["body"]["additionalModelRequestFields"] == {
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "max"},
+    }
+    assert second["body"]["additionalModelRequestFields"] == {
+        "thinking": {"type": "enabled", "budget_tokens": 2048}
+    }
