@@ -3,10 +3,13 @@ the tool-calling turn cannot be led by its reasoning."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fmgate.bots.reasoning_replay import reasoning_for
 from fmgate.core.model_request import (
     ChatMessage,
     ChatRequest,
+    Effort,
     ReasoningBlock,
     RedactedReasoningBlock,
     TextBlock,
@@ -51,3 +54,15 @@ def test_without_a_pending_tool_result_thinking_stays_on() -> None:
         reasoning_budget=2048,
     )
     assert reasoning_for(chat) == chat
+
+
+def test_adaptive_thinking_goes_off_too_and_an_effort_stays() -> None:
+    request = replace(
+        loop(CALL),
+        reasoning_budget=None,
+        adaptive_thinking=True,
+        effort=Effort("low", "output_config"),
+    )
+    answered = reasoning_for(request)
+    assert not answered.thinks
+    assert answered.effort == Effort("low", "output_config")

@@ -11,6 +11,7 @@ import pytest
 from fmgate.cli import main
 from fmgate.config.bot_config import ChatBotConfig, ImageBotConfig, PromptCaching, VideoBotConfig
 from fmgate.config.loader import load_catalog
+from fmgate.config.reasoning import ReasoningControls
 from fmgate.model_table.add_model import AddModelError, add_model
 from fmgate.model_table.table import UnknownModel
 from fmgate_emulator.content import reply_text
@@ -92,6 +93,23 @@ def test_tool_choices_token_counting_and_betas_are_carried(tmp_path: Path) -> No
     assert "forced_tool_choices: [any]" in path.read_text()
 
 
+def test_reasoning_controls_are_carried(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    gpt_oss = as_chat(add_model(path, "openai.gpt-oss-20b-1:0").config)
+    controls = gpt_oss.reasoning_controls
+    assert (controls.efforts, controls.effort_field) == (
+        ("low", "medium", "high"),
+        "reasoning_effort",
+    )
+    assert (gpt_oss.enable_reasoning, gpt_oss.reasoning_effort) == (False, None)  # the bot's own
+    claude = as_chat(add_model(path, "anthropic.claude-sonnet-4-5-20250929-v1:0").config)
+    assert claude.reasoning_controls == ReasoningControls(thinking=("budget",))
+    assert "reasoning_controls:\n      thinking: [budget]\n" in path.read_text()
+    nova = as_chat(add_model(path, "amazon.nova-micro-v1:0").config)
+    assert nova.reasoning_controls == ReasoningControls()
+    assert path.read_text().count("reasoning_controls") == 2
+
+
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     added = add_model(path, "mistral.mistral-7b-instruct-v0:2", name="tiny", kind="chat")
@@ -108,6 +126,23 @@ def test_tool_use_is_carried_from_the_table(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     assert as_chat(add_model(path, "us.meta.llama3-1-8b-instruct-v1:0").config).tool_use == "whole"
     assert as_chat(add_model(path, "amazon.nova-micro-v1:0").config).tool_use == "streaming"
+
+
+def test_a_2026_model_comes_with_its_price_date_and_an_unpriced_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "catalog.yaml"
+    added = add_model(path, "anthropic.claude-sonnet-4-6")
+    bot = as_chat(added.config)
+    assert bot.model_id == "us.anthropic.claude-sonnet-4-6"
+    assert bot.prompt_caching == PromptCaching(
+        mode="auto", min_tokens=2048, ttls=("5m", "1h"), tools=True
+    )
+    assert (bot.pricing.input_token, bot.pricing.cache_write_1h_token) == (0.33, 0.66)
+    assert "prices of 2026-10-05" in added.entry_text
+    with pytest.raises(AddModelError, match="has no prices in the model table"):
+        add_model(path, "moonshot.kimi-k2-thinking")
+    assert [b.bot_name for b in load_catalog(path).bots] == ["claude-sonnet-4-6"]
 
 
 def test_image_and_video_models(tmp_path: Path) -> None:

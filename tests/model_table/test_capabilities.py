@@ -86,6 +86,73 @@ def test_a_guardrail_on_a_model_without_them_is_refused(
     )
 
 
+SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+GPT_OSS = "openai.gpt-oss-120b-1:0"
+
+
+def test_reasoning_the_models_take_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = f"""\
+  - bot_name: sonnet-thinking
+    model_id: {SONNET_45}
+    max_tokens_limit: 64000
+    reasoning_controls: {{thinking: [budget]}}
+    enable_reasoning: true
+  - bot_name: gpt-oss
+    model_id: {GPT_OSS}
+    reasoning_controls: {{efforts: [low, medium, high], effort_field: reasoning_effort}}
+    reasoning_effort: high
+"""
+    assert validate(tmp_path, bots) == 0
+    assert "2 bots OK" in capsys.readouterr().out
+
+
+def test_reasoning_a_model_does_not_take_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = f"""\
+  - bot_name: adaptive-sonnet
+    model_id: {SONNET_45}
+    reasoning_controls: {{thinking: [budget, adaptive]}}
+    enable_reasoning: true
+    thinking_mode: adaptive
+  - bot_name: sonnet-effort
+    model_id: {SONNET_45}
+    reasoning_controls: {{efforts: [low, medium, high], effort_field: output_config}}
+    reasoning_effort: low
+  - bot_name: thinking-gpt-oss
+    model_id: {GPT_OSS}
+    enable_reasoning: true
+  - bot_name: gpt-oss-to-nova
+    model_id: {GPT_OSS}
+    reasoning_controls: {{efforts: [low, medium, high], effort_field: reasoning_effort}}
+    reasoning_effort: medium
+    fallbacks: [{{model_id: amazon.nova-pro-v1:0}}]
+"""
+    assert validate(tmp_path, bots) == 1
+    err = [line.split("/catalog.yaml: ", 1)[1] for line in capsys.readouterr().err.splitlines()[1:]]
+    model = f"model {SONNET_45}"
+    assert err == [
+        f'bot "adaptive-sonnet": field "thinking_mode": {model} takes no adaptive '
+        "thinking (the model table's reasoning_controls.thinking: budget)",
+        f'bot "adaptive-sonnet": field "reasoning_controls": {model} does not take '
+        "thinking adaptive (see the model table)",
+        f'bot "sonnet-effort": field "reasoning_effort": {model} takes no reasoning '
+        "effort low (the model table's reasoning_controls.efforts: none)",
+        f'bot "sonnet-effort": field "reasoning_controls": {model} does not take '
+        "effort low, effort medium, effort high (see the model table)",
+        f'bot "thinking-gpt-oss": field "enable_reasoning": model {GPT_OSS} takes '
+        "no thinking budget (the model table's reasoning_controls.thinking: none)",
+        'bot "gpt-oss-to-nova": field "reasoning_effort": model '
+        "amazon.nova-pro-v1:0 takes no reasoning effort medium (the model table's "
+        "reasoning_controls.efforts: none)",
+        'bot "gpt-oss-to-nova": field "reasoning_controls": model '
+        "amazon.nova-pro-v1:0 does not take effort low, effort medium, effort high (see the "
+        "model table)",
+    ]
+
+
 def test_citations_on_a_model_that_does_not_cite_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

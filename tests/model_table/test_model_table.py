@@ -42,6 +42,12 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
     assert set(facts.forced_tool_choices) == spec.tool_choices
     assert facts.count_tokens == spec.count_tokens
     assert set(facts.anthropic_betas) == (spec.anthropic_betas or set())
+    controls = facts.reasoning_controls
+    thinking_types = {"budget": "enabled", "adaptive": "adaptive"}
+    taken = {thinking_types[mode] for mode in controls.thinking}
+    assert taken == spec.thinking_types - {"disabled"}
+    assert (controls.efforts, controls.effort_field) == (spec.efforts, spec.effort_field)
+    assert controls.effort_beta == spec.effort_beta
     assert facts.citations == spec.citations
     caching, emulated = facts.prompt_caching, spec.caching
     assert (caching is None) == (emulated is None)
@@ -128,3 +134,68 @@ def test_lookup_takes_profile_ids_and_suggests_close_matches() -> None:
     with pytest.raises(UnknownModel) as caught:
         find_model("amazon.nova-prp-v1:0")
     assert "amazon.nova-pro-v1:0" in caught.value.suggestions
+
+
+def test_reasoning_controls_match_the_bundled_catalog() -> None:
+    """Every bundled chat bot declares its model's reasoning controls, and thinks (or sets an
+    effort) only as its model takes it."""
+    table = {facts.model_id: facts for facts in bundled_table().models}
+    for bot in load_catalog(None).bots:
+        if not isinstance(bot, ChatBotConfig):
+            continue
+        controls = table[plain_model_id(bot.model_id)].reasoning_controls
+        assert bot.reasoning_controls == controls, bot.bot_name
+        if bot.enable_reasoning:
+            assert bot.thinking_mode in controls.thinking, bot.bot_name
+
+
+def test_models_that_reason_always_or_never_take_no_thinking() -> None:
+    for facts in bundled_table().models:
+        if facts.reasoning != "on_request":
+            assert facts.reasoning_controls.thinking == (), facts.model_id
+
+
+def test_tiers_and_profiles_match_the_emulator() -> None:
+    """The service tiers a model takes, and its inference profiles where the emulator declares
+    them (the table's profile_ids are the emulator's prefixes on the model's id)."""
+    for facts in bundled_table().models:
+        spec = MODELS_BY_ID[facts.model_id]
+        assert set(facts.service_tiers) == spec.service_tiers, facts.model_id
+        if spec.profiles is None:
+            assert facts.profile_ids == (), facts.model_id
+        else:
+            expected = {f"{prefix}{facts.model_id}" for prefix in spec.profiles}
+            assert set(facts.profile_ids) == expected, facts.model_id
+        if facts.profile_only:
+            assert spec.profiles is None or spec.profiles, facts.model_id
+
+
+#: Ids seen in real Bedrock traffic in 2026 (issue 18), as sent.
+RECORDED_IDS = (
+    "us.anthropic.claude-sonnet-4-6",
+    "us.amazon.nova-2-lite-v1:0",
+    "moonshot.kimi-k2-thinking",
+    "zai.glm-4.7-flash",
+    "qwen.qwen3-32b-v1:0",
+    "openai.gpt-oss-120b-1:0",
+    "us.writer.palmyra-x4-v1:0",
+)
+
+
+@pytest.mark.parametrize("sent", RECORDED_IDS)
+def test_ids_of_recorded_traffic_are_in_the_table_called_the_way_they_were(sent: str) -> None:
+    facts = find_model(sent)
+    assert facts.invocation_id("us-east-1") == sent
+
+
+def test_the_2026_entries_are_dated_and_unconfirmed_prices_are_absent() -> None:
+    by_id = {facts.model_id: facts for facts in bundled_table().models}
+    sonnet = by_id["anthropic.claude-sonnet-4-6"]
+    assert sonnet.prices_as_of == datetime.date(2026, 10, 5)
+    assert sonnet.invocation_id("ap-southeast-2") == "global.anthropic.claude-sonnet-4-6"
+    assert by_id["anthropic.claude-opus-4-6-v1"].invocation_id("ap-southeast-2") == (
+        "apac.anthropic.claude-opus-4-6-v1"
+    )
+    for unpriced in ("moonshot.kimi-k2-thinking", "zai.glm-4.7-flash", "writer.palmyra-x4-v1:0"):
+        assert not by_id[unpriced].priced
+    assert all(facts.prices_as_of is not None for facts in by_id.values())

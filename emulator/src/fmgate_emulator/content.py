@@ -91,12 +91,21 @@ def reply_text(
     return text, reason
 
 
-def reasoning_text(last_user_text: str) -> str:
-    """The visible "thinking" a reasoning model emits before its answer."""
-    return (
+#: Reasoning effort levels, least first: more effort, longer reasoning.
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+
+
+def reasoning_text(last_user_text: str, effort: str | None = None) -> str:
+    """The visible "thinking" a reasoning model emits before its answer; an effort names
+    itself and makes it longer, one more sentence per level (so tests see the effort carried)."""
+    thought = (
         f"The user wrote {count_tokens(last_user_text)} tokens. "
         "The emulator answers by echoing them back."
     )
+    if effort is None:
+        return thought
+    depth = EFFORT_LEVELS.index(effort) + 1 if effort in EFFORT_LEVELS else 1
+    return f"{thought} Reasoning at {effort} effort." + " Checking it once more." * depth
 
 
 def reasoning_signature(reasoning: str) -> str:

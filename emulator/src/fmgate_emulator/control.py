@@ -91,7 +91,12 @@ async def models(request: web.Request) -> web.Response:
                     sorted(spec.anthropic_betas) if spec.anthropic_betas is not None else None
                 ),
                 "service_tiers": sorted(spec.service_tiers),
+                "thinking_types": sorted(spec.thinking_types),
+                "efforts": list(spec.efforts),
+                "effort_field": spec.effort_field,
+                "effort_beta": spec.effort_beta,
                 "citations": spec.citations,
+                "profiles": sorted(spec.profiles) if spec.profiles is not None else None,
             }
             for spec in MODELS
         ]

@@ -43,6 +43,7 @@ from fmgate_emulator.prompt_cache import (
     find_checkpoints,
     is_cache_point,
 )
+from fmgate_emulator.reasoning_controls import parse_reasoning, unknown_field
 from fmgate_emulator.service_tiers import parse_service_tier
 from fmgate_emulator.tool_turns import (
     check_reasoning_replay,
@@ -82,7 +83,6 @@ FORCED_TOOL_WHILE_THINKING = (
 )
 #: An ``anthropic_beta`` value the Claude model does not take.
 INVALID_BETA_FLAG = "The model returned the following errors: invalid beta flag"
-MIN_THINKING_BUDGET = 1024
 _USE_TOOL = re.compile(r"\buse tool ([A-Za-z0-9_-]+)", re.IGNORECASE)
 
 
@@ -96,6 +96,7 @@ class ConverseCall:
     stop_sequences: list[str]
     tool_names: list[str]
     tool_choice: dict[str, Any]
+    #: Anthropic extended thinking (a budget or adaptive): signed reasoning leads the answer.
     thinking: bool
     tool_config: dict[str, Any] | None
     performance_latency: str | None
@@ -103,6 +104,11 @@ class ConverseCall:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     #: The ``serviceTier.type`` asked for (taken by the model), None when none.
     service_tier: str | None = None
+    #: The reasoning effort asked for (taken by the model), None: its default.
+    effort: str | None = None
+    #: Reasoning the effort itself turns on (Nova 2's ``reasoningConfig``), unsigned.
+    effort_thinking: bool = False
+
     #: The documents to cite (all the request's, when it asks for citations), in prompt order.
     cited_documents: list[CitedDocument] = field(default_factory=list)
 
@@ -181,7 +187,8 @@ def parse_converse(
         raise validation(TOOL_CONFIG_REQUIRED)
     check_tool_pairing(messages)
     additional = body.get("additionalModelRequestFields") or {}
-    thinking = parse_thinking(additional, inference, spec)
+    reasoning = parse_reasoning(additional, inference, spec)
+    thinking = reasoning.thinking
     if thinking and ("any" in tool_choice or "tool" in tool_choice):
         raise validation(FORCED_TOOL_WHILE_THINKING)
     if thinking:
@@ -201,6 +208,8 @@ def parse_converse(
         tool_names=tool_names,
         tool_choice=tool_choice,
         thinking=thinking,
+        effort=reasoning.effort,
+        effort_thinking=reasoning.effort_thinking,
         tool_config=tool_config,
         performance_latency=latency,
         checkpoints=checkpoints,
@@ -274,51 +283,13 @@ def parse_tools(tool_config: Any, spec: ModelSpec) -> tuple[list[str], dict[str,
     return names, choice
 
 
-def parse_thinking(fields: dict[str, Any], inference: dict[str, Any], spec: ModelSpec) -> bool:
-    """Whether extended thinking was asked for, checked as Anthropic on Bedrock checks it."""
-    thinking = fields.get("thinking")
-    if thinking is None:
-        return False
-    if spec.reasoning is not Reasoning.ON_REQUEST:
-        raise validation(
-            "The model returned the following errors: thinking: Extra inputs are not permitted"
-        )
-    if thinking.get("type") != "enabled":
-        return False
-    budget = thinking.get("budget_tokens")
-    if not isinstance(budget, int) or budget < MIN_THINKING_BUDGET:
-        raise validation(
-            "The model returned the following errors: thinking.enabled.budget_tokens: Input "
-            f"should be greater than or equal to {MIN_THINKING_BUDGET}"
-        )
-    if "topP" in inference:
-        raise validation(
-            "The model returned the following errors: top_p must be unset when thinking is enabled."
-        )
-    if inference.get("temperature", 1) != 1:
-        raise validation(
-            "The model returned the following errors: temperature may only be set "
-            "to 1 when thinking is enabled."
-        )
-    max_tokens = inference.get("maxTokens", spec.max_output_tokens)
-    if isinstance(max_tokens, int) and max_tokens <= budget:
-        raise validation(
-            "The model returned the following errors: max_tokens must be greater "
-            "than thinking.budget_tokens."
-        )
-    return True
-
-
 def check_betas(fields: dict[str, Any], spec: ModelSpec) -> None:
     """``anthropic_beta``: a list of flags the Claude model takes; unknown to other models."""
     betas = fields.get("anthropic_beta")
     if betas is None:
         return
     if spec.anthropic_betas is None:
-        raise validation(
-            "The model returned the following errors: extraneous key [anthropic_beta] is not "
-            "permitted"
-        )
+        raise unknown_field(spec, "anthropic_beta")
     if not isinstance(betas, list) or not all(flag in spec.anthropic_betas for flag in betas):
         raise validation(INVALID_BETA_FLAG)
 
@@ -370,8 +341,8 @@ def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
     """The answer for ``call``: optional reasoning, then text or toolUse blocks."""
     user_text = last_user_text(call.messages)
     blocks: list[Block] = []
-    if call.thinking or spec.reasoning is Reasoning.ALWAYS:
-        thought = reasoning_text(user_text)
+    if call.thinking or call.effort_thinking or spec.reasoning is Reasoning.ALWAYS:
+        thought = reasoning_text(user_text, call.effort)
         if call.thinking and REDACT_MARKER in user_text:
             blocks.append(RedactedReasoningBlock(redacted_reasoning(thought), thought))
         else:

@@ -3,6 +3,11 @@
 Capabilities are declared here, per model id, never guessed from the id's spelling. A request's
 model id (plain id, inference-profile id, or ARN of either, percent-decoded) is resolved by
 :func:`resolve_model`, which raises the ValidationException Bedrock gives for ids it refuses.
+
+The cross-region inference profiles of a model (``profiles``: ``us.``, ``eu.``, ``apac.``,
+``global.``) are declared for the models added from 2026 on, from fmgate's model table and its
+sources; a prefix the model has no profile for is an invalid model id, as on Bedrock. The older
+entries declare none (``None``): every prefix is taken for them (not modelled).
 """
 
 from __future__ import annotations
@@ -27,6 +32,16 @@ class Reasoning(Enum):
     NONE = "none"
     ON_REQUEST = "on_request"
     ALWAYS = "always"
+
+
+class RequestBody(Enum):
+    """The native request body Bedrock builds for a chat model from Converse (and whose
+    validator answers a field it does not know): Anthropic's Messages, OpenAI's Chat
+    Completions (gpt-oss), or another provider's."""
+
+    ANTHROPIC = "anthropic"
+    OPENAI_CHAT = "openai_chat"
+    OTHER = "other"
 
 
 class ToolUse(Enum):
@@ -98,12 +113,49 @@ class ModelSpec:
     tool_use: ToolUse = ToolUse.NONE
     #: ``serviceTier.type`` values taken (every model takes ``default``, the standard tier).
     service_tiers: frozenset[str] = frozenset({"default"})
+    #: The native body behind Converse (how an unknown additional field is refused).
+    request_body: RequestBody = RequestBody.OTHER
+    #: ``thinking.type`` values taken (``enabled``, ``disabled``, ``adaptive``); empty: the
+    #: model knows no ``thinking`` field.
+    thinking_types: frozenset[str] = frozenset()
+    #: Reasoning effort levels taken, least effort first; empty: none.
+    efforts: tuple[str, ...] = ()
+    #: Where the effort goes in additionalModelRequestFields: ``output_config``,
+    #: ``reasoning_effort`` or ``reasoning_config`` (fmgate's model table names the same).
+    effort_field: str | None = None
+    #: The ``anthropic_beta`` flag the effort needs (Claude Opus 4.5: ``effort-2025-11-24``).
+    effort_beta: str | None = None
     #: Cites documents sent with ``citations: {enabled: true}`` (fmgate's model table).
     citations: bool = False
+    #: Prefixes of its cross-region inference profiles (``us.``, ``global.``, ...); ``None``:
+    #: not modelled, every prefix is taken; empty: it has none.
+    profiles: frozenset[str] | None = None
 
 
 #: The tiers of the models Bedrock serves on Priority and Flex as well (fmgate's model table).
 ALL_TIERS = frozenset({"default", "priority", "flex"})
+#: The thinking types of Claude models with extended thinking within a budget.
+BUDGET_THINKING = frozenset({"enabled", "disabled"})
+#: ... and of those that also think adaptively (Claude Opus 4.6, Sonnet 4.6).
+ADAPTIVE_THINKING = BUDGET_THINKING | {"adaptive"}
+#: The anthropic_beta Claude Opus 4.5 takes its effort with.
+EFFORT_BETA = "effort-2025-11-24"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaudeEffort:
+    """A Claude model's ``output_config.effort`` levels, and the beta it needs them with."""
+
+    levels: tuple[str, ...]
+    beta: str | None = None
+
+    @property
+    def betas(self) -> tuple[str, ...]:
+        return (self.beta,) if self.beta else ()
+
+
+#: gpt-oss's reasoning efforts (its Chat Completions ``reasoning_effort``).
+GPT_OSS_EFFORTS = ("low", "medium", "high")
 
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
@@ -123,8 +175,21 @@ def _chat(
     anthropic_betas: frozenset[str] | None = None,
     tool_use: ToolUse = ToolUse.STREAMING,
     service_tiers: frozenset[str] = frozenset({"default"}),
+    request_body: RequestBody | None = None,
+    thinking_types: frozenset[str] | None = None,
+    efforts: tuple[str, ...] = (),
+    effort_field: str | None = None,
+    effort_beta: str | None = None,
     citations: bool = False,
+    profiles: frozenset[str] | None = None,
 ) -> ModelSpec:
+    """A chat model; an Anthropic model (``anthropic_betas`` set) has Anthropic's body, and a
+    model that reasons on request takes thinking ``enabled`` and ``disabled`` unless told."""
+    if request_body is None:
+        request_body = RequestBody.OTHER if anthropic_betas is None else RequestBody.ANTHROPIC
+    if thinking_types is None:
+        on_request = reasoning is Reasoning.ON_REQUEST
+        thinking_types = BUDGET_THINKING if on_request else frozenset()
     return ModelSpec(
         model_id,
         Modality.CHAT,
@@ -140,7 +205,13 @@ def _chat(
         anthropic_betas=anthropic_betas,
         tool_use=tool_use,
         service_tiers=service_tiers,
+        request_body=request_body,
+        thinking_types=thinking_types,
+        efforts=efforts,
+        effort_field=effort_field,
+        effort_beta=effort_beta,
         citations=citations,
+        profiles=profiles,
     )
 
 
@@ -148,6 +219,13 @@ _ON_REQUEST = Reasoning.ON_REQUEST
 _ALWAYS = Reasoning.ALWAYS
 _WHOLE = ToolUse.WHOLE
 _NO_TOOLS = ToolUse.NONE
+
+#: Inference-profile prefixes (the models declaring them; see the module docstring).
+NO_PROFILES: frozenset[str] = frozenset()
+US_ONLY = frozenset({"us."})
+US_EU_GLOBAL = frozenset({"us.", "eu.", "global."})
+#: Claude Opus 4.6 also has a jp. profile, a prefix the emulator does not know.
+US_EU_APAC_GLOBAL = frozenset({"us.", "eu.", "apac.", "global."})
 
 #: Forced tool choices: Claude 3+ and Nova take both, Mistral Large only ``any``.
 ANY_OR_NAMED = frozenset({"any", "tool"})
@@ -179,6 +257,17 @@ MODELS: tuple[ModelSpec, ...] = (
             ("amazon.nova-pro-v1:0", 10000, False, ALL_TIERS),
             ("amazon.nova-premier-v1:0", 32000, True, ALL_TIERS),
         )
+    ),
+    _chat(
+        "amazon.nova-2-lite-v1:0",
+        10000,
+        profile_only=True,
+        vision=True,
+        tool_choices=ANY_OR_NAMED,
+        service_tiers=ALL_TIERS,
+        profiles=US_EU_GLOBAL,
+        efforts=("low", "medium", "high"),
+        effort_field="reasoning_config",
     ),
     # Anthropic
     _chat(
@@ -258,6 +347,52 @@ MODELS: tuple[ModelSpec, ...] = (
             ),
         )
     ),
+    *(
+        _chat(
+            model_id,
+            limit,
+            profile_only=True,
+            vision=True,
+            documents=True,
+            reasoning=_ON_REQUEST,
+            caching=claude_cache(min_tokens, "1h"),
+            tool_choices=ANY_OR_NAMED,
+            count_tokens=True,
+            anthropic_betas=frozenset({EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, *effort.betas}),
+            citations=True,
+            profiles=profiles,
+            thinking_types=thinking,
+            efforts=effort.levels,
+            effort_field="output_config",
+            effort_beta=effort.beta,
+        )
+        for model_id, limit, min_tokens, profiles, thinking, effort in (
+            (
+                "anthropic.claude-opus-4-5-20251101-v1:0",
+                64000,
+                4096,
+                US_EU_GLOBAL,
+                BUDGET_THINKING,
+                ClaudeEffort(("low", "medium", "high"), EFFORT_BETA),
+            ),
+            (
+                "anthropic.claude-opus-4-6-v1",
+                128000,
+                4096,
+                US_EU_APAC_GLOBAL,
+                ADAPTIVE_THINKING,
+                ClaudeEffort(("low", "medium", "high", "max")),
+            ),
+            (
+                "anthropic.claude-sonnet-4-6",
+                64000,
+                2048,
+                US_EU_GLOBAL,
+                ADAPTIVE_THINKING,
+                ClaudeEffort(("low", "medium", "high")),
+            ),
+        )
+    ),
     # Meta Llama
     _chat("meta.llama3-8b-instruct-v1:0", 2048, tool_use=_NO_TOOLS),
     _chat("meta.llama3-70b-instruct-v1:0", 2048, tool_use=_NO_TOOLS),
@@ -282,20 +417,67 @@ MODELS: tuple[ModelSpec, ...] = (
     _chat("mistral.mistral-large-2402-v1:0", 8192, tool_choices=ANY_ONLY, tool_use=_WHOLE),
     _chat("mistral.mistral-small-2402-v1:0", 8192, tool_use=_WHOLE),
     _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
+    _chat("mistral.mistral-large-3-675b-instruct", 8192, tool_use=_WHOLE, profiles=NO_PROFILES),
+    _chat(
+        "mistral.magistral-small-2509",
+        8192,
+        reasoning=_ALWAYS,
+        tool_use=_WHOLE,
+        profiles=NO_PROFILES,
+    ),
     # DeepSeek, Cohere, AI21, OpenAI, Qwen
     _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS, tool_use=_NO_TOOLS),
     _chat("deepseek.v3-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
+    _chat("deepseek.v3.2", 8192, tool_use=_WHOLE, profiles=NO_PROFILES),
     _chat("cohere.command-r-plus-v1:0", 4096),
     _chat("cohere.command-r-v1:0", 4096),
     _chat("ai21.jamba-1-5-large-v1:0", 4096),
     _chat("ai21.jamba-1-5-mini-v1:0", 4096),
-    _chat(
-        "openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
+    *(
+        _chat(
+            model_id,
+            8192,
+            reasoning=_ALWAYS,
+            tool_use=_WHOLE,
+            service_tiers=ALL_TIERS,
+            request_body=RequestBody.OPENAI_CHAT,
+            efforts=GPT_OSS_EFFORTS,
+            effort_field="reasoning_effort",
+        )
+        for model_id in ("openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0")
     ),
-    _chat(
-        "openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
+    *(
+        _chat(model_id, 8192, reasoning=_ALWAYS, tool_use=_WHOLE, profiles=NO_PROFILES)
+        for model_id in ("openai.gpt-oss-safeguard-120b", "openai.gpt-oss-safeguard-20b")
     ),
     _chat("qwen.qwen3-32b-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
+    _chat("qwen.qwen3-235b-a22b-2507-v1:0", 8192, tool_use=_WHOLE, profiles=NO_PROFILES),
+    *(
+        _chat(model_id, 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS, profiles=NO_PROFILES)
+        for model_id in ("qwen.qwen3-coder-480b-a35b-v1:0", "qwen.qwen3-coder-30b-a3b-v1:0")
+    ),
+    # Moonshot, Z.AI, MiniMax, Google, Writer
+    *(
+        _chat(model_id, limit, reasoning=_ALWAYS, tool_use=_WHOLE, profiles=NO_PROFILES)
+        for model_id, limit in (
+            ("moonshot.kimi-k2-thinking", 16000),
+            ("zai.glm-4.7", 8192),
+            ("zai.glm-4.7-flash", 8192),
+            ("minimax.minimax-m2", 8192),
+        )
+    ),
+    *(
+        _chat(model_id, limit, system_messages=False, tool_use=_NO_TOOLS, profiles=NO_PROFILES)
+        for model_id, limit in (
+            ("google.gemma-3-27b-it", 8192),
+            ("google.gemma-3-12b-it", 8192),
+            ("google.gemma-3-4b-it", 4096),
+        )
+    ),
+    *(
+        _chat(model_id, 8192, profile_only=True, tool_use=_WHOLE, profiles=US_ONLY)
+        for model_id in ("writer.palmyra-x4-v1:0", "writer.palmyra-x5-v1:0")
+    ),
     # Image generation (InvokeModel)
     ModelSpec(
         "amazon.titan-image-generator-v2:0", Modality.IMAGE, body_family=BodyFamily.TITAN_IMAGE
@@ -358,6 +540,8 @@ def identify_model(requested_id: str) -> ResolvedModel:
         raise validation(INVALID_MODEL_ID)
     if prefix and spec.modality is not Modality.CHAT:
         raise validation(INVALID_MODEL_ID)
+    if prefix and spec.profiles is not None and prefix not in spec.profiles:
+        raise validation(INVALID_MODEL_ID)  # no such inference profile
     return ResolvedModel(requested_id=requested_id, spec=spec, via_profile=prefix is not None)
 
 

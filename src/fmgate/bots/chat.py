@@ -30,6 +30,7 @@ from fmgate.bots.guardrail import (
     screen_attachments,
     screens_attachments,
 )
+from fmgate.bots.reasoning import request_reasoning, request_thinking
 from fmgate.bots.reasoning_replay import reasoning_for
 from fmgate.bots.system_prompt import answered_system_prompt, system_texts
 from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
@@ -371,15 +372,7 @@ class ChatBot:
             if candidate is not None:
                 max_tokens = candidate
         max_tokens_int = int(p.clamp(max_tokens, 1, config.max_tokens_limit))
-
-        budget: int | None = None
-        if config.enable_reasoning:
-            chosen_budget = p.number(params, p.REASONING_BUDGET)
-            budget = int(chosen_budget) if chosen_budget is not None else config.reasoning_budget
-            budget = int(p.clamp(budget, 1024, config.max_tokens_limit - 1))
-            # The answer needs room beyond the thinking: Bedrock requires maxTokens > budget.
-            max_tokens_int = min(config.max_tokens_limit, max(max_tokens_int, budget + 1024))
-            budget = min(budget, max_tokens_int - 1)
+        reasoning = request_reasoning(params, config, max_tokens_int)
 
         stops = tuple(dict.fromkeys((*config.stop_sequences, *request.stop_sequences)))
         tools, tool_choice = offered_tools(request, messages)
@@ -387,11 +380,13 @@ class ChatBot:
             model_id=config.model_id,
             messages=messages,
             system=system,
-            max_tokens=max_tokens_int,
+            max_tokens=reasoning.max_tokens,
             temperature=temperature,
             top_p=request.top_p if request.top_p is not None else config.top_p,
             stop_sequences=stops,
-            reasoning_budget=budget,
+            reasoning_budget=reasoning.budget,
+            adaptive_thinking=reasoning.adaptive,
+            effort=reasoning.effort,
             optimize_latency=config.optimize_latency,
             additional_fields=dict(config.additional_model_request_fields),
             anthropic_betas=self._betas.taken(request.betas),
@@ -429,7 +424,7 @@ def check_tool_choice(request: BotRequest, config: ChatBotConfig) -> None:
     """Refuse a forced tool choice before Bedrock sees it: without tools, naming a tool the
     request does not offer, one the model does not take (``forced_tool_choices``, from the
     model table: Bedrock refuses ``toolChoice`` any / tool for other models), or with extended
-    thinking (Claude refuses forced tool use while thinking)."""
+    thinking in the request (Claude refuses forced tool use while thinking)."""
     choice = request.tool_choice
     match choice:
         case "auto" | "none":
@@ -457,7 +452,7 @@ def check_tool_choice(request: BotRequest, config: ChatBotConfig) -> None:
                 f"cannot force its tool use); it supports {taken}."
             ),
         )
-    if config.enable_reasoning:
+    if request_thinking(request.parameters, config) is not None:
         raise InvalidRequest(
             f"tool_choice {kind} with extended thinking",
             user_message=(

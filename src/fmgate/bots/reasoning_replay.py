@@ -5,8 +5,9 @@ tool calls the last user turn answers must start with that turn's reasoning bloc
 (signature, or redacted data, included). A signature vouches for one model's reasoning, so a
 block goes back only to the model that produced it: a call to another model (a fallback) drops
 it. When the tool-calling turn has no reasoning to lead it (it was never kept, or another model
-made it), the call goes without thinking: Bedrock's own way out ("To avoid this requirement,
-disable thinking").
+made it), the call goes without thinking, within a budget or adaptive alike: Bedrock's own way
+out ("To avoid this requirement, disable thinking"). A reasoning effort stays: it does not need
+thinking.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def reasoning_for(chat: ChatRequest) -> ChatRequest:
         else m
         for m in chat.messages
     )
-    if chat.reasoning_budget is not None and not tool_turn_led_by_reasoning(messages):
-        return replace(chat, messages=messages, reasoning_budget=None)
+    if chat.thinks and not tool_turn_led_by_reasoning(messages):
+        return replace(chat, messages=messages, reasoning_budget=None, adaptive_thinking=False)
     return replace(chat, messages=messages) if messages != chat.messages else chat
 
 

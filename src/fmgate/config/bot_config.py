@@ -34,7 +34,8 @@ from fmgate.config.fields import (
 from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing
-from fmgate.core.model_request import CacheTTL, ServiceTier
+from fmgate.config.reasoning import ReasoningControls
+from fmgate.core.model_request import CacheTTL, ReasoningEffort, ServiceTier, ThinkingMode
 
 BotKind = Literal["chat", "image", "video"]
 #: Whether a model takes tools (Converse ``toolConfig``): in ConverseStream too (``streaming``),
@@ -186,7 +187,8 @@ class BotConfigBase(StrictModel):
     user_controls: bool = Field(
         True,
         description="Offer parameter controls on Poe (chat: temperature, output tokens, "
-        "thinking budget; image: aspect ratio, negative prompt, count, seed; video: seed).",
+        "thinking budget, thinking mode, reasoning effort; image: aspect ratio, negative "
+        "prompt, count, seed; video: seed).",
     )
     pricing: Pricing = Field(Pricing(), description="What Poe users are charged (milli-cents).")
 
@@ -241,6 +243,21 @@ class ChatBotConfig(BotConfigBase):
     optimize_latency: bool = Field(False, description="Send performanceConfig.latency=optimized.")
     enable_reasoning: bool = Field(False, description="Request extended thinking.")
     reasoning_budget: int = Field(4096, ge=1024, description="Thinking budget in tokens.")
+    thinking_mode: ThinkingMode = Field(
+        "budget",
+        description="With enable_reasoning: think within reasoning_budget (budget), or as long "
+        "as the model judges (adaptive: models whose reasoning_controls.thinking has it).",
+    )
+    reasoning_effort: ReasoningEffort | None = Field(
+        None,
+        description="The bot's reasoning effort (one of reasoning_controls.efforts), sent in "
+        "the model's effort_field; None: the model's own default. Users may pick another (Poe "
+        "drop-down, reasoning_effort, output_config.effort).",
+    )
+    reasoning_controls: ReasoningControls = Field(
+        ReasoningControls(),
+        description="The reasoning controls the model takes (the model table's; see below).",
+    )
     additional_model_request_fields: dict[str, object] = Field(
         default_factory=dict,
         description="Extra Converse additionalModelRequestFields (model-specific knobs).",
@@ -337,9 +354,39 @@ class ChatBotConfig(BotConfigBase):
     def _limits_are_consistent(self) -> Self:
         if self.max_tokens > self.max_tokens_limit:
             raise FieldConflict("max_tokens", "max_tokens is larger than max_tokens_limit")
-        if self.enable_reasoning and self.reasoning_budget >= self.max_tokens_limit:
+        within_budget = self.enable_reasoning and self.thinking_mode == "budget"
+        if within_budget and self.reasoning_budget >= self.max_tokens_limit:
             raise FieldConflict(
                 "reasoning_budget", "reasoning_budget must be below max_tokens_limit"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _reasoning_is_taken(self) -> Self:
+        """The bot's thinking mode and effort are ones its reasoning_controls say the model
+        takes (a thinking budget is not checked here: catalogs from before
+        reasoning_controls have enable_reasoning alone; ``fmgate validate`` checks it)."""
+        controls = self.reasoning_controls
+        if self.thinking_mode == "adaptive":
+            if not self.enable_reasoning:
+                raise FieldConflict(
+                    "thinking_mode",
+                    "thinking_mode adaptive is a way of extended thinking: set "
+                    "enable_reasoning: true",
+                )
+            if "adaptive" not in controls.thinking:
+                raise FieldConflict(
+                    "thinking_mode",
+                    "the model takes no adaptive thinking (reasoning_controls.thinking has no "
+                    "adaptive)",
+                )
+        effort = self.reasoning_effort
+        if effort is not None and effort not in controls.efforts:
+            taken = ", ".join(controls.efforts) or "none"
+            raise FieldConflict(
+                "reasoning_effort",
+                f"the model takes no reasoning effort {effort} (reasoning_controls.efforts: "
+                f"{taken})",
             )
         return self
 

@@ -136,6 +136,33 @@ class UseTool:
 ToolChoice = Literal["auto", "any"] | UseTool
 
 
+#: How hard a model reasons, in the levels Bedrock's models take: Anthropic's
+#: ``output_config.effort`` (low ... max), gpt-oss's ``reasoning_effort`` and Nova 2's
+#: ``maxReasoningEffort`` (low, medium, high). Which levels a model takes is the model table's.
+ReasoningEffort = Literal["low", "medium", "high", "xhigh", "max"]
+#: Every level, least effort first.
+REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high", "xhigh", "max")
+#: Where a model takes its effort in ``additionalModelRequestFields``: Anthropic's
+#: ``output_config.effort``, the OpenAI-style ``reasoning_effort`` (gpt-oss) or Nova 2's
+#: ``reasoningConfig.maxReasoningEffort`` (which also turns its thinking on).
+EffortField = Literal["output_config", "reasoning_effort", "reasoning_config"]
+#: How a model is asked for extended thinking (``additionalModelRequestFields.thinking``): within
+#: a token budget (``type: enabled`` with ``budget_tokens``), or adaptively (``type: adaptive``:
+#: the model decides whether and how long to think).
+ThinkingMode = Literal["budget", "adaptive"]
+
+
+@dataclass(frozen=True, slots=True)
+class Effort:
+    """A reasoning effort for the request, in the field the model takes it."""
+
+    level: ReasoningEffort
+    field: EffortField
+    #: An ``anthropic_beta`` flag the model needs with it (Claude Opus 4.5's
+    #: ``effort-2025-11-24``), sent whatever the caller's betas.
+    beta: str | None = None
+
+
 #: A Bedrock service tier (Converse ``serviceTier.type``) the gateway asks for: standard
 #: processing (``default``), ahead of it at a premium (``priority``), or behind it at a discount
 #: (``flex``). Bedrock's ``reserved`` needs a reservation and is not offered.
@@ -170,8 +197,12 @@ class ChatRequest:
     temperature: float | None = None
     top_p: float | None = None
     stop_sequences: tuple[str, ...] = ()
-    #: Extended-thinking budget in tokens; None means no extended thinking.
+    #: Extended-thinking budget in tokens; None means no thinking within a budget.
     reasoning_budget: int | None = None
+    #: Adaptive extended thinking (``thinking: {type: adaptive}``), which takes no budget.
+    adaptive_thinking: bool = False
+    #: The reasoning effort to ask for; None: the model's own default.
+    effort: Effort | None = None
     #: Send ``performanceConfig.latency = optimized``.
     optimize_latency: bool = False
     tools: tuple[ToolEntry, ...] = ()
@@ -185,6 +216,11 @@ class ChatRequest:
     guardrail: Guardrail | None = None
     #: The service tier to ask for; None: none named (Bedrock serves the standard tier).
     service_tier: ServiceTier | None = None
+
+    @property
+    def thinks(self) -> bool:
+        """Whether extended thinking is asked for (within a budget or adaptive)."""
+        return self.reasoning_budget is not None or self.adaptive_thinking
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,12 @@ from collections.abc import Mapping
 TEMPERATURE = "temperature"
 MAX_TOKENS = "max_tokens"
 REASONING_BUDGET = "reasoning_budget"
+#: A reasoning effort level (``low`` ... ``max``), for models that take one.
+REASONING_EFFORT = "reasoning_effort"
+#: How the model thinks in this request: one of :data:`THINKING_CHOICES`.
+THINKING = "thinking"
+#: ``budget``: within the thinking budget; ``adaptive``: as the model judges; ``off``: not at all.
+THINKING_CHOICES = ("budget", "adaptive", "off")
 ASPECT_RATIO = "aspect_ratio"
 NEGATIVE_PROMPT = "negative_prompt"
 SEED = "seed"

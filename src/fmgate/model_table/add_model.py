@@ -1,7 +1,7 @@
 """``fmgate models add``: append a validated bot entry for a Bedrock model to a catalog file.
 
-The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas
-included) and prices come from the bundled model table (see ``model_table.py``);
+The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas,
+reasoning controls included) and prices come from the bundled model table (see ``model_table.py``);
 profile-only models get the geographic inference-profile id (``us.<id>``). The file's existing
 text is kept as written (comments, templates, anchors): the entry is appended to the ``bots``
 list as text, the whole result is validated exactly as ``fmgate serve`` would, and only a valid
@@ -9,8 +9,9 @@ result replaces the file (atomically, through a temporary file in the same folde
 gateway that follows the file (``fmgate serve --config``) then serves the new bot without a
 restart.
 
-A model that ``fmgate models refresh`` added from Bedrock's listing has no prices yet; it is
-refused (never written at price 0) until its prices are written into the model table file.
+A model that ``fmgate models refresh`` added from Bedrock's listing has no prices yet, nor has a
+bundled entry whose price could not be confirmed; it is refused (never written at price 0)
+until its prices are written into the model table file.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fmgate.config.bot_config import BotConfig, BotKind
 from fmgate.config.catalog import Catalog
 from fmgate.config.errors import CatalogError
 from fmgate.config.loader import parse_catalog
+from fmgate.config.reasoning import ReasoningControls
 from fmgate.model_table.table import ModelFacts, ModelTable, bundled_table, find_model
 
 #: Output cap a new chat bot starts with (reasoning models need room for their thinking).
@@ -103,8 +105,9 @@ def catalog_entry(
     """The bot's fields (everything but its name), from the table's facts for ``region``."""
     if not facts.priced:
         raise AddModelError(
-            f"{facts.model_id} has no prices in the model table (Bedrock's listing added it; "
-            "fmgate does not know what it costs). Write its list prices for "
+            f"{facts.model_id} has no prices in the model table (Bedrock's listing added it, or "
+            "its price could not be confirmed: fmgate does not know what it costs). Write its "
+            "list prices for "
             f"{region} into the model's entry in the table file (prices: {{{region}: "
             "{input_token: ..., output_token: ...}}, in milli-cents), then add it again"
         )
@@ -186,6 +189,11 @@ def chat_fields(facts: ModelFacts) -> dict[str, object]:
         fields["count_tokens"] = True
     if facts.anthropic_betas:
         fields["anthropic_betas"] = list(facts.anthropic_betas)
+    controls = facts.reasoning_controls
+    if controls != ReasoningControls():
+        # The model's thinking types and efforts: enable_reasoning, thinking_mode and
+        # reasoning_effort choose among them.
+        fields["reasoning_controls"] = controls.model_dump(mode="json", exclude_defaults=True)
     return fields
 
 
@@ -222,7 +230,11 @@ def entry_yaml(
         [{"bot_name": bot_name, **entry}], sort_keys=False, default_flow_style=None, width=100
     )
     context = f" ({facts.context_window:,}-token context)" if facts.context_window else ""
-    lines = [f"# {bot_name}: from fmgate's model table of {as_of}{context}; check the prices."]
+    checked = facts.prices_as_of.isoformat() if facts.prices_as_of else as_of
+    lines = [
+        f"# {bot_name}: from fmgate's model table of {as_of}{context}; prices of {checked}, "
+        "check them."
+    ]
     lines.extend(body.splitlines())
     return "".join(f"{indent}{line}\n" for line in lines)
 

@@ -2,9 +2,10 @@
 
 ``fmgate validate`` runs :func:`capability_problems` on a catalog that is valid on its own: a
 guardrail on a bot whose model (or a fallback's) takes none, a service tier a model does not
-offer, citations on a model that does not cite. Each problem names the bot, the field and the
-model. A model the table does not hold
-(a new id, a custom model's ARN) is not judged: the table cannot say what it takes.
+offer, citations on a model that does not cite, extended thinking (within a budget or
+adaptive) or a reasoning effort a model does not take, reasoning controls the bot declares
+beyond the model's. Each problem names the bot, the field and the model. A model the table does
+not hold (a new id, a custom model's ARN) is not judged: the table cannot say what it takes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 from fmgate.config.bot_config import ChatBotConfig
 from fmgate.config.catalog import Catalog
+from fmgate.config.reasoning import ReasoningControls
 from fmgate.core.model_request import ServiceTier
 from fmgate.model_table.table import ModelFacts, ModelTable, UnknownModel, find_model
 
@@ -35,12 +37,51 @@ def calls(bot: ChatBotConfig) -> Iterator[tuple[str, str, ServiceTier | None]]:
         )
 
 
+def listed(values: tuple[str, ...]) -> str:
+    return ", ".join(values) or "none"
+
+
+def reasoning_problems(bot: ChatBotConfig, facts: ModelFacts) -> Iterator[tuple[str, str]]:
+    """(field, what the model lacks) for each reasoning setting of ``bot`` the model does not
+    take: its thinking, its effort, the controls it declares (which callers may use)."""
+    taken = facts.reasoning_controls
+    thinking = f"(the model table's reasoning_controls.thinking: {listed(taken.thinking)})"
+    if bot.enable_reasoning and bot.thinking_mode not in taken.thinking:
+        field = "enable_reasoning" if bot.thinking_mode == "budget" else "thinking_mode"
+        kind = "thinking budget" if bot.thinking_mode == "budget" else "adaptive thinking"
+        yield field, f"takes no {kind} {thinking}"
+    effort = bot.reasoning_effort
+    if effort is not None and effort not in taken.efforts:
+        yield (
+            "reasoning_effort",
+            f"takes no reasoning effort {effort} (the model table's reasoning_controls.efforts: "
+            f"{listed(taken.efforts)})",
+        )
+    beyond = controls_beyond(bot.reasoning_controls, taken)
+    if beyond:
+        yield "reasoning_controls", f"does not take {beyond} (see the model table)"
+
+
+def controls_beyond(declared: ReasoningControls, taken: ReasoningControls) -> str:
+    """What ``declared`` offers callers that the model does not take ("" when nothing)."""
+    missing = [f"thinking {mode}" for mode in declared.thinking if mode not in taken.thinking]
+    missing += [f"effort {level}" for level in declared.efforts if level not in taken.efforts]
+    if declared.takes_effort and taken.takes_effort:
+        if declared.effort_field != taken.effort_field:
+            missing.append(f"an effort in {declared.effort_field} (it takes {taken.effort_field})")
+        if declared.effort_beta != taken.effort_beta:
+            missing.append(f"effort_beta {declared.effort_beta}")
+    return ", ".join(missing)
+
+
 def bot_problems(bot: ChatBotConfig, table: ModelTable) -> Iterator[str]:
     place = f'bot "{bot.bot_name}"'
     for field, model_id, tier in calls(bot):
         facts = known_facts(model_id, table)
         if facts is None:
             continue
+        for setting, lack in reasoning_problems(bot, facts):
+            yield f'{place}: field "{setting}": model {model_id} {lack}'
         if bot.guardrail is not None and not facts.guardrails:
             yield (
                 f'{place}: field "guardrail": model {model_id} takes no guardrail (the model '
@@ -61,9 +102,10 @@ def bot_problems(bot: ChatBotConfig, table: ModelTable) -> Iterator[str]:
 
 def capability_problems(catalog: Catalog, table: ModelTable) -> list[str]:
     """One line per setting the model table says its model does not take."""
-    return [
+    problems = (
         problem
         for bot in catalog.bots
         if isinstance(bot, ChatBotConfig)
         for problem in bot_problems(bot, table)
-    ]
+    )
+    return list(dict.fromkeys(problems))  # a fallback to the same model repeats its problems

@@ -47,7 +47,8 @@ def test_every_bundled_chat_bot_makes_a_valid_api_bot(bot: ChatBotConfig) -> Non
     controls = fp.ParameterControls.model_validate(body["parameter_controls"])
     [section] = controls.sections
     names = [control.parameter_name for control in section.controls or []]  # type: ignore[union-attr]
-    efforts = ["reasoning_effort"] if bot.enable_reasoning else []
+    reasons = bot.enable_reasoning or bot.reasoning_controls.takes_effort
+    efforts = ["reasoning_effort"] if reasons else []
     assert names == ["temperature", "max_tokens", *efforts]
     assert KEY not in str(definition.printable())
     assert KEY not in repr(definition.printable())
@@ -71,3 +72,15 @@ def test_what_poe_shows_is_compared_without_the_key() -> None:
     cheaper = {**settings, "pricing": {"prompt": "0", "completion": "0"}}
     assert changed_fields({**shown, "api_bot_settings": cheaper}, wanted) == ["api_bot_settings"]
     assert changed_fields({**shown, "description": "old"}, wanted) == ["description"]
+
+
+def test_a_model_with_its_own_effort_offers_its_levels() -> None:
+    [gpt_oss] = [bot for bot in CHAT_BOTS if bot.bot_name == "gpt-oss-120b"]
+    body = api_bot_definition(gpt_oss, API_BOTS, KEY, "env:K", None).create_body()
+    controls = fp.ParameterControls.model_validate(body["parameter_controls"])
+    [section] = controls.sections
+    effort = (section.controls or [])[-1]
+    assert isinstance(effort, fp.DropDown)
+    assert effort.parameter_name == "reasoning_effort"
+    assert [option.value for option in effort.options] == ["low", "medium", "high"]
+    assert effort.default_value == "medium"

@@ -17,7 +17,7 @@ from fmgate.fronts.poe.settings import settings_json
 BUNDLED = load_catalog()
 #: What each kind of bot reads from a message's parameters (fmgate.bots.*).
 READ_BY_KIND = {
-    "chat": {p.TEMPERATURE, p.MAX_TOKENS, p.REASONING_BUDGET},
+    "chat": {p.TEMPERATURE, p.MAX_TOKENS, p.REASONING_BUDGET, p.THINKING, p.REASONING_EFFORT},
     "image": {p.ASPECT_RATIO, p.NEGATIVE_PROMPT, p.IMAGE_COUNT, p.SEED},
     "video": {p.SEED},
 }
@@ -76,11 +76,16 @@ def test_bundled_controls_offer_what_the_bot_reads_with_defaults_in_range(bot: B
                 names.add(control.parameter_name)
             case fp.TextField():
                 names.add(control.parameter_name)
+            case fp.DropDown():
+                assert control.default_value in [option.value for option in control.options]
+                names.add(control.parameter_name)
             case _:
                 pytest.fail(f"unexpected control {control!r}")
     assert names <= READ_BY_KIND[bot.kind]
     thinks = isinstance(bot, ChatBotConfig) and bot.enable_reasoning
     assert (p.REASONING_BUDGET in names) == thinks
+    takes_effort = isinstance(bot, ChatBotConfig) and bot.reasoning_controls.takes_effort
+    assert (p.REASONING_EFFORT in names) == takes_effort
 
 
 @pytest.mark.parametrize("bot", BUNDLED.bots, ids=lambda bot: bot.bot_name)
@@ -109,3 +114,35 @@ def test_a_temperature_default_above_the_models_limit_is_clamped() -> None:
     [temperature, _] = settings.parameter_controls.sections[0].controls or []
     assert isinstance(temperature, fp.Slider)
     assert (temperature.default_value, temperature.max_value) == (0.5, 0.5)
+
+
+def test_a_model_with_adaptive_thinking_and_efforts_offers_both() -> None:
+    """A Claude 4.6-like bot (its controls declared in the catalog): the way it thinks, the
+    budget for thinking within one, and the model's own effort levels."""
+    bot = ChatBotConfig.model_validate(
+        {
+            "bot_name": "adaptive",
+            "model_id": "anthropic.claude-opus-4-6-v1",
+            "max_tokens_limit": 32000,
+            "enable_reasoning": True,
+            "thinking_mode": "adaptive",
+            "reasoning_effort": "high",
+            "reasoning_controls": {
+                "thinking": ["budget", "adaptive"],
+                "efforts": ["low", "medium", "high", "max"],
+                "effort_field": "output_config",
+            },
+        }
+    )
+    settings = fp.SettingsResponse.model_validate(answered(bot))
+    assert settings.parameter_controls is not None
+    [section] = settings.parameter_controls.sections
+    controls = {control.parameter_name: control for control in section.controls or []}  # type: ignore[union-attr]
+    thinking, effort = controls[p.THINKING], controls[p.REASONING_EFFORT]
+    assert isinstance(thinking, fp.DropDown)
+    assert [o.value for o in thinking.options] == ["adaptive", "budget", "off"]
+    assert thinking.default_value == "adaptive"
+    assert isinstance(effort, fp.DropDown)
+    assert [o.value for o in effort.options] == ["low", "medium", "high", "max"]
+    assert effort.default_value == "high"
+    assert p.REASONING_BUDGET in controls

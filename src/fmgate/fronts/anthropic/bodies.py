@@ -3,11 +3,19 @@ citations."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 
 import orjson
 
-from fmgate.core.events import Citation, CitationUnit, StopReason, ToolCall, Usage
+from fmgate.core.events import (
+    Citation,
+    CitationUnit,
+    RedactedReasoning,
+    StopReason,
+    ToolCall,
+    Usage,
+)
 
 #: Neutral stop reason -> Anthropic ``stop_reason``.
 STOP_REASONS: Mapping[StopReason, str] = {
@@ -78,6 +86,11 @@ def tool_use_block(call: ToolCall, *, with_input: bool = True) -> dict[str, obje
         "name": call.name,
         "input": tool_input(call) if with_input else {},
     }
+
+
+def redacted_thinking_block(redacted: RedactedReasoning) -> dict[str, object]:
+    """Redacted reasoning as Anthropic's block: the model's data, base64."""
+    return {"type": "redacted_thinking", "data": base64.b64encode(redacted.data).decode()}
 
 
 def message_body(request_id: str, model: str) -> dict[str, object]:

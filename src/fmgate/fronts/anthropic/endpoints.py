@@ -19,11 +19,13 @@ from fmgate.core.events import Event
 from fmgate.fronts.anthropic.errors import ANTHROPIC_ERRORS, AnthropicErrors
 from fmgate.fronts.anthropic.message import whole_message_body
 from fmgate.fronts.anthropic.parse import (
+    BotSide,
     parse_count_tokens_request,
     parse_messages_request,
     prompt_request,
     to_bot_request,
 )
+from fmgate.fronts.anthropic.reasoning import reasoning_parameters
 from fmgate.fronts.anthropic.schema import CountTokensRequest, MessagesRequest
 from fmgate.fronts.anthropic.stream import MessageStreamWriter, message_events
 from fmgate.fronts.bearer import bearer_token
@@ -50,6 +52,13 @@ def chat_bot(context: FrontContext, model: str) -> DeployedBot:
     if deployed.config.kind != "chat":
         raise Refusal(400, f"model: {model} is not a chat model", "invalid_request")
     return deployed
+
+
+def bot_side(body: CountTokensRequest, deployed: DeployedBot) -> BotSide:
+    """The bot's model and the request's reasoning parameters (refused where the model does not
+    take them)."""
+    config = deployed.config
+    return BotSide(model_id=config.model_id, reasoning=reasoning_parameters(body, config))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +97,7 @@ class Messages(AnthropicEndpoint):
     def bot_request(
         self, body: MessagesRequest, deployed: DeployedBot, request_id: str, caller: str
     ) -> BotRequest:
-        return to_bot_request(body, request_id, caller, self.betas)
+        return to_bot_request(body, request_id, caller, bot_side(body, deployed), self.betas)
 
     def stream_renderer(self, body: MessagesRequest) -> StreamRenderer | None:
         if not body.stream:
@@ -97,9 +106,9 @@ class Messages(AnthropicEndpoint):
         def render(
             running: RunningRequest, events: AsyncGenerator[Event, None]
         ) -> AsyncIterator[bytes]:
-            return message_events(
-                events, MessageStreamWriter(running.request.request_id, body.model)
-            )
+            own_model = running.tracker.bot.model_id
+            writer = MessageStreamWriter(running.request.request_id, body.model, own_model)
+            return message_events(events, writer)
 
         return render
 
@@ -110,7 +119,8 @@ class Messages(AnthropicEndpoint):
         answer: list[Event],
         context: FrontContext,
     ) -> dict[str, object]:
-        return whole_message_body(running.request.request_id, body.model, answer)
+        own_model = running.tracker.bot.model_id
+        return whole_message_body(running.request.request_id, body.model, answer, own_model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,5 +139,5 @@ class CountTokens(AnthropicEndpoint):
         bot = deployed.bot
         if not isinstance(bot, ChatBot):  # a custom_class chat bot
             raise Refusal(400, f"model: {body.model} cannot count tokens", "invalid_request")
-        tokens = await bot.count_input_tokens(prompt_request(body, request_id, caller, self.betas))
-        return {"input_tokens": tokens}
+        prompt = prompt_request(body, request_id, caller, bot_side(body, deployed), self.betas)
+        return {"input_tokens": await bot.count_input_tokens(prompt)}

@@ -3,12 +3,15 @@
 ``system`` -> system messages; user content: text joined, ``image``/``document`` blocks become
 attachments (base64 and plain text inline, URLs for the safe downloader, whose host and address
 rules apply; a file that cannot be used refuses the request; a document's ``citations.enabled``
-says whether the model is to cite it), ``tool_result`` blocks tool results; assistant
-content: text joined, ``tool_use`` blocks replayed as tool uses; ``thinking`` blocks are not
-replayed. Blank texts and empty messages are left out by the bot (Bedrock refuses blank text).
-``tool_choice`` -> the neutral tool choice; ``metadata.user_id`` -> the ledger's user after the
-caller; the ``anthropic-beta`` header's flags -> ``betas`` (the bot keeps those its model takes).
-A count_tokens request is the same prompt without the generation settings.
+says whether the model is to cite it), ``tool_result`` blocks tool results; assistant content:
+text joined, ``tool_use`` blocks replayed as tool uses, ``thinking`` blocks with their
+signature and ``redacted_thinking`` blocks replayed as the turn's reasoning, to the bot's own
+model only (a thinking block without a signature is not). Blank texts and empty messages are
+left out by the bot (Bedrock refuses blank text). ``thinking`` and ``output_config.effort`` ->
+reasoning parameters (:mod:`fmgate.fronts.anthropic.reasoning`). ``tool_choice`` -> the
+neutral tool choice; ``metadata.user_id`` -> the ledger's user after the caller; the
+``anthropic-beta`` header's flags -> ``betas`` (the bot keeps those its model takes). A
+count_tokens request is the same prompt without the generation settings.
 """
 
 from __future__ import annotations
@@ -16,18 +19,20 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
-from fmgate.core import parameters as p
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
 from fmgate.core.model_request import (
     CacheTTL,
+    ReasoningBlock,
+    RedactedReasoningBlock,
+    ReplayedReasoning,
     ToolChoice,
     ToolResultBlock,
     ToolSpec,
@@ -48,8 +53,10 @@ from fmgate.fronts.anthropic.schema import (
     MessagesRequest,
     NamedToolChoice,
     NoToolChoice,
+    RedactedThinkingIn,
     TextIn,
     TextSource,
+    ThinkingIn,
     ToolChoiceIn,
     ToolIn,
     ToolResultIn,
@@ -186,7 +193,23 @@ def tool_result(block: ToolResultIn) -> ToolResultBlock:
     return ToolResultBlock(block.tool_use_id, texts(block.content), is_error=block.is_error)
 
 
-def input_message(message: MessageIn) -> InputMessage:
+def replayed_reasoning(block: ContentIn, model_id: str) -> ReplayedReasoning | None:
+    """A ``thinking`` block with its signature, or a ``redacted_thinking`` block, as reasoning
+    for ``model_id`` (the bot's own model); None for other blocks and unsigned thinking."""
+    match block:
+        case ThinkingIn(thinking=thought, signature=signature) if signature:
+            return ReasoningBlock(thought, signature, model_id)
+        case RedactedThinkingIn(data=data):
+            try:
+                return RedactedReasoningBlock(base64.b64decode(data, validate=True), model_id)
+            except binascii.Error as exc:
+                raise BadRequest("redacted_thinking data is not valid base64") from exc
+        case _:
+            return None
+
+
+def input_message(message: MessageIn, model_id: str) -> InputMessage:
+    """One message; an assistant message's reasoning goes back to ``model_id`` only."""
     if isinstance(message.content, str):
         return InputMessage(message.role, message.content)
     blocks: list[ContentIn] = list(message.content)
@@ -195,8 +218,13 @@ def input_message(message: MessageIn) -> InputMessage:
         uses = tuple(
             ToolUseBlock(b.id, b.name, dict(b.input)) for b in blocks if isinstance(b, ToolUseIn)
         )
+        reasoning = (replayed_reasoning(block, model_id) for block in blocks)
         return InputMessage(
-            "assistant", texts(blocks), tool_uses=uses, cache_point=cache_point(blocks)
+            "assistant",
+            texts(blocks),
+            tool_uses=uses,
+            reasoning=tuple(block for block in reasoning if block is not None),
+            cache_point=cache_point(blocks),
         )
     return InputMessage(
         "user",
@@ -230,21 +258,31 @@ def tool_choice(choice: ToolChoiceIn | None) -> ToolChoice | Literal["none"]:
             return "none"
 
 
+@dataclass(frozen=True, slots=True)
+class BotSide:
+    """What parsing needs of the bot: its model (whose reasoning comes back) and the reasoning
+    parameters worked out from the request with its config."""
+
+    model_id: str
+    reasoning: Mapping[str, object] = field(default_factory=dict)
+
+
 def prompt_request(
-    body: CountTokensRequest, request_id: str, caller: str, betas: tuple[str, ...] = ()
+    body: CountTokensRequest,
+    request_id: str,
+    caller: str,
+    bot: BotSide,
+    betas: tuple[str, ...] = (),
 ) -> BotRequest:
-    """The prompt of a Messages or count_tokens request: system, messages, tools, thinking."""
-    parameters: dict[str, object] = {}
-    if body.thinking is not None and body.thinking.budget_tokens is not None:
-        parameters[p.REASONING_BUDGET] = body.thinking.budget_tokens
+    """The prompt of a Messages or count_tokens request: system, messages, tools, reasoning."""
     return BotRequest(
         request_id=request_id,
         messages=(
             *system_messages(body.system),
-            *(input_message(message) for message in body.messages),
+            *(input_message(message, bot.model_id) for message in body.messages),
         ),
         user_id=caller,
-        parameters=parameters,
+        parameters=dict(bot.reasoning),
         tools=tuple(tool_spec(tool) for tool in body.tools),
         tool_choice=tool_choice(body.tool_choice),
         tool_cache_points=tuple(
@@ -258,12 +296,16 @@ def prompt_request(
 
 
 def to_bot_request(
-    body: MessagesRequest, request_id: str, caller: str, betas: tuple[str, ...] = ()
+    body: MessagesRequest,
+    request_id: str,
+    caller: str,
+    bot: BotSide,
+    betas: tuple[str, ...] = (),
 ) -> BotRequest:
     """A Messages request: its prompt and its generation settings."""
     end_user = body.metadata.user_id if body.metadata is not None else None
     return replace(
-        prompt_request(body, request_id, caller, betas),
+        prompt_request(body, request_id, caller, bot, betas),
         user_id=ledger_user(caller, end_user),
         temperature=body.temperature,
         stop_sequences=tuple(body.stop_sequences),

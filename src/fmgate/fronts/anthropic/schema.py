@@ -87,13 +87,24 @@ class ToolResultIn(Cacheable):
 
 
 class ThinkingIn(AnthropicModel):
-    """Earlier reasoning sent back by the caller; not replayed to the model."""
+    """Earlier reasoning sent back by the caller: replayed to the model when it carries the
+    signature the model gave it."""
 
-    type: Literal["thinking", "redacted_thinking"]
+    type: Literal["thinking"]
+    thinking: str = ""
+    signature: str = ""
+
+
+class RedactedThinkingIn(AnthropicModel):
+    """Earlier reasoning the model kept encrypted, sent back by the caller: replayed as it is."""
+
+    type: Literal["redacted_thinking"]
+    #: The model's data, base64.
+    data: str = Field(min_length=1)
 
 
 ContentIn = Annotated[
-    TextIn | ImageIn | DocumentIn | ToolUseIn | ToolResultIn | ThinkingIn,
+    TextIn | ImageIn | DocumentIn | ToolUseIn | ToolResultIn | ThinkingIn | RedactedThinkingIn,
     Field(discriminator="type"),
 ]
 
@@ -150,8 +161,20 @@ ToolChoiceIn = Annotated[
 
 
 class ThinkingConfig(AnthropicModel):
+    """``enabled`` (within ``budget_tokens``), ``adaptive`` (the model decides) or
+    ``disabled``."""
+
     type: Literal["enabled", "disabled", "adaptive"]
     budget_tokens: int | None = Field(None, ge=1)
+
+
+#: Anthropic's effort levels (``output_config.effort``).
+EffortIn = Literal["low", "medium", "high", "xhigh", "max"]
+
+
+class OutputConfigIn(AnthropicModel):
+    #: How much the model reasons; the model's own levels only.
+    effort: EffortIn | None = None
 
 
 class MetadataIn(AnthropicModel):
@@ -169,6 +192,7 @@ class CountTokensRequest(AnthropicModel):
     tools: list[ToolIn] = Field(default_factory=list)
     tool_choice: ToolChoiceIn | None = None
     thinking: ThinkingConfig | None = None
+    output_config: OutputConfigIn | None = None
 
 
 class MessagesRequest(CountTokensRequest):

@@ -1,13 +1,17 @@
 """Neutral events -> Messages stream events (``POST /v1/messages`` with ``stream: true``).
 
 ``message_start``, then per content block ``content_block_start`` / ``content_block_delta``
-(``text_delta``, ``citations_delta``, ``thinking_delta``, ``input_json_delta``) /
-``content_block_stop``, then ``message_delta`` (stop reason and usage) and ``message_stop``. A
-tool call streams as Bedrock sends it: its ``tool_use`` block opens (input ``{}``) when the call
-starts, each piece of its input JSON is an ``input_json_delta``, and the block stops with the
-whole call. An answer that cites comes in text blocks as Bedrock's: each cited passage its own,
-with one ``citations_delta`` per citation, where Bedrock put it. A failure after the stream
-started becomes an ``error`` event, as Anthropic's API sends it.
+(``text_delta``, ``citations_delta``, ``thinking_delta``, ``signature_delta``,
+``input_json_delta``) / ``content_block_stop``, then ``message_delta`` (stop reason and usage)
+and ``message_stop``. A thinking block ends with the signature the model gave it; redacted
+reasoning is a ``redacted_thinking`` block (its data, nothing to read) that opens and stops at
+once. Both go out only from the bot's own model (a fallback's thinking has no signature, its
+redacted reasoning is left out), so what the caller sends back is reasoning that model can
+take. A tool call streams as Bedrock sends it: its ``tool_use`` block opens (input ``{}``) when
+the call starts, each piece of its input JSON is an ``input_json_delta``, and the block stops
+with the whole call. An answer that cites comes in text blocks as Bedrock's: each cited passage
+its own, with one ``citations_delta`` per citation, where Bedrock put it. A failure after the
+stream started becomes an ``error`` event, as Anthropic's API sends it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ import orjson
 
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import (
+    AnsweredBy,
     Citation,
     Done,
     Event,
     ReasoningDelta,
+    ReasoningSignature,
+    RedactedReasoning,
     TextBreak,
     TextDelta,
     ToolCall,
@@ -36,6 +43,7 @@ from fmgate.fronts.anthropic.bodies import (
     STOP_REASONS,
     citation_body,
     message_body,
+    redacted_thinking_block,
     tool_use_block,
     usage_body,
 )
@@ -64,8 +72,12 @@ class MessageStreamWriter:
 
     request_id: str
     model: str
+    #: The bot's own model: only its reasoning is handed out to be replayed.
+    own_model: str = ""
     index: int = -1
-    open_block: StreamingBlock | Literal["tool_use"] | None = None
+    open_block: StreamingBlock | Literal["tool_use", "redacted_thinking"] | None = None
+    #: Whether the model answering is the bot's own (a fallback's reasoning is not replayable).
+    replayable: bool = True
 
     def start(self) -> bytes:
         message = message_body(self.request_id, self.model)
@@ -92,6 +104,30 @@ class MessageStreamWriter:
         delta = {"type": delta_type, field: text}
         payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
         return out + sse("content_block_delta", payload)
+
+    def answered_by(self, answering: AnsweredBy) -> bytes:
+        self.replayable = answering.model_id == self.own_model
+        return b""
+
+    def signature(self, signed: ReasoningSignature) -> bytes:
+        """The signature that closes the thinking block just streamed: its last delta, then the
+        block stops (reasoning that follows opens a block of its own)."""
+        if self.open_block != "thinking":
+            return b""
+        out = b""
+        if self.replayable:
+            delta = {"type": "signature_delta", "signature": signed.signature}
+            payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
+            out = sse("content_block_delta", payload)
+        return out + self.close()
+
+    def redacted(self, redacted: RedactedReasoning) -> bytes:
+        """Redacted reasoning: a ``redacted_thinking`` block holding the model's data."""
+        if not self.replayable:
+            return b""
+        out = self.close() + self._open(redacted_thinking_block(redacted))
+        self.open_block = "redacted_thinking"
+        return out + self.close()
 
     def citation(self, citation: Citation) -> bytes:
         """A citation of the open text block (opened here when the citation comes first)."""
@@ -170,6 +206,12 @@ async def message_events(
                         yield writer.text_break()
                     case ReasoningDelta(text=text):
                         yield writer.piece("thinking", text)
+                    case ReasoningSignature():
+                        yield writer.signature(event)
+                    case RedactedReasoning():
+                        yield writer.redacted(event)
+                    case AnsweredBy():
+                        yield writer.answered_by(event)
                     case ToolCallStart():
                         yield writer.tool_start(event)
                     case ToolInputDelta():

@@ -14,7 +14,6 @@ from starlette.requests import Request
 
 from fmgate.bots.registry import DeployedBot
 from fmgate.config.bot_config import BotKind, ImageBotConfig
-from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest
 from fmgate.core.events import Event
 from fmgate.fronts.bearer import bearer_token
@@ -25,7 +24,7 @@ from fmgate.fronts.openai.errors import INVALID_API_KEY, OPENAI_ERRORS, unknown_
 from fmgate.fronts.openai.images import images_body, parse_image_request, to_image_bot_request
 from fmgate.fronts.openai.parallel_tool_calls import ToolCallLimit, kept_events
 from fmgate.fronts.openai.parse import parse_chat_request, to_bot_request
-from fmgate.fronts.openai.reasoning_effort import thinking_budget
+from fmgate.fronts.openai.reasoning_effort import effort_parameters
 from fmgate.fronts.openai.schema import (
     ChatCompletionRequest,
     ImageGenerationRequest,
@@ -85,10 +84,7 @@ class ChatCompletions:
     def bot_request(
         self, body: ChatCompletionRequest, deployed: DeployedBot, request_id: str, caller: str
     ) -> BotRequest:
-        parameters: dict[str, object] = {}
-        budget = thinking_budget(body.reasoning_effort, deployed.config, "reasoning_effort")
-        if budget is not None:
-            parameters[p.REASONING_BUDGET] = budget
+        parameters = effort_parameters(body.reasoning_effort, deployed.config, "reasoning_effort")
         return to_bot_request(body, request_id, caller, parameters)
 
     def stream_renderer(self, body: ChatCompletionRequest) -> StreamRenderer | None:

@@ -1,8 +1,9 @@
 """What a Responses request asks of the bot: its refusals, sampling, reasoning effort.
 
 A parameter the gateway cannot honour with the value given is refused (400) rather than
-ignored; the table in docs/openai.md lists each. ``reasoning.effort`` sets the thinking budget
-of bots with ``enable_reasoning`` (:mod:`fmgate.fronts.openai.reasoning_effort`).
+ignored; the table in docs/openai.md lists each. ``reasoning.effort`` sets the model's own
+effort where it takes one, else the thinking budget of bots with ``enable_reasoning``
+(:mod:`fmgate.fronts.openai.reasoning_effort`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fmgate.config.bot_config import BotConfig
-from fmgate.core import parameters as p
 from fmgate.core.bot_request import BotRequest, InputMessage
 from fmgate.core.model_request import ToolSpec
 from fmgate.fronts.callers import ledger_user
 from fmgate.fronts.openai.parse import BadRequest
-from fmgate.fronts.openai.reasoning_effort import thinking_budget
+from fmgate.fronts.openai.reasoning_effort import effort_parameters
 from fmgate.fronts.openai.responses_input import EMPTY_OBJECT_SCHEMA, tool_choice, tool_specs
 from fmgate.fronts.openai.responses_schema import ResponsesRequest
 
@@ -124,11 +124,8 @@ def to_bot_request(
     choice = tool_choice(body, tools)
     if not tools:
         tools, choice = earlier_tools(messages), "none"
-    parameters: dict[str, object] = {}
     effort = body.reasoning.effort if body.reasoning else None
-    budget = thinking_budget(effort, config, "reasoning.effort")
-    if budget is not None:
-        parameters[p.REASONING_BUDGET] = budget
+    parameters = effort_parameters(effort, config, "reasoning.effort")
     return BotRequest(
         request_id=request_id,
         messages=messages,

@@ -8,20 +8,25 @@ set explicitly, so Poe applies that version's defaults to what is left out, and
 
 Parameter controls (``api_version`` 2) offer exactly the options the bot reads from a message's
 ``parameters`` (:mod:`fmgate.core.parameters`), each default within its control's range:
-chat bots temperature, output tokens and, with extended thinking, the thinking budget; image
-bots aspect ratio, negative prompt, count and seed; video bots the seed (a video's length,
-ratio and resolution are the catalog's, fixed per model family).
+chat bots temperature, output tokens and, with extended thinking, the thinking budget (and the
+way it thinks, for models that take adaptive thinking), and the reasoning effort for models
+that take one (their own levels); image bots aspect ratio, negative prompt, count and seed;
+video bots the seed (a video's length, ratio and resolution are the catalog's, fixed per model
+family).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final, assert_never
 
 import fastapi_poe as fp
 
+from fmgate.bots.reasoning import takes_thinking
 from fmgate.config.bot_config import BotConfig, ChatBotConfig, ImageBotConfig, VideoBotConfig
 from fmgate.config.media import ImageDefaults, split_ratio
 from fmgate.core import parameters as p
+from fmgate.core.model_request import ReasoningEffort, ThinkingMode
 from fmgate.fronts.poe.rate_card import rate_card
 
 #: The settings response version fmgate writes (fastapi_poe 0.0.83's current one).
@@ -41,6 +46,24 @@ DEFAULT_TEMPERATURE: Final = 0.7
 MIN_REASONING_BUDGET: Final = 1024
 #: Most images one request may ask for (the image bot's own cap).
 MAX_IMAGE_COUNT: Final = 4
+#: The ways of thinking the thinking drop-down may offer (then ``off``).
+THINKING_MODES: Final[tuple[ThinkingMode, ...]] = ("adaptive", "budget")
+#: The thinking drop-down's options, as users read them.
+THINKING_NAMES: Final[Mapping[str, str]] = {
+    "adaptive": "Adaptive",
+    "budget": "Within the budget",
+    "off": "Off",
+}
+#: The effort drop-down's options, as users read them.
+EFFORT_NAMES: Final[Mapping[ReasoningEffort, str]] = {
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High",
+    "xhigh": "Extra high",
+    "max": "Max",
+}
+#: The effort option that sends none (the model reasons at its own default).
+MODEL_DEFAULT: Final = "default"
 
 
 def settings_response(config: BotConfig) -> fp.SettingsResponse:
@@ -120,10 +143,51 @@ def reasoning_budget_slider(config: ChatBotConfig) -> fp.Slider:
     )
 
 
+def thinking_drop_down(config: ChatBotConfig) -> fp.DropDown:
+    """How the model thinks: the ways it takes, or not at all; the bot's own by default."""
+    modes: list[str] = [mode for mode in THINKING_MODES if takes_thinking(config, mode)]
+    return fp.DropDown(
+        label="Thinking",
+        description="Adaptive: the model decides how long to think. Within the budget: it "
+        "thinks up to the thinking budget.",
+        parameter_name=p.THINKING,
+        default_value=config.thinking_mode,
+        options=[
+            fp.ValueNamePair(value=value, name=THINKING_NAMES[value]) for value in (*modes, "off")
+        ],
+    )
+
+
+def reasoning_effort_drop_down(config: ChatBotConfig) -> fp.DropDown:
+    """The model's effort levels; the bot's own by default, else the model's own default."""
+    options = [
+        fp.ValueNamePair(value=level, name=EFFORT_NAMES[level])
+        for level in config.reasoning_controls.efforts
+    ]
+    default = config.reasoning_effort
+    if default is None:
+        options.insert(0, fp.ValueNamePair(value=MODEL_DEFAULT, name="Model's default"))
+    return fp.DropDown(
+        label="Reasoning effort",
+        description="How much the model reasons before it answers: more is deeper and slower.",
+        parameter_name=p.REASONING_EFFORT,
+        default_value=default or MODEL_DEFAULT,
+        options=options,
+    )
+
+
 def chat_controls(config: ChatBotConfig) -> list[fp.BaseControl]:
+    """Temperature and output tokens; with extended thinking the way it thinks (when the model
+    takes adaptive thinking) and the budget (when it may think within one); the effort, for
+    models that take one."""
     controls: list[fp.BaseControl] = [temperature_slider(config), max_tokens_slider(config)]
     if config.enable_reasoning:
-        controls.append(reasoning_budget_slider(config))
+        if takes_thinking(config, "adaptive"):
+            controls.append(thinking_drop_down(config))
+        if takes_thinking(config, "budget"):
+            controls.append(reasoning_budget_slider(config))
+    if config.reasoning_controls.takes_effort:
+        controls.append(reasoning_effort_drop_down(config))
     return controls
 
 
