@@ -91,6 +91,7 @@ async def models(request: web.Request) -> web.Response:
                     sorted(spec.anthropic_betas) if spec.anthropic_betas is not None else None
                 ),
                 "service_tiers": sorted(spec.service_tiers),
+                "structured_output": spec.structured_output,
             }
             for spec in MODELS
         ]

@@ -98,6 +98,14 @@ class ModelSpec:
     tool_use: ToolUse = ToolUse.NONE
     #: ``serviceTier.type`` values taken (every model takes ``default``, the standard tier).
     service_tiers: frozenset[str] = frozenset({"default"})
+    #: Structured outputs: ``outputConfig.textFormat`` (a JSON schema for the answer) and
+    #: strict tools (``toolSpec.strict``); other models refuse both.
+    structured_output: bool = False
+
+    @property
+    def anthropic(self) -> bool:
+        """An Anthropic model: Bedrock passes on its errors ("The model returned ...")."""
+        return self.anthropic_betas is not None
 
 
 #: The tiers of the models Bedrock serves on Priority and Flex as well (fmgate's model table).
@@ -121,6 +129,7 @@ def _chat(
     anthropic_betas: frozenset[str] | None = None,
     tool_use: ToolUse = ToolUse.STREAMING,
     service_tiers: frozenset[str] = frozenset({"default"}),
+    structured_output: bool = False,
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -137,6 +146,7 @@ def _chat(
         anthropic_betas=anthropic_betas,
         tool_use=tool_use,
         service_tiers=service_tiers,
+        structured_output=structured_output,
     )
 
 
@@ -217,37 +227,43 @@ MODELS: tuple[ModelSpec, ...] = (
             tool_choices=ANY_OR_NAMED,
             count_tokens=True,
             anthropic_betas=frozenset(betas),
+            structured_output=structured,
         )
-        for model_id, limit, caching, betas in (
+        for model_id, limit, caching, betas, structured in (
             (
                 "anthropic.claude-3-7-sonnet-20250219-v1:0",
                 64000,
                 claude_cache(1024),
                 (EFFICIENT_TOOL_USE, OUTPUT_128K),
+                False,
             ),
             (
                 "anthropic.claude-sonnet-4-20250514-v1:0",
                 64000,
                 claude_cache(1024),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_1M),
+                False,
             ),
             (
                 "anthropic.claude-opus-4-1-20250805-v1:0",
                 32000,
                 claude_cache(1024),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING),
+                False,
             ),
             (
                 "anthropic.claude-sonnet-4-5-20250929-v1:0",
                 64000,
                 claude_cache(1024, "1h"),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_1M, CONTEXT_MANAGEMENT),
+                True,
             ),
             (
                 "anthropic.claude-haiku-4-5-20251001-v1:0",
                 64000,
                 claude_cache(4096, "1h"),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_MANAGEMENT),
+                True,
             ),
         )
     ),
@@ -277,18 +293,35 @@ MODELS: tuple[ModelSpec, ...] = (
     _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
     # DeepSeek, Cohere, AI21, OpenAI, Qwen
     _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS, tool_use=_NO_TOOLS),
-    _chat("deepseek.v3-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
+    _chat(
+        "deepseek.v3-v1:0",
+        8192,
+        tool_use=_WHOLE,
+        service_tiers=ALL_TIERS,
+        structured_output=True,
+    ),
     _chat("cohere.command-r-plus-v1:0", 4096),
     _chat("cohere.command-r-v1:0", 4096),
     _chat("ai21.jamba-1-5-large-v1:0", 4096),
     _chat("ai21.jamba-1-5-mini-v1:0", 4096),
-    _chat(
-        "openai.gpt-oss-120b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
+    *(
+        _chat(
+            model_id,
+            8192,
+            reasoning=_ALWAYS,
+            tool_use=_WHOLE,
+            service_tiers=ALL_TIERS,
+            structured_output=True,
+        )
+        for model_id in ("openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0")
     ),
     _chat(
-        "openai.gpt-oss-20b-1:0", 8192, reasoning=_ALWAYS, tool_use=_WHOLE, service_tiers=ALL_TIERS
+        "qwen.qwen3-32b-v1:0",
+        8192,
+        tool_use=_WHOLE,
+        service_tiers=ALL_TIERS,
+        structured_output=True,
     ),
-    _chat("qwen.qwen3-32b-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
     # Image generation (InvokeModel)
     ModelSpec(
         "amazon.titan-image-generator-v2:0", Modality.IMAGE, body_family=BodyFamily.TITAN_IMAGE
