@@ -92,6 +92,15 @@ def test_tool_choices_token_counting_and_betas_are_carried(tmp_path: Path) -> No
     assert "forced_tool_choices: [any]" in path.read_text()
 
 
+def test_structured_outputs_are_carried(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    qwen = as_chat(add_model(path, "qwen.qwen3-32b-v1:0").config)
+    assert qwen.structured_output
+    assert "structured_output: true" in path.read_text()
+    nova = as_chat(add_model(path, "amazon.nova-pro-v1:0").config)
+    assert not nova.structured_output
+
+
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     added = add_model(path, "mistral.mistral-7b-instruct-v0:2", name="tiny", kind="chat")

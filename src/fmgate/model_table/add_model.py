@@ -1,7 +1,7 @@
 """``fmgate models add``: append a validated bot entry for a Bedrock model to a catalog file.
 
-The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas
-included) and prices come from the bundled model table (see ``model_table.py``);
+The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas and
+structured outputs included) and prices come from the bundled model table (see ``model_table.py``);
 profile-only models get the geographic inference-profile id (``us.<id>``). The file's existing
 text is kept as written (comments, templates, anchors): the entry is appended to the ``bots``
 list as text, the whole result is validated exactly as ``fmgate serve`` would, and only a valid
@@ -186,6 +186,8 @@ def chat_fields(facts: ModelFacts) -> dict[str, object]:
         fields["count_tokens"] = True
     if facts.anthropic_betas:
         fields["anthropic_betas"] = list(facts.anthropic_betas)
+    if facts.structured_output:
+        fields["structured_output"] = True
     return fields
 
 

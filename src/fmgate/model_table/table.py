@@ -6,8 +6,8 @@ Each entry declares what a model is (kind, input modalities, context window, out
 whether Bedrock serves it on demand or only through a cross-region inference profile, how it
 reasons, whether it takes tools and in which operations, whether it takes prompt-cache
 checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
-CountTokens, which Anthropic betas Bedrock takes for it, whether it takes a guardrail and which
-service tiers) and what it costs per region, in Poe's
+CountTokens, which Anthropic betas Bedrock takes for it, whether it takes a guardrail, which
+service tiers and whether it takes structured outputs) and what it costs per region, in Poe's
 milli-cents. Lookups accept the plain id or a profile id (``us.<id>``); unknown ids get close
 matches as suggestions.
 
@@ -94,6 +94,11 @@ class ModelFacts(BaseModel):
     guardrails: bool = Field(False, description="Takes a Converse guardrailConfig (chat models).")
     service_tiers: tuple[ServiceTier, ...] = Field(
         ("default",), description="Converse serviceTier types it takes (chat models)."
+    )
+    structured_output: bool = Field(
+        False,
+        description="Takes structured outputs: outputConfig.textFormat json_schema and strict "
+        "tools (chat models).",
     )
     image_family: ImageFamily | None = Field(None, description="Request body of image models.")
     video_family: VideoFamily | None = Field(None, description="Request body of video models.")
