@@ -46,6 +46,7 @@ from fmgate.config.gateway_settings import (
 from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing, TierPrices
+from fmgate.config.response_schema import ResponseSchema
 
 #: Where the generated reference sits in docs/configuration.md.
 START_MARKER = "<!-- field-reference:start (python -m fmgate.config.reference) -->"
@@ -66,6 +67,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`fallbacks[]` entries (chat bots): FallbackTarget", FallbackTarget),
     ("`prompt_caching` section (chat bots): PromptCaching", PromptCaching),
     ("`guardrail` section (chat bots): GuardrailSettings", GuardrailSettings),
+    ("`response_schema` section (chat bots): ResponseSchema", ResponseSchema),
     ("`gateway` section: GatewaySettings", GatewaySettings),
     ("`gateway.limits`: RequestLimits", RequestLimits),
     ("`gateway.breaker`: BreakerSettings", BreakerSettings),

@@ -6,8 +6,10 @@ file that cannot be used refuses the request), ``tool_result`` blocks tool resul
 content: text joined, ``tool_use`` blocks replayed as tool uses; ``thinking`` blocks are not
 replayed. Blank texts and empty messages are left out by the bot (Bedrock refuses blank text).
 ``tool_choice`` -> the neutral tool choice; ``metadata.user_id`` -> the ledger's user after the
-caller; the ``anthropic-beta`` header's flags -> ``betas`` (the bot keeps those its model takes).
-A count_tokens request is the same prompt without the generation settings.
+caller; the ``anthropic-beta`` header's flags -> ``betas`` (the bot keeps those its model takes);
+``output_config.format`` (or the beta's ``output_format``) -> the answer's JSON schema, a tool's
+``strict`` -> a strict tool (see :mod:`fmgate.bots.structured_output`). A count_tokens request is
+the same prompt without the generation settings.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from fmgate.core import parameters as p
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
 from fmgate.core.model_request import (
     CacheTTL,
+    OutputSchema,
     ToolChoice,
     ToolResultBlock,
     ToolSpec,
@@ -196,7 +199,22 @@ def input_message(message: MessageIn) -> InputMessage:
 
 
 def tool_spec(tool: ToolIn) -> ToolSpec:
-    return ToolSpec(tool.name, tool.description or tool.name, tool.input_schema)
+    return ToolSpec(
+        tool.name, tool.description or tool.name, tool.input_schema, strict=tool.strict is True
+    )
+
+
+def output_schema(body: MessagesRequest) -> OutputSchema | None:
+    """The answer's schema: ``output_config.format``, else the beta's ``output_format``; both
+    at once is refused, as the SDK refuses it."""
+    configured = body.output_config.format if body.output_config is not None else None
+    if configured is not None and body.output_format is not None:
+        raise BadRequest(
+            "Both output_format and output_config.format were provided; use only "
+            "output_config.format (output_format is deprecated)."
+        )
+    chosen = configured or body.output_format
+    return OutputSchema(chosen.json_schema) if chosen is not None else None
 
 
 def system_messages(system: str | list[TextIn] | None) -> list[InputMessage]:
@@ -256,4 +274,5 @@ def to_bot_request(
         temperature=body.temperature,
         stop_sequences=tuple(body.stop_sequences),
         max_tokens=body.max_tokens,
+        output_format=output_schema(body),
     )
