@@ -1,4 +1,5 @@
-"""Converse / ConverseStream with the real aiobotocore client against the emulator."""
+"""Converse (the real aiobotocore client) and ConverseStream (fmgate's own transport) against
+the emulator."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ async def collect(stream: AsyncIterator[Event], into: list[Event] | None = None)
 async def test_stream_yields_text_then_usage_then_done(
     clients: BedrockClients, control: EmulatorClient
 ) -> None:
-    events = await collect(converse_stream(await clients.get(REGION), ask("Say hello")))
+    events = await collect(converse_stream(await clients.streams(REGION), ask("Say hello")))
 
     summary = accumulate(events)
     assert summary.text
@@ -80,10 +81,8 @@ async def test_cache_points_reach_the_emulator_and_its_usage_comes_back(
         system=(system, CachePoint()),
         max_tokens=200,
     )
-    client = await clients.get(REGION)
-
-    first = accumulate(await collect(converse_stream(client, req))).usage
-    second = accumulate(await converse(client, req)).usage
+    first = accumulate(await collect(converse_stream(await clients.streams(REGION), req))).usage
+    second = accumulate(await converse(await clients.get(REGION), req)).usage
     assert first is not None
     assert second is not None
 
@@ -106,7 +105,7 @@ async def test_a_cache_point_for_a_model_without_caching_is_access_denied(
         messages=(ChatMessage("user", (TextBlock("hi"), CachePoint())),),
     )
     with pytest.raises(AccessDenied):
-        await collect(converse_stream(await clients.get(REGION), req))
+        await collect(converse_stream(await clients.streams(REGION), req))
 
 
 async def test_request_fields_reach_the_wire(
@@ -123,7 +122,7 @@ async def test_request_fields_reach_the_wire(
         optimize_latency=True,
     )
 
-    await collect(converse_stream(await clients.get(REGION), req))
+    await collect(converse_stream(await clients.streams(REGION), req))
 
     [recorded] = control.requests(model_id=NOVA)
     body = recorded["body"]
@@ -144,7 +143,7 @@ async def test_thinking_streams_reasoning_and_sends_no_top_p(
 ) -> None:
     req = ask("Think about it", CLAUDE_PROFILE, max_tokens=4096, top_p=0.5, reasoning_budget=2048)
 
-    events = await collect(converse_stream(await clients.get(REGION), req))
+    events = await collect(converse_stream(await clients.streams(REGION), req))
 
     assert any(isinstance(e, ReasoningDelta) for e in events)
     assert accumulate(events).text
@@ -181,15 +180,15 @@ async def test_consumer_stopping_early_releases_the_pooled_connection(
         max_pool_connections=1,
     )
     try:
-        client = await pool.get(REGION)
+        transport = await pool.streams(REGION)
         for _ in range(3):
-            stream = converse_stream(client, ask("Tell me a long story"))
+            stream = converse_stream(transport, ask("Tell me a long story"))
             async for event in stream:
                 if isinstance(event, TextDelta):
                     break
             await stream.aclose()  # type: ignore[attr-defined]
         async with asyncio.timeout(30):  # a leaked connection would block here forever
-            events = await collect(converse_stream(client, ask("Say hello")))
+            events = await collect(converse_stream(transport, ask("Say hello")))
     finally:
         await pool.aclose()
 
@@ -206,7 +205,7 @@ async def test_http_errors_are_gateway_errors(
     control.inject(kind, model_id=NOVA)
 
     with pytest.raises(expected):
-        await collect(converse_stream(await clients.get(REGION), ask("hi")))
+        await collect(converse_stream(await clients.streams(REGION), ask("hi")))
 
 
 async def test_unknown_model_id_is_an_invalid_request(
@@ -240,7 +239,7 @@ async def test_mid_stream_exception_after_text(
     seen: list[Event] = []
 
     with pytest.raises(ModelStreamFailed):
-        await collect(converse_stream(await clients.get(REGION), ask("Tell me a story")), seen)
+        await collect(converse_stream(await clients.streams(REGION), ask("Tell me a story")), seen)
 
     assert accumulate(seen).text
 
@@ -251,7 +250,7 @@ async def test_dropped_connection_is_upstream_unavailable(
     control.inject("drop_connection", model_id=NOVA, after_tokens=2)
 
     with pytest.raises(UpstreamUnavailable):
-        await collect(converse_stream(await clients.get(REGION), ask("Tell me a story")))
+        await collect(converse_stream(await clients.streams(REGION), ask("Tell me a story")))
 
 
 async def test_stalled_stream_is_upstream_timeout(
@@ -266,7 +265,7 @@ async def test_stalled_stream_is_upstream_timeout(
     )
     try:
         with pytest.raises(UpstreamTimeout):
-            await collect(converse_stream(await pool.get(REGION), ask("Tell me a story")))
+            await collect(converse_stream(await pool.streams(REGION), ask("Tell me a story")))
     finally:
         await pool.aclose()
 
@@ -288,7 +287,7 @@ async def test_an_output_schema_comes_back_as_json_it_describes(
 ) -> None:
     client = await clients.get(REGION)
     req = ask("Forecast Oslo", "qwen.qwen3-32b-v1:0", output_schema=OutputSchema(FORECAST, "f"))
-    streamed = accumulate(await collect(converse_stream(client, req))).text
+    streamed = accumulate(await collect(converse_stream(await clients.streams(REGION), req))).text
     whole = accumulate(await converse(client, req)).text
     assert streamed == whole
     jsonschema.validate(json.loads(whole), FORECAST)

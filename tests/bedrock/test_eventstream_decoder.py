@@ -6,7 +6,6 @@ import struct
 import uuid
 import zlib
 
-import aiohttp
 import pytest
 from botocore.eventstream import ChecksumMismatch, DuplicateHeader, EventStreamBuffer
 from botocore.exceptions import EventStreamError
@@ -196,18 +195,16 @@ def test_empty_payload_is_an_empty_object() -> None:
 async def test_decodes_the_real_response_body(
     clients: BedrockClients, control: EmulatorClient
 ) -> None:
-    client = await clients.get(REGION)
-    response = await client.converse_stream(
-        modelId=NOVA, messages=[{"role": "user", "content": [{"text": "Say hello"}]}]
+    transport = await clients.streams(REGION)
+    response = await transport.open(
+        {"modelId": NOVA, "messages": [{"role": "user", "content": [{"text": "Say hello"}]}]}
     )
-    stream = response["stream"]
-    # The fast path reads aiobotocore's raw aiohttp response; if this changes, the decoder
-    # silently falls back to botocore's (slow) parser: this test says so.
-    assert isinstance(getattr(stream, "_raw_stream", None), aiohttp.ClientResponse)
     try:
-        names = [name async for batch in stream_event_batches(stream) for name, _ in batch]
+        names = [
+            name async for batch in stream_event_batches(response.content) for name, _ in batch
+        ]
     finally:
-        stream.close()
+        response.close()
 
     assert names[0] == "messageStart"
     assert "contentBlockDelta" in names

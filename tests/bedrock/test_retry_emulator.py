@@ -23,14 +23,14 @@ REQUEST = ChatRequest(
 async def run(
     clients: BedrockClients, retries: list[str], seen: list[Event] | None = None
 ) -> list[Event]:
-    client = await clients.get(REGION)
+    transport = await clients.streams(REGION)
     events = seen if seen is not None else []
 
     def on_retry(error: GatewayError, attempt: int, delay: float) -> None:
         retries.append(error.code)
 
     async for event in retry_before_first_output(
-        lambda: converse_stream(client, REQUEST), POLICY, on_retry=on_retry
+        lambda: converse_stream(transport, REQUEST), POLICY, on_retry=on_retry
     ):
         events.append(event)
     return events

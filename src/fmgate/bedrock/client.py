@@ -1,4 +1,10 @@
-"""Pooled aiobotocore clients: one Bedrock Runtime client (and one S3 client) per region.
+"""Pooled clients: one Bedrock Runtime client (and one S3 client) per region, and the streamed
+chat call's own transport.
+
+aiobotocore clients serve every call but ConverseStream, which fmgate sends itself on one shared
+aiohttp session (:mod:`fmgate.bedrock.stream_transport`: the hot path without botocore's
+per-request pipeline), to the endpoint the region's aiobotocore client resolved, authenticated
+as botocore would (:mod:`fmgate.bedrock.request_auth`).
 
 Clients are created on first use — by an ``await``, under a lock, so concurrent first requests
 share one client — kept open for the life of the gateway (their connection pools are the point),
@@ -14,27 +20,30 @@ gateway calls, so the rest of ``fmgate.bedrock`` stays typed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from typing import Protocol, TypedDict
 
+import aiohttp
 from aiobotocore.config import AioConfig
+from aiobotocore.credentials import AioCredentials
 from aiobotocore.session import get_session
+
+from fmgate import __version__
+from fmgate.bedrock.request_auth import (
+    BearerAuth,
+    CredentialSource,
+    RequestAuth,
+    SigV4Auth,
+    bearer_token,
+)
+from fmgate.bedrock.stream_transport import ConverseStreamTransport
+
+#: The User-Agent of the requests fmgate sends itself.
+USER_AGENT = f"fmgate/{__version__}"
 
 #: A JSON object as botocore returns it.
 Response = Mapping[str, object]
-
-
-class EventStreamBody(Protocol):
-    """A ConverseStream ``stream``: parsed events, one ``{member: payload}`` dict each."""
-
-    def __aiter__(self) -> AsyncIterator[Mapping[str, object]]: ...
-
-    def close(self) -> None: ...
-
-
-class ConverseStreamResponse(TypedDict):
-    stream: EventStreamBody
 
 
 class StreamingBody(Protocol):
@@ -49,12 +58,20 @@ class InvokeModelResponse(TypedDict):
     body: StreamingBody
 
 
+class ClientMeta(Protocol):
+    """What a botocore client says about itself (``client.meta``)."""
+
+    @property
+    def endpoint_url(self) -> str: ...
+
+
 class BedrockRuntimeClient(Protocol):
     """The Bedrock Runtime operations the gateway uses (an aiobotocore client)."""
 
-    async def converse(self, **kwargs: object) -> Response: ...
+    @property
+    def meta(self) -> ClientMeta: ...
 
-    async def converse_stream(self, **kwargs: object) -> ConverseStreamResponse: ...
+    async def converse(self, **kwargs: object) -> Response: ...
 
     async def invoke_model(self, **kwargs: object) -> InvokeModelResponse: ...
 
@@ -119,6 +136,11 @@ class BedrockClients:
         self._stack = AsyncExitStack()
         self._lock = asyncio.Lock()
         self._runtime: dict[str, BedrockRuntimeClient] = {}
+        self._streams: dict[str, ConverseStreamTransport] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._max_pool_connections = max_pool_connections
         self._s3: dict[str, S3Client] = {}
         self._closed = False
 
@@ -135,6 +157,24 @@ class BedrockClients:
                     self._session.create_client("bedrock-runtime", **args)
                 )
             return self._runtime[region]
+
+    async def streams(self, region: str) -> ConverseStreamTransport:
+        """The ConverseStream transport for ``region`` (created on first use, with the region's
+        client: its endpoint is the one botocore resolved)."""
+        existing = self._streams.get(region)
+        if existing is not None:
+            return existing
+        client = await self.get(region)
+        async with self._lock:
+            if region not in self._streams:
+                self._check_open()
+                self._streams[region] = ConverseStreamTransport(
+                    self._http_session(),
+                    client.meta.endpoint_url,
+                    await self._stream_auth(region),
+                    USER_AGENT,
+                )
+            return self._streams[region]
 
     async def s3(self, region: str) -> S3Client:
         """The S3 client for ``region`` (created on first use), for video results."""
@@ -155,12 +195,46 @@ class BedrockClients:
         async with self._lock:
             self._closed = True
             self._runtime.clear()
+            self._streams.clear()
             self._s3.clear()
             await self._stack.aclose()
+            if self._http is not None:
+                await self._http.close()
+                self._http = None
 
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("BedrockClients is closed")
+
+    def _http_session(self) -> aiohttp.ClientSession:
+        """The aiohttp session every region's ConverseStream shares (its pool is the point):
+        the same pool size and timeouts as the aiobotocore clients'."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_pool_connections),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self._connect_timeout, sock_read=self._read_timeout
+                ),
+                auto_decompress=False,
+                skip_auto_headers=("Accept-Encoding",),
+            )
+        return self._http
+
+    async def _stream_auth(self, region: str) -> RequestAuth:
+        """How ConverseStream is authenticated, as botocore decides it: explicit credentials,
+        else a Bedrock API key from the environment, else the default credential chain."""
+        if self._credentials:
+            explicit = AioCredentials(
+                self._credentials["aws_access_key_id"],
+                self._credentials["aws_secret_access_key"],
+                self._credentials.get("aws_session_token"),
+            )
+            return SigV4Auth(explicit, region)
+        token = bearer_token()
+        if token is not None:
+            return BearerAuth(token)
+        chain: CredentialSource | None = await self._session.get_credentials()
+        return SigV4Auth(chain, region)
 
     def _client_args(
         self, region: str, endpoint_url: str | None, credentials: Mapping[str, str]

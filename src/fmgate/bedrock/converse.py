@@ -27,6 +27,7 @@ from fmgate.bedrock.guardrails import (
 from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text, text
 from fmgate.bedrock.readers import field as member
+from fmgate.bedrock.stream_transport import ConverseStreamTransport
 from fmgate.bedrock.structured_output import build_output_config, closed_schema
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import (
@@ -500,28 +501,29 @@ def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
 # Calls
 
 
-async def converse_stream(client: BedrockRuntimeClient, req: ChatRequest) -> AsyncIterator[Event]:
+async def converse_stream(
+    transport: ConverseStreamTransport, req: ChatRequest
+) -> AsyncIterator[Event]:
     """Stream ``req``'s answer as neutral events; raises :class:`~fmgate.core.errors.GatewayError`.
 
-    The request goes through aiobotocore (signing, sending); the answer's frames are decoded by
-    :mod:`fmgate.bedrock.eventstream`. The response body is closed however the iteration ends
-    (finished, failed, or the consumer stopped early), so a cancelled request does not hold a
-    pooled connection.
+    The request is sent by :mod:`fmgate.bedrock.stream_transport`; the answer's frames are
+    decoded by :mod:`fmgate.bedrock.eventstream`. The response is closed however the iteration
+    ends (finished, failed, or the consumer stopped early), so a cancelled request does not hold
+    a pooled connection.
     """
     state = StreamState()
     body = build_converse_request(req, streaming=True)
     with bedrock_errors(), upstream_call():
-        response = await client.converse_stream(**body)
-        stream = response["stream"]
+        response = await transport.open(body)
         try:
-            async for batch in stream_event_batches(stream):
+            async for batch in stream_event_batches(response.content):
                 events, failure = convert_batch(batch, state)
                 for event in join_text_pieces(events):
                     yield event
                 if failure is not None:
                     raise failure
         finally:
-            stream.close()
+            response.close()
     if req.guardrail is not None:
         report_guardrail(req.guardrail, state.stop_reason, state.guardrail_trace)
     for event in finish_stream(state):

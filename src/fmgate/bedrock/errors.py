@@ -147,20 +147,38 @@ def map_client_error(exc: boto.ClientError) -> GatewayError:
     error = response.get("Error")
     metadata = response.get("ResponseMetadata")
     raw_code = error.get("Code") if isinstance(error, Mapping) else None
-    code = upper_camel(raw_code) if isinstance(raw_code, str) else ""
     status = metadata.get("HTTPStatusCode") if isinstance(metadata, Mapping) else None
     request_id = metadata.get("RequestId") if isinstance(metadata, Mapping) else None
-    in_stream = isinstance(exc, boto.EventStreamError)
+    return error_for_answer(
+        exc.operation_name,
+        code=raw_code if isinstance(raw_code, str) else "",
+        status=status if isinstance(status, int) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+        in_stream=isinstance(exc, boto.EventStreamError),
+    )
 
+
+def error_for_answer(
+    operation: str,
+    *,
+    code: str,
+    status: int | None,
+    request_id: str | None,
+    in_stream: bool = False,
+) -> GatewayError:
+    """Bedrock's error answer -> gateway error, by its code (then its HTTP status): what a
+    botocore ``ClientError`` becomes, and what :mod:`fmgate.bedrock.stream_transport` raises
+    for a refused ConverseStream."""
+    code = upper_camel(code)
     error_type = (STREAM_ERRORS_BY_CODE.get(code) if in_stream else None) or ERRORS_BY_CODE.get(
         code
     )
     if error_type is None:
-        error_type = error_for_status(status) if isinstance(status, int) else UpstreamUnavailable
+        error_type = error_for_status(status) if status is not None else UpstreamUnavailable
 
     where = "in stream" if in_stream else f"HTTP {status}"
-    detail = f"bedrock {exc.operation_name}: {code or 'unknown error code'} ({where})"
-    if isinstance(request_id, str) and request_id:
+    detail = f"bedrock {operation}: {code or 'unknown error code'} ({where})"
+    if request_id:
         detail += f" request-id={request_id}"
     return error_type(detail, user_message=_USER_MESSAGES.get(error_type))
 

@@ -1,7 +1,7 @@
 """Fast decoding of ConverseStream's event stream (``application/vnd.amazon.eventstream``).
 
-aiobotocore still builds, signs and sends the ConverseStream request; this module reads the raw
-response body and decodes its frames itself, instead of botocore's ``EventStreamBuffer`` and its
+fmgate sends the ConverseStream request itself (:mod:`fmgate.bedrock.stream_transport`); this
+module decodes the response body's frames, instead of botocore's ``EventStreamBuffer`` and its
 generic shape parser (together about 40% of the gateway's CPU per streamed token). Frame layout
 (big-endian)::
 
@@ -36,8 +36,6 @@ from botocore.eventstream import (
     ParserError,
 )
 from botocore.exceptions import EventStreamError
-
-from fmgate.bedrock.client import EventStreamBody
 
 #: Header value types of the event-stream format.
 HeaderValue = bool | int | bytes | str | uuid.UUID
@@ -211,24 +209,14 @@ def decode_payload(payload: bytes) -> object:
 
 
 async def stream_event_batches(
-    stream: EventStreamBody, operation_name: str = "ConverseStream"
+    content: aiohttp.StreamReader, operation_name: str = "ConverseStream"
 ) -> AsyncIterator[list[tuple[str, object]]]:
-    """Every event of a ConverseStream ``stream`` as ``(member name, payload)``, in order, in the
-    batches that arrived together (the frames of one read of the body), so that a burst is
-    handled at once. A frame that fails (an exception event, a broken frame) raises after the
-    batch of the events before it.
-
-    Reads aiobotocore's raw aiohttp response under ``stream`` and decodes it here. Should a
-    future aiobotocore wrap the body differently, this falls back to botocore's own parsed
-    events (same shapes, just slower). Closing ``stream`` stays the caller's job.
+    """Every event of a ConverseStream response body as ``(member name, payload)``, in order,
+    in the batches that arrived together (the frames of one read of the body), so that a burst
+    is handled at once. A frame that fails (an exception event, a broken frame) raises after the
+    batch of the events before it. Closing the response stays the caller's job.
     """
-    raw = getattr(stream, "_raw_stream", None)
-    if not isinstance(raw, aiohttp.ClientResponse):
-        async for parsed in stream:
-            yield list(parsed.items())
-        return
     decoder = FrameDecoder()
-    content = raw.content
     while chunk := await content.readany():
         batch: list[tuple[str, object]] = []
         try:

@@ -148,7 +148,6 @@ class ChatBot:
     async def _call(self, chat: ChatRequest, target: Target) -> AsyncIterator[Event]:
         """One call to ``target`` (no retries): ConverseStream under the stream timeouts, or
         Converse."""
-        client = await self._services.bedrock.get(target.aws_region)
         request = replace(chat, service_tier=target.service_tier)
         if target.model_id != chat.model_id:
             # Another model may take no checkpoints and other betas (the same model elsewhere
@@ -158,8 +157,9 @@ class ChatBot:
         request = reasoning_for(request)
         if streams(self._config, request):
             timeouts = self._services.timeouts
+            transport = await self._services.bedrock.streams(target.aws_region)
             events = with_stream_timeouts(
-                converse_stream(client, request),
+                converse_stream(transport, request),
                 first_output_seconds=timeouts.first_token_seconds,
                 idle_seconds=timeouts.idle_seconds,
             )
@@ -167,6 +167,7 @@ class ChatBot:
                 async for event in events:
                     yield event
         else:
+            client = await self._services.bedrock.get(target.aws_region)
             for event in await converse(client, request):
                 yield event
 

@@ -72,7 +72,6 @@ async def retry_before_first_output(
     Each attempt's stream is closed before the next starts (and when the consumer stops early),
     so a pooled connection is never left behind.
     """
-    rng = rng or random.Random()
     attempt = 1
     while True:
         stream = open_stream()
@@ -85,6 +84,8 @@ async def retry_before_first_output(
         except GatewayError as error:
             if not may_retry(error, attempt, policy, delivered):
                 raise
+            if rng is None:  # seeded on the first retry only: seeding costs more than a call
+                rng = random.Random()
             delay = backoff_delay(attempt, policy, rng)
             if on_retry is not None:
                 on_retry(error, attempt, delay)
