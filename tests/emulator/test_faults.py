@@ -146,6 +146,8 @@ def test_control_catalogue_lists_models(control: EmulatorClient) -> None:
     by_id = {m["model_id"]: m for m in models}
     assert by_id["deepseek.r1-v1:0"]["reasoning"] == "always"
     assert by_id["amazon.nova-canvas-v1:0"]["modality"] == "image"
+    assert by_id["anthropic.claude-sonnet-4-5-20250929-v1:0"]["citations"] is True
+    assert by_id["amazon.nova-pro-v1:0"]["citations"] is False
     assert reply_text("x", None)[0].startswith("Echo: x")
 
 

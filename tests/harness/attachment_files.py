@@ -25,6 +25,50 @@ PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 
 DOCX_BYTES = b"PK\x03\x04" + b"\x00" * 60
 
 
+#: A text document to cite: three sentences (char offsets 0-20, 20-37, 37-).
+FACTS_TXT = "The grass is green. The sky is blue.\nOtters hold hands while they sleep.\n"
+
+
+def pdf_literal(text: str) -> str:
+    """``text`` as a PDF literal string (parentheses and backslashes escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return f"({escaped})"
+
+
+def text_pdf(*pages: str) -> bytes:
+    """A real, minimal PDF: one page per argument, each line of it shown in Helvetica
+    (uncompressed content streams, a cross-reference table)."""
+    count = len(pages)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {count} >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, page in enumerate(pages):
+        shown = " ".join(f"{pdf_literal(line)} Tj 0 -16 Td" for line in page.split("\n"))
+        content = f"BT /F1 12 Tf 72 720 Td {shown} ET"
+        objects.append(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
+        )
+        objects.append(f"<< /Length {len(content)} >>\nstream\n{content}\nendstream")
+    out = b"%PDF-1.4\n"
+    offsets: list[int] = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    entries = "".join(f"{offset:010d} 00000 n \n" for offset in offsets)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n{entries}".encode()
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out + trailer.encode()
+
+
+#: A two-page PDF to cite (page 2 holds the otters).
+FACTS_PDF = text_pdf("The grass is green.\nThe sky is blue.", "Otters hold hands while they sleep.")
+
+
 def image_bytes(image_format: str, size: tuple[int, int] = (64, 48)) -> bytes:
     """A real image made by Pillow."""
     image = Image.new("RGB", size, (200, 30, 30))
@@ -54,6 +98,8 @@ STATIC_FILES: dict[str, tuple[bytes, str]] = {
     "old.bmp": (BMP, "image/bmp"),
     "fake.png": (b"I am only text pretending to be a PNG.\n", "image/png"),
     "report.pdf": (PDF_BYTES, "application/pdf"),
+    "facts.txt": (FACTS_TXT.encode(), "text/plain"),
+    "facts.pdf": (FACTS_PDF, "application/pdf"),
     "fake.pdf": (b"not a pdf at all", "application/pdf"),
     "letter.docx": (
         DOCX_BYTES,

@@ -1,5 +1,5 @@
-"""``fmgate validate`` refuses guardrails, service tiers and structured outputs the model table
-says a model does not take, naming the bot, the field and the model."""
+"""``fmgate validate`` refuses guardrails, service tiers, structured outputs and citations the
+model table says a model does not take, naming the bot, the field and the model."""
 
 from __future__ import annotations
 
@@ -83,6 +83,55 @@ def test_a_guardrail_on_a_model_without_them_is_refused(
     assert err[1].endswith(
         'bot "plain": field "guardrail": model example.plain-chat-v1:0 takes no guardrail '
         "(the model table's guardrails: false)"
+    )
+
+
+def test_citations_on_a_model_that_does_not_cite_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = """\
+  - bot_name: cited
+    model_id: us.anthropic.claude-sonnet-4-5-20250929-v1:0
+    supports_documents: true
+    citations: true
+  - bot_name: nova-cited
+    model_id: amazon.nova-pro-v1:0
+    supports_documents: true
+    citations: true
+  - bot_name: haiku-3
+    model_id: anthropic.claude-3-haiku-20240307-v1:0
+    supports_documents: true
+    citations: true
+    fallbacks: [{model_id: us.anthropic.claude-haiku-4-5-20251001-v1:0}]
+"""
+    assert validate(tmp_path, bots) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith("catalog.yaml: 2 problems")
+    assert err[1].endswith(
+        'bot "nova-cited": field "citations": model amazon.nova-pro-v1:0 does not cite '
+        "documents (the model table's citations: false)"
+    )
+    assert err[2].endswith(
+        'bot "haiku-3": field "citations": model anthropic.claude-3-haiku-20240307-v1:0 does '
+        "not cite documents (the model table's citations: false)"
+    )
+
+
+def test_citations_on_a_fallback_that_does_not_cite_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = """\
+  - bot_name: cited
+    model_id: us.anthropic.claude-sonnet-4-5-20250929-v1:0
+    supports_documents: true
+    citations: true
+    fallbacks: [{model_id: amazon.nova-pro-v1:0}]
+"""
+    assert validate(tmp_path, bots) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[1].endswith(
+        'bot "cited": field "citations": model amazon.nova-pro-v1:0 does not cite documents '
+        "(the model table's citations: false)"
     )
 
 

@@ -43,6 +43,7 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
     assert facts.count_tokens == spec.count_tokens
     assert set(facts.anthropic_betas) == (spec.anthropic_betas or set())
     assert facts.structured_output == spec.structured_output
+    assert facts.citations == spec.citations
     caching, emulated = facts.prompt_caching, spec.caching
     assert (caching is None) == (emulated is None)
     if caching is not None and emulated is not None:

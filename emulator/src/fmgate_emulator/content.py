@@ -33,7 +33,7 @@ def count_tokens(text: str) -> int:
 
 def block_text(block: dict[str, Any]) -> str:
     """The text a content block carries (text, guarded text, tool results, tool use input,
-    reasoning)."""
+    reasoning, cited text sent back)."""
     if "text" in block:
         return str(block["text"])
     if "guardContent" in block:
@@ -46,12 +46,20 @@ def block_text(block: dict[str, Any]) -> str:
         return json.dumps(block["toolUse"].get("input", {}))
     if "reasoningContent" in block:
         return str((block["reasoningContent"].get("reasoningText") or {}).get("text", ""))
+    if "citationsContent" in block:
+        parts = block["citationsContent"].get("content") or []
+        return "".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
     return ""
 
 
 def split_tokens(text: str) -> list[str]:
-    """``text`` as streamable tokens, each with its leading whitespace; they join back to it."""
-    return _TOKEN_WITH_SPACE.findall(text)
+    """``text`` as streamable tokens, each with its leading whitespace (the last also with the
+    whitespace after it); they join back to it."""
+    pieces: list[str] = _TOKEN_WITH_SPACE.findall(text)
+    trailing = text[len(text.rstrip()) :]
+    if pieces and trailing:
+        pieces[-1] += trailing
+    return pieces
 
 
 def full_reply(last_user_text: str) -> str:

@@ -92,6 +92,7 @@ async def models(request: web.Request) -> web.Response:
                 ),
                 "service_tiers": sorted(spec.service_tiers),
                 "structured_output": spec.structured_output,
+                "citations": spec.citations,
             }
             for spec in MODELS
         ]

@@ -2,18 +2,27 @@
 
 :func:`parse_converse` checks the request against the model's declared capabilities and raises
 Bedrock's ValidationException texts; :func:`plan_answer` decides the content blocks (reasoning,
-text, toolUse), the stop reason and the usage. Both the JSON and the streaming handlers render
-the same :class:`Answer`, so Converse and ConverseStream always agree.
+text, cited text, toolUse: :mod:`fmgate_emulator.answer_blocks`), the stop reason and the usage.
+Both the JSON and the streaming handlers render the same :class:`Answer`, so Converse and
+ConverseStream always agree.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fmgate_emulator.answer_blocks import (
+    Block,
+    ReasoningBlock,
+    RedactedReasoningBlock,
+    TextBlock,
+    ToolUseBlock,
+    output_text,
+)
+from fmgate_emulator.citations import CitedDocument, cited_answer, documents_to_cite, within_tokens
 from fmgate_emulator.content import (
     REDACT_MARKER,
     block_text,
@@ -107,40 +116,8 @@ class ConverseCall:
     output_schema: OutputSchema | None = None
     #: The input schemas of the strict tools, by tool name.
     strict_tools: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ReasoningBlock:
-    text: str
-    signature: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RedactedReasoningBlock:
-    """Reasoning the model keeps to itself: opaque data that must come back as it was given."""
-
-    data: bytes
-    #: The reasoning it hides (counted as output tokens, never shown).
-    hidden_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class TextBlock:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolUseBlock:
-    tool_use_id: str
-    name: str
-    input: dict[str, Any]
-
-    @property
-    def input_json(self) -> str:
-        return json.dumps(self.input, separators=(",", ":"))
-
-
-Block = ReasoningBlock | RedactedReasoningBlock | TextBlock | ToolUseBlock
+    #: The documents to cite (all the request's, when it asks for citations), in prompt order.
+    cited_documents: list[CitedDocument] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +176,7 @@ def parse_converse(
         raise validation(NO_SYSTEM_MESSAGES)
     check_system(system)
     check_content(messages, spec)
+    cited_documents = documents_to_cite(messages, spec)
     inference = body.get("inferenceConfig") or {}
     max_tokens = inference.get("maxTokens", spec.max_output_tokens)
     if not isinstance(max_tokens, int) or max_tokens < 1:
@@ -243,6 +221,7 @@ def parse_converse(
         service_tier=service_tier,
         output_schema=output_schema,
         strict_tools=strict_tools(tools, spec),
+        cited_documents=cited_documents,
     )
 
 
@@ -435,7 +414,13 @@ def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
         blocks.append(TextBlock(text))
     else:
         text, stop_reason = reply_text(user_text, call.max_tokens, call.stop_sequences)
-        blocks.append(TextBlock(text))
+        if call.cited_documents and stop_reason == "end_turn":
+            cited = cited_answer(text, call.cited_documents, user_text)
+            answer, cut = within_tokens(cited, call.max_tokens)
+            blocks.extend(answer)
+            stop_reason = "max_tokens" if cut else stop_reason
+        else:
+            blocks.append(TextBlock(text))
     return Answer(
         blocks=blocks,
         stop_reason=stop_reason,
@@ -451,35 +436,3 @@ def tool_input(call: ConverseCall, tool: str, user_text: str) -> dict[str, Any]:
         return {"request": user_text}
     value = schema_value(schema, user_text)
     return value if isinstance(value, dict) else {"request": user_text}
-
-
-def output_text(block: Block) -> str:
-    match block:
-        case ReasoningBlock(text=text) | TextBlock(text=text):
-            return text
-        case RedactedReasoningBlock(hidden_text=text):
-            return text
-        case ToolUseBlock():
-            return block.input_json
-
-
-def render_block(block: Block) -> dict[str, Any]:
-    """A planned block as a Converse response content block."""
-    match block:
-        case ReasoningBlock(text=text, signature=signature):
-            reasoning: dict[str, Any] = {"text": text}
-            if signature is not None:
-                reasoning["signature"] = signature
-            return {"reasoningContent": {"reasoningText": reasoning}}
-        case RedactedReasoningBlock(data=data):
-            return {"reasoningContent": {"redactedContent": base64.b64encode(data).decode()}}
-        case TextBlock(text=text):
-            return {"text": text}
-        case ToolUseBlock():
-            return {
-                "toolUse": {
-                    "toolUseId": block.tool_use_id,
-                    "name": block.name,
-                    "input": block.input,
-                }
-            }

@@ -10,16 +10,20 @@ from typing import Any
 
 from aiohttp import web
 
-from fmgate_emulator.call import Call
-from fmgate_emulator.content import count_tokens, split_tokens
-from fmgate_emulator.conversation import (
-    Answer,
+from fmgate_emulator.answer_blocks import (
     Block,
-    ConverseCall,
+    CitedTextBlock,
     ReasoningBlock,
     RedactedReasoningBlock,
     TextBlock,
     ToolUseBlock,
+    render_block,
+)
+from fmgate_emulator.call import Call
+from fmgate_emulator.content import count_tokens, split_tokens
+from fmgate_emulator.conversation import (
+    Answer,
+    ConverseCall,
     as_list,
     check_content,
     check_roles,
@@ -27,7 +31,6 @@ from fmgate_emulator.conversation import (
     count_input_tokens,
     parse_converse,
     plan_answer,
-    render_block,
 )
 from fmgate_emulator.errors import validation
 from fmgate_emulator.eventstream import event_frame
@@ -160,6 +163,11 @@ async def stream_block(writer: EventStreamWriter, index: int, block: Any) -> Non
             redacted = {"redactedContent": base64.b64encode(data).decode()}
             await writer.send(delta(index, {"reasoningContent": redacted}))
         case TextBlock(text=text):
+            for piece in split_tokens(text):
+                await writer.token(delta(index, {"text": piece}))
+        case CitedTextBlock(text=text, citations=citations):
+            for cited in citations:  # each citation before the text it supports
+                await writer.send(delta(index, {"citation": cited}))
             for piece in split_tokens(text):
                 await writer.token(delta(index, {"text": piece}))
         case BlockedTextBlock(released=released, message=message):

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from fmgate_emulator.answer_blocks import Block, CitedTextBlock, ReasoningBlock, TextBlock
 from fmgate_emulator.content import count_tokens, split_tokens
-from fmgate_emulator.conversation import Answer, Block, ReasoningBlock, TextBlock
+from fmgate_emulator.conversation import Answer
 from fmgate_emulator.guardrails import GuardrailCall, Verdict, find_rules
 
 #: Tokens of output the guardrail assesses at a time in a stream.
@@ -45,7 +46,10 @@ def blocked_input(call: GuardrailCall) -> Answer:
 
 
 def answer_text(answer: Answer) -> str:
-    return "".join(block.text for block in answer.blocks if isinstance(block, TextBlock))
+    """The text the guardrail assesses: the answer's text, cited passages included."""
+    return "".join(
+        block.text for block in answer.blocks if isinstance(block, TextBlock | CitedTextBlock)
+    )
 
 
 def guard_output(

@@ -101,6 +101,8 @@ class ModelSpec:
     #: Structured outputs: ``outputConfig.textFormat`` (a JSON schema for the answer) and
     #: strict tools (``toolSpec.strict``); other models refuse both.
     structured_output: bool = False
+    #: Cites documents sent with ``citations: {enabled: true}`` (fmgate's model table).
+    citations: bool = False
 
     @property
     def anthropic(self) -> bool:
@@ -130,6 +132,7 @@ def _chat(
     tool_use: ToolUse = ToolUse.STREAMING,
     service_tiers: frozenset[str] = frozenset({"default"}),
     structured_output: bool = False,
+    citations: bool = False,
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -147,6 +150,7 @@ def _chat(
         tool_use=tool_use,
         service_tiers=service_tiers,
         structured_output=structured_output,
+        citations=citations,
     )
 
 
@@ -204,6 +208,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     _chat(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
@@ -214,6 +219,7 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_choices=ANY_OR_NAMED,
         count_tokens=True,
         anthropic_betas=frozenset(),
+        citations=True,
     ),
     *(
         _chat(
@@ -228,6 +234,7 @@ MODELS: tuple[ModelSpec, ...] = (
             count_tokens=True,
             anthropic_betas=frozenset(betas),
             structured_output=structured,
+            citations=True,
         )
         for model_id, limit, caching, betas, structured in (
             (

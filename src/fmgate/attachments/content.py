@@ -7,9 +7,12 @@ message. The policy, per kind (full table in ``docs/attachments.md``):
 - image: vision models get an ``ImageBlock`` (format from the bytes, size and dimensions
   checked); other models get Poe's description (``parsed_content``) as text, if there is one;
 - text file: its text (Poe's ``parsed_content`` or the downloaded file) as an
-  ``<attachment name="...">`` text block, within the text budget; else a document block;
+  ``<attachment name="...">`` text block, within the text budget; else a document block; a
+  document block also when the model is to cite it (text in the prompt cannot be cited);
 - document (pdf, docx, ...): a ``DocumentBlock`` for models that take documents; else Poe's
   extracted text, if any;
+- a document block asks the model to cite it when the attachment says so (a caller's choice) or,
+  when it does not, the bot's ``citations`` setting does;
 - anything else, or anything that fails a check: not sent, and a notice says why.
 
 A problem with one file never fails the request: the file is skipped with a notice and the rest
@@ -163,6 +166,14 @@ class _ContentBuilder:
         self._images += 1
 
     async def _add_text(self, attachment: Attachment, file_type: FileType) -> None:
+        document_format = file_type.document_format
+        if (
+            document_format is not None
+            and self._config.supports_documents
+            and self._cites(attachment)
+        ):
+            await self._add_document_block(attachment, document_format)
+            return
         if self._config.expand_text_attachments:
             if attachment.parsed_content is not None:
                 self._place_text(attachment.name, attachment.parsed_content)
@@ -218,8 +229,16 @@ class _ContentBuilder:
                 f'"{name}" was not used: it is not a valid {document_format.upper()} file.'
             )
             return
-        self.blocks.append(DocumentBlock(document_format, self._namer.name(name), data))
+        name = self._namer.name(name)
+        cites = self._cites(attachment)
+        self.blocks.append(DocumentBlock(document_format, name, data, citations=cites))
         self._documents += 1
+
+    def _cites(self, attachment: Attachment) -> bool:
+        """Whether the model is to cite the document: the attachment's say, else the bot's."""
+        if attachment.citations is not None:
+            return attachment.citations
+        return self._config.citations
 
     def _place_text(
         self, name: str, text: str, *, wrap: Callable[[str, str], str] = format_attachment_text

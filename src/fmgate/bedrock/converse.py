@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
+from fmgate.bedrock.citations import convert_citation, convert_citations_block
 from fmgate.bedrock.client import BedrockRuntimeClient
 from fmgate.bedrock.errors import bedrock_errors
 from fmgate.bedrock.eventstream import stream_event_batches
@@ -31,12 +32,14 @@ from fmgate.bedrock.stream_transport import ConverseStreamTransport
 from fmgate.bedrock.structured_output import build_output_config, closed_schema
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import (
+    Citation,
     Done,
     Event,
     ReasoningDelta,
     ReasoningSignature,
     RedactedReasoning,
     StopReason,
+    TextBreak,
     TextDelta,
     ToolCall,
     ToolCallStart,
@@ -107,8 +110,8 @@ def build_content_block(block: ContentBlock) -> dict[str, object]:
             return {"text": value}
         case ImageBlock(format=fmt, data=data):
             return {"image": {"format": fmt, "source": {"bytes": data}}}
-        case DocumentBlock(format=fmt, name=name, data=data):
-            return {"document": {"format": fmt, "name": name, "source": {"bytes": data}}}
+        case DocumentBlock():
+            return build_document(block)
         case ReasoningBlock(text=thought, signature=signature):
             return {
                 "reasoningContent": {"reasoningText": {"text": thought, "signature": signature}}
@@ -125,6 +128,18 @@ def build_content_block(block: ContentBlock) -> dict[str, object]:
                     "status": "error" if is_error else "success",
                 }
             }
+
+
+def build_document(block: DocumentBlock) -> dict[str, object]:
+    """A DocumentBlock; ``citations: {enabled: true}`` when the model is to cite it."""
+    document: dict[str, object] = {
+        "format": block.format,
+        "name": block.name,
+        "source": {"bytes": block.data},
+    }
+    if block.citations:
+        document["citations"] = {"enabled": True}
+    return {"document": document}
 
 
 def is_blank_text(block: ContentBlock) -> bool:
@@ -293,6 +308,10 @@ class StreamState:
     #: The metadata event's ``trace.guardrail`` (empty without a guardrail trace).
     guardrail_trace: Shape = field(default_factory=dict)
     service_tier: str | None = None
+    #: A block of answer text (text or citation deltas) is open.
+    in_text: bool = False
+    #: A block of answer text has ended: the next text or citation starts a new one.
+    text_ended: bool = False
 
 
 def convert_block_start(event: Shape, state: StreamState) -> list[Event]:
@@ -308,7 +327,17 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
     delta = member(event, "delta")
     if "text" in delta:
         piece = text(delta, "text")
-        return [TextDelta(piece)] if piece else []
+        if not piece:
+            return []
+        if state.text_ended:
+            return [*text_block_opened(state), TextDelta(piece)]
+        state.in_text = True
+        return [TextDelta(piece)]
+    if "citation" in delta:
+        citation = convert_citation(member(delta, "citation"))
+        if citation is None:
+            return []
+        return [*text_block_opened(state), citation]
     if "reasoningContent" in delta:
         return convert_reasoning_delta(member(delta, "reasoningContent"))
     if "toolUse" in delta:
@@ -321,6 +350,16 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
             pending.fragments.append(fragment)
             return [ToolInputDelta(id=pending.id, json=fragment)]
     return []
+
+
+def text_block_opened(state: StreamState) -> list[Event]:
+    """A text or citation delta arrived: a ``TextBreak`` first when it opens a new block of
+    answer text after another one."""
+    state.in_text = True
+    if not state.text_ended:
+        return []
+    state.text_ended = False
+    return [TextBreak()]
 
 
 def convert_reasoning_delta(reasoning: Shape) -> list[Event]:
@@ -344,7 +383,12 @@ def decode_blob(encoded: str) -> bytes:
 
 def convert_block_stop(event: Shape, state: StreamState) -> list[Event]:
     pending = state.tool_uses.pop(integer(event, "contentBlockIndex"), None)
-    return [pending.finish()] if pending is not None else []
+    if pending is not None:
+        return [pending.finish()]
+    if state.in_text:
+        state.in_text = False
+        state.text_ended = True
+    return []
 
 
 def convert_message_stop(event: Shape, state: StreamState) -> list[Event]:
@@ -445,6 +489,8 @@ def convert_output_block(block: Shape) -> list[Event]:
     if "text" in block:
         value = text(block, "text")
         return [TextDelta(value)] if value else []
+    if "citationsContent" in block:
+        return convert_citations_block(member(block, "citationsContent"))
     if "reasoningContent" in block:
         return convert_reasoning_block(member(block, "reasoningContent"))
     if "toolUse" in block:
@@ -482,8 +528,14 @@ def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
     """A Converse answer -> reasoning/text/tool calls in order, then ``Usage``, then ``Done``."""
     stop_reason = convert_stop_reason(text(response, "stopReason", default="end_turn"))
     events: list[Event] = []
+    after_text = False
     for block in items(member(member(response, "output"), "message"), "content"):
-        events.extend(convert_output_block(mapping(block)))
+        converted = convert_output_block(mapping(block))
+        is_text = any(isinstance(event, TextDelta | Citation) for event in converted)
+        if is_text and after_text:
+            events.append(TextBreak())  # the same break a stream has between its text blocks
+        after_text = after_text or is_text
+        events.extend(converted)
     usage = member(response, "usage")
     if usage:
         events.append(convert_usage(usage))

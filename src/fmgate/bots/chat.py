@@ -21,6 +21,7 @@ from fmgate.bots.cache_points import (
     turn_anchor,
     without_cache_points,
 )
+from fmgate.bots.citations import check_citations
 from fmgate.bots.dependencies import BotDependencies
 from fmgate.bots.guardrail import guard_request, request_guardrail
 from fmgate.bots.reasoning_replay import reasoning_for
@@ -210,6 +211,7 @@ class ChatBot:
         """
         config = self._config
         check_tool_choice(request, config)  # a forced choice is refused, not dropped
+        check_citations(request, config)
         notices: list[str] = []
         if config.tool_use == "none" and carries_tools(request):
             request = without_tools(request)

@@ -26,7 +26,7 @@ def register(subparsers: Subparsers) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     """The catalog on its own, then what it asks of its models against the model table
-    (guardrails, service tiers)."""
+    (guardrails, service tiers, citations)."""
     from fmgate.config.loader import load_catalog, validate_catalog_file
     from fmgate.model_table.capabilities import capability_problems
     from fmgate.model_table.table import ModelTableError, load_table

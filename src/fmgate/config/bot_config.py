@@ -210,6 +210,13 @@ class ChatBotConfig(BotConfigBase):
     )
     supports_images: bool = Field(False, description="Model takes Converse image blocks.")
     supports_documents: bool = Field(False, description="Model takes Converse document blocks.")
+    citations: bool = Field(
+        False,
+        description="Send documents with citations enabled, for models that cite (the model "
+        "table's citations): the answer quotes the passages it rests on (Poe: numbered "
+        "footnotes; /v1/messages: Anthropic's citations). Text files then go as documents, to "
+        "be citable. On /v1/messages each document's own citations setting decides.",
+    )
     tool_use: ToolUse = Field(
         "streaming",
         description="Model takes tools: streaming (ConverseStream too), whole (Converse only: "
@@ -339,6 +346,15 @@ class ChatBotConfig(BotConfigBase):
                 "response_schema",
                 "a response schema needs a model with structured outputs (structured_output: "
                 "true, as the model table says)",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _citations_have_documents(self) -> Self:
+        if self.citations and not self.supports_documents:
+            raise FieldConflict(
+                "citations",
+                "citations need supports_documents: true (documents are what the model cites)",
             )
         return self
 

@@ -36,6 +36,9 @@ class Attachment:
     data: bytes | None = None
     #: Text the platform already extracted (Poe's ``parsed_content``: file text, image description).
     parsed_content: str | None = None
+    #: Whether the model is to cite this document: the caller's choice (Anthropic's
+    #: ``citations.enabled``); None: the bot's ``citations`` setting decides.
+    citations: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,41 @@ class TextDelta:
     text: str
 
 
+#: What a citation's ``start`` and ``end`` count: characters of a text document (0-based),
+#: pages of a PDF (1-based), or chunks of a document given in chunks (0-based); ``end`` is
+#: exclusive in each (Anthropic's conventions, which Bedrock passes on).
+CitationUnit = Literal["char", "page", "chunk"]
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A passage of a document that the current block of answer text rests on.
+
+    It belongs to the text block being produced when it arrives, before or after that block's
+    text (:class:`TextBreak` separates the blocks); a block may have several.
+    """
+
+    #: The document's place among the request's documents (0-based, in prompt order).
+    document_index: int
+    #: The document's title as the model reports it (Bedrock: the document's name).
+    document_title: str | None
+    #: The passage quoted, as it stands in the document.
+    cited_text: str
+    unit: CitationUnit
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextBreak:
+    """The answer's text goes on in a new block: the text since the previous break (or since
+    the answer began) is complete, with the citations that came with it.
+
+    Answers that cite come in blocks, each cited passage in its own (Bedrock's
+    ``citationsContent``); an answer of one text block has no break.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     """A piece of the model's visible reasoning ("thinking"), before or between answer text."""
@@ -156,6 +191,8 @@ class Done:
 
 Event = (
     TextDelta
+    | Citation
+    | TextBreak
     | ReasoningDelta
     | ReasoningSignature
     | RedactedReasoning
@@ -174,6 +211,7 @@ Event = (
 #: retried unseen, and the first one marks the time to first token.
 OUTPUT_EVENTS: tuple[type[Event], ...] = (
     TextDelta,
+    Citation,
     ReasoningDelta,
     RedactedReasoning,
     ToolCallStart,
@@ -246,6 +284,8 @@ def fold(summary: Summary, event: Event) -> None:
         case (
             Progress()
             | Notice()
+            | Citation()
+            | TextBreak()
             | ToolCallStart()
             | ToolInputDelta()
             | ReasoningSignature()

@@ -35,6 +35,8 @@ class DocumentBlock:
     #: Document name as Bedrock wants it (letters, digits, spaces, hyphens, parentheses, brackets).
     name: str
     data: bytes
+    #: Ask the model to cite it (Converse ``citations: {enabled: true}``), for models that cite.
+    citations: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 ``fmgate validate`` runs :func:`capability_problems` on a catalog that is valid on its own: a
 guardrail on a bot whose model (or a fallback's) takes none, a service tier a model does not
-offer, structured outputs (``structured_output``, ``response_schema``) on a model without them.
-Each problem names the bot, the field and the model. A model the table does not hold
-(a new id, a custom model's ARN) is not judged: the table cannot say what it takes.
+offer, structured outputs (``structured_output``, ``response_schema``) on a model without them,
+citations on a model that does not cite. Each problem names the bot, the field and the model.
+A model the table does not hold (a new id, a custom model's ARN) is not judged: the table cannot
+say what it takes.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def bot_problems(bot: ChatBotConfig, table: ModelTable) -> Iterator[str]:
             yield (
                 f'{place}: field "{structured}": model {model_id} takes no structured outputs '
                 "(the model table's structured_output: false)"
+            )
+        if bot.citations and not facts.citations:
+            yield (
+                f'{place}: field "citations": model {model_id} does not cite documents (the '
+                "model table's citations: false)"
             )
         if tier is not None and tier not in facts.service_tiers:
             offered = ", ".join(facts.service_tiers)

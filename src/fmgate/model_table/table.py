@@ -7,9 +7,9 @@ whether Bedrock serves it on demand or only through a cross-region inference pro
 reasons, whether it takes tools and in which operations, whether it takes prompt-cache
 checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
 CountTokens, which Anthropic betas Bedrock takes for it, whether it takes a guardrail, which
-service tiers and whether it takes structured outputs) and what it costs per region, in Poe's
-milli-cents. Lookups accept the plain id or a profile id (``us.<id>``); unknown ids get close
-matches as suggestions.
+service tiers, whether it takes structured outputs, whether it cites documents) and what it
+costs per region, in Poe's milli-cents. Lookups accept the plain id or a profile id
+(``us.<id>``); unknown ids get close matches as suggestions.
 
 ``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
 Bedrock's own listings; :func:`load_table` is the one reader of every table file: an explicit
@@ -99,6 +99,9 @@ class ModelFacts(BaseModel):
         False,
         description="Takes structured outputs: outputConfig.textFormat json_schema and strict "
         "tools (chat models).",
+    )
+    citations: bool = Field(
+        False, description="Cites documents sent with citations enabled (chat models)."
     )
     image_family: ImageFamily | None = Field(None, description="Request body of image models.")
     video_family: VideoFamily | None = Field(None, description="Request body of video models.")

@@ -1,4 +1,5 @@
-"""Pieces shared by streamed and whole Messages answers: stop reasons, usage, content blocks."""
+"""Pieces shared by streamed and whole Messages answers: stop reasons, usage, content blocks,
+citations."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping
 
 import orjson
 
-from fmgate.core.events import StopReason, ToolCall, Usage
+from fmgate.core.events import Citation, CitationUnit, StopReason, ToolCall, Usage
 
 #: Neutral stop reason -> Anthropic ``stop_reason``.
 STOP_REASONS: Mapping[StopReason, str] = {
@@ -18,6 +19,29 @@ STOP_REASONS: Mapping[StopReason, str] = {
     "guardrail_intervened": "refusal",
     "other": "end_turn",
 }
+
+
+#: A citation's unit -> Anthropic's citation type and the names of its start and end (the same
+#: conventions: characters and blocks from 0, pages from 1, ends exclusive).
+CITATION_SHAPES: Mapping[CitationUnit, tuple[str, str, str]] = {
+    "char": ("char_location", "start_char_index", "end_char_index"),
+    "page": ("page_location", "start_page_number", "end_page_number"),
+    "chunk": ("content_block_location", "start_block_index", "end_block_index"),
+}
+
+
+def citation_body(citation: Citation) -> dict[str, object]:
+    """A citation as Anthropic's ``char_location`` / ``page_location`` /
+    ``content_block_location``."""
+    kind, start, end = CITATION_SHAPES[citation.unit]
+    return {
+        "type": kind,
+        "cited_text": citation.cited_text,
+        "document_index": citation.document_index,
+        "document_title": citation.document_title,
+        start: citation.start,
+        end: citation.end,
+    }
 
 
 def message_id(request_id: str) -> str:

@@ -1,8 +1,9 @@
 """Anthropic Messages requests -> the neutral :class:`BotRequest`.
 
 ``system`` -> system messages; user content: text joined, ``image``/``document`` blocks become
-attachments (base64 inline, URLs for the safe downloader, whose host and address rules apply; a
-file that cannot be used refuses the request), ``tool_result`` blocks tool results; assistant
+attachments (base64 and plain text inline, URLs for the safe downloader, whose host and address
+rules apply; a file that cannot be used refuses the request; a document's ``citations.enabled``
+says whether the model is to cite it), ``tool_result`` blocks tool results; assistant
 content: text joined, ``tool_use`` blocks replayed as tool uses; ``thinking`` blocks are not
 replayed. Blank texts and empty messages are left out by the bot (Bedrock refuses blank text).
 ``tool_choice`` -> the neutral tool choice; ``metadata.user_id`` -> the ledger's user after the
@@ -51,6 +52,7 @@ from fmgate.fronts.anthropic.schema import (
     NamedToolChoice,
     NoToolChoice,
     TextIn,
+    TextSource,
     ToolChoiceIn,
     ToolIn,
     ToolResultIn,
@@ -152,8 +154,18 @@ def texts(content: str | Sequence[object]) -> str:
 
 
 def attachment(block: ImageIn | DocumentIn, index: int) -> Attachment:
+    if isinstance(block, DocumentIn):
+        cited = block.citations is not None and block.citations.enabled
+        return replace(file_attachment(block, index), citations=cited)
+    return file_attachment(block, index)
+
+
+def file_attachment(block: ImageIn | DocumentIn, index: int) -> Attachment:
     kind = "image" if isinstance(block, ImageIn) else "document"
     source = block.source
+    if isinstance(source, TextSource):
+        name = (block.title if isinstance(block, DocumentIn) else None) or f"{kind}-{index}.txt"
+        return Attachment(name=name, content_type=source.media_type, data=source.data.encode())
     if isinstance(source, Base64Source):
         try:
             data = base64.b64decode(source.data, validate=True)

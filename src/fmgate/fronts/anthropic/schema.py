@@ -39,7 +39,16 @@ class UrlSource(AnthropicModel):
     url: str = Field(min_length=1)
 
 
+class TextSource(AnthropicModel):
+    """A plain-text document given inline (Anthropic's ``PlainTextSource``)."""
+
+    type: Literal["text"]
+    media_type: Literal["text/plain"] = "text/plain"
+    data: str
+
+
 Source = Annotated[Base64Source | UrlSource, Field(discriminator="type")]
+DocumentSource = Annotated[Base64Source | UrlSource | TextSource, Field(discriminator="type")]
 
 
 class ImageIn(Cacheable):
@@ -47,10 +56,18 @@ class ImageIn(Cacheable):
     source: Source
 
 
+class CitationsIn(AnthropicModel):
+    """Whether the model is to cite the document (Converse ``citations``)."""
+
+    enabled: bool = False
+
+
 class DocumentIn(Cacheable):
     type: Literal["document"]
-    source: Source
+    source: DocumentSource
     title: str | None = None
+    #: Absent: not cited, as on Anthropic's API.
+    citations: CitationsIn | None = None
 
 
 class ToolUseIn(Cacheable):

@@ -1,11 +1,13 @@
 """Neutral events -> Messages stream events (``POST /v1/messages`` with ``stream: true``).
 
 ``message_start``, then per content block ``content_block_start`` / ``content_block_delta``
-(``text_delta``, ``thinking_delta``, ``input_json_delta``) / ``content_block_stop``, then
-``message_delta`` (stop reason and usage) and ``message_stop``. A tool call streams as Bedrock
-sends it: its ``tool_use`` block opens (input ``{}``) when the call starts, each piece of its
-input JSON is an ``input_json_delta``, and the block stops with the whole call. A failure after
-the stream started becomes an ``error`` event, as Anthropic's API sends it.
+(``text_delta``, ``citations_delta``, ``thinking_delta``, ``input_json_delta``) /
+``content_block_stop``, then ``message_delta`` (stop reason and usage) and ``message_stop``. A
+tool call streams as Bedrock sends it: its ``tool_use`` block opens (input ``{}``) when the call
+starts, each piece of its input JSON is an ``input_json_delta``, and the block stops with the
+whole call. An answer that cites comes in text blocks as Bedrock's: each cited passage its own,
+with one ``citations_delta`` per citation, where Bedrock put it. A failure after the stream
+started becomes an ``error`` event, as Anthropic's API sends it.
 """
 
 from __future__ import annotations
@@ -19,16 +21,24 @@ import orjson
 
 from fmgate.core.errors import GatewayError
 from fmgate.core.events import (
+    Citation,
     Done,
     Event,
     ReasoningDelta,
+    TextBreak,
     TextDelta,
     ToolCall,
     ToolCallStart,
     ToolInputDelta,
     Usage,
 )
-from fmgate.fronts.anthropic.bodies import STOP_REASONS, message_body, tool_use_block, usage_body
+from fmgate.fronts.anthropic.bodies import (
+    STOP_REASONS,
+    citation_body,
+    message_body,
+    tool_use_block,
+    usage_body,
+)
 from fmgate.fronts.anthropic.errors import gateway_error_body
 
 StreamingBlock = Literal["text", "thinking"]
@@ -82,6 +92,20 @@ class MessageStreamWriter:
         delta = {"type": delta_type, field: text}
         payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
         return out + sse("content_block_delta", payload)
+
+    def citation(self, citation: Citation) -> bytes:
+        """A citation of the open text block (opened here when the citation comes first)."""
+        out = b""
+        if self.open_block != "text":
+            out = self.close() + self._open(BLOCK_STARTS["text"])
+            self.open_block = "text"
+        delta = {"type": "citations_delta", "citation": citation_body(citation)}
+        payload = {"type": "content_block_delta", "index": self.index, "delta": delta}
+        return out + sse("content_block_delta", payload)
+
+    def text_break(self) -> bytes:
+        """The text block is complete: the next text or citation opens another."""
+        return self.close() if self.open_block == "text" else b""
 
     def tool_start(self, start: ToolCallStart) -> bytes:
         """A tool call begins: its ``tool_use`` block opens, with input ``{}`` for now."""
@@ -140,6 +164,10 @@ async def message_events(
                 match event:
                     case TextDelta(text=text):
                         yield writer.piece("text", text)
+                    case Citation():
+                        yield writer.citation(event)
+                    case TextBreak():
+                        yield writer.text_break()
                     case ReasoningDelta(text=text):
                         yield writer.piece("thinking", text)
                     case ToolCallStart():

@@ -1,8 +1,9 @@
 """A request's tracked events -> Poe SSE bytes.
 
 ``meta`` goes first and at once (Poe wants a first byte within seconds), then the answer as it
-arrives (tool calls as ``json`` events, :mod:`fmgate.fronts.poe.tool_chunks`); a failure becomes
-an ``error`` event; ``done`` always ends the stream. The caller going
+arrives (tool calls as ``json`` events, :mod:`fmgate.fronts.poe.tool_chunks`; citations as
+footnotes, :mod:`fmgate.fronts.poe.footnotes`); a failure becomes an ``error`` event; ``done``
+always ends the stream. The caller going
 away cancels the bot's stream (and with it the Bedrock call) at the next await. A server
 shutdown that cuts the stream ends it like a failure: a retryable ``error``, then ``done``.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from fmgate.accounting.tracker import RequestTracker
 from fmgate.core.errors import BotMisconfigured, GatewayError
 from fmgate.core.events import (
+    Citation,
     Done,
     Event,
     Media,
@@ -30,6 +32,7 @@ from fmgate.core.events import (
 from fmgate.fronts.media_store import MediaUploader
 from fmgate.fronts.poe import sse
 from fmgate.fronts.poe.errors import poe_error_type
+from fmgate.fronts.poe.footnotes import Footnotes
 from fmgate.fronts.poe.reasoning import ReasoningQuote
 from fmgate.fronts.poe.tool_chunks import ToolCallChunks
 from fmgate.fronts.poe.turn_recorder import TurnRecorder
@@ -47,6 +50,7 @@ class Rendering:
     #: The state the answer's bot message keeps (sent as the ``data`` event at the end).
     recorder: TurnRecorder
     quote: ReasoningQuote = field(default_factory=ReasoningQuote)
+    footnotes: Footnotes = field(default_factory=Footnotes)
 
 
 async def poe_event_stream(
@@ -73,6 +77,9 @@ async def poe_event_stream(
                 yield state
         except GatewayError as error:
             tracker.failed(error)  # a no-op for the bot's own failures: already recorded
+            notes = answer_text(rendering, rendering.footnotes.notes())
+            if notes:  # the markers already shown keep their footnotes
+                yield notes
             yield sse.error(
                 error.user_message,
                 allow_retry=error.retryable
@@ -93,6 +100,27 @@ async def poe_bytes(
     match event:
         case TextDelta(text=text):
             return sse.text(rendering.quote.answer(text))
+        case Citation():
+            rendering.footnotes.cite(event)
+            return b""
+        case Done():
+            notes = answer_text(rendering, rendering.footnotes.notes())
+            return notes + rendering.tool_calls.finish()
+    # Anything else completes the text block before it: its footnote markers go first.
+    markers = answer_text(rendering, rendering.footnotes.markers())
+    return markers + await shown(event, rendering, tracker, uploader)
+
+
+def answer_text(rendering: Rendering, text: str) -> bytes:
+    """Answer text the gateway adds (footnotes), as a ``text`` event ("" adds nothing)."""
+    return sse.text(rendering.quote.answer(text)) if text else b""
+
+
+async def shown(
+    event: Event, rendering: Rendering, tracker: RequestTracker, uploader: MediaUploader | None
+) -> bytes:
+    """The events besides answer text, citations and the end."""
+    match event:
         case ReasoningDelta(text=text):
             return sse.text(rendering.quote.reasoning(text))
         case Notice(text=text):
@@ -105,8 +133,6 @@ async def poe_bytes(
             return rendering.tool_calls.start(call_id, name)
         case ToolInputDelta(id=call_id, json=fragment):
             return rendering.tool_calls.arguments(call_id, fragment)
-        case Done():
-            return rendering.tool_calls.finish()
     return b""
 
 

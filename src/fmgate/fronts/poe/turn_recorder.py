@@ -8,8 +8,8 @@ answer), as fastapi_poe's client sends it as the same message. Reasoning is kept
 turn that has text or tool calls: a turn may not end with reasoning.
 
 A plain answer keeps no state: its message's text is what the model said. State is sent when
-the text is not (reasoning or notices were shown with it), or when it holds what text cannot:
-reasoning to replay, tool calls and results, a fallback's answer.
+the text is not (reasoning, notices or citation footnotes were shown with it), or when it holds
+what text cannot: reasoning to replay, tool calls and results, a fallback's answer.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import json
 
 from fmgate.core.events import (
     AnsweredBy,
+    Citation,
     Done,
     Event,
     Notice,
@@ -87,7 +88,7 @@ class TurnRecorder:
             case ReasoningDelta(text=text):
                 self._thought.append(text)
                 self._shown_besides = True
-            case Notice():
+            case Notice() | Citation():  # a notice, footnotes: shown besides the model's text
                 self._shown_besides = True
             case ReasoningSignature(signature=signature):
                 self._reasoning.append(Reasoning(text="".join(self._thought), signature=signature))
