@@ -48,6 +48,10 @@ MODELS: dict[str, Model] = {
     "anthropic.claude-opus-4-1-20250805-v1:0": PROFILE_THINKING,
     "anthropic.claude-sonnet-4-5-20250929-v1:0": PROFILE_THINKING,
     "anthropic.claude-haiku-4-5-20251001-v1:0": PROFILE_THINKING,
+    "anthropic.claude-opus-4-5-20251101-v1:0": PROFILE_THINKING,
+    "anthropic.claude-opus-4-6-v1": PROFILE_THINKING,
+    "anthropic.claude-sonnet-4-6": PROFILE_THINKING,
+    "amazon.nova-2-lite-v1:0": PROFILE_VISION,
     "meta.llama3-8b-instruct-v1:0": TEXT,
     "meta.llama3-70b-instruct-v1:0": TEXT,
     "meta.llama3-1-8b-instruct-v1:0": PROFILE_TEXT,
@@ -62,8 +66,11 @@ MODELS: dict[str, Model] = {
     "mistral.mistral-large-2402-v1:0": TEXT,
     "mistral.mistral-small-2402-v1:0": TEXT,
     "mistral.pixtral-large-2502-v1:0": PROFILE_VISION,
+    "mistral.mistral-large-3-675b-instruct": TEXT,
+    "mistral.magistral-small-2509": Model("chat", built_in_reasoning=True),
     "deepseek.r1-v1:0": Model("chat", profile_only=True, built_in_reasoning=True),
     "deepseek.v3-v1:0": TEXT,
+    "deepseek.v3.2": TEXT,
     "cohere.command-r-plus-v1:0": TEXT,
     "cohere.command-r-v1:0": TEXT,
     "ai21.jamba-1-5-large-v1:0": TEXT,
@@ -71,6 +78,8 @@ MODELS: dict[str, Model] = {
     "openai.gpt-oss-120b-1:0": Model("chat", built_in_reasoning=True),
     "openai.gpt-oss-20b-1:0": Model("chat", built_in_reasoning=True),
     "qwen.qwen3-32b-v1:0": TEXT,
+    "minimax.minimax-m2": Model("chat", built_in_reasoning=True),
+    "google.gemma-3-27b-it": Model("chat", system_messages=False),
     "amazon.titan-image-generator-v2:0": Model("image"),
     "amazon.nova-canvas-v1:0": Model("image"),
     "stability.sd3-5-large-v1:0": Model("image"),
@@ -133,7 +142,7 @@ def test_bundled_catalog_covers_every_image_and_video_model(catalog: Catalog) ->
 def test_bundled_catalog_covers_every_chat_vendor(catalog: Catalog) -> None:
     vendors = {base_model_id(bot).split(".")[0] for bot in chat_bots(catalog)}
     expected = {"amazon", "anthropic", "meta", "mistral", "deepseek", "cohere", "ai21", "openai"}
-    assert expected | {"qwen"} == vendors
+    assert expected | {"qwen", "minimax", "google"} == vendors
 
 
 def test_bot_names_are_unique(catalog: Catalog) -> None:
@@ -211,7 +220,7 @@ def test_bundled_file_validates_from_its_path() -> None:
     path = Path(__file__).parents[2] / "src" / "fmgate" / "catalog.yaml"
     ok, report = validate_catalog_file(path)
     assert ok, report
-    assert report.endswith(" bots OK (chat: 40, image: 5, video: 3)")
+    assert report.endswith(" bots OK (chat: 51, image: 5, video: 3)")
 
 
 def test_every_bot_has_a_description(catalog: Catalog) -> None:

@@ -119,6 +119,23 @@ def test_tool_use_is_carried_from_the_table(tmp_path: Path) -> None:
     assert as_chat(add_model(path, "amazon.nova-micro-v1:0").config).tool_use == "streaming"
 
 
+def test_a_2026_model_comes_with_its_price_date_and_an_unpriced_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "catalog.yaml"
+    added = add_model(path, "anthropic.claude-sonnet-4-6")
+    bot = as_chat(added.config)
+    assert bot.model_id == "us.anthropic.claude-sonnet-4-6"
+    assert bot.prompt_caching == PromptCaching(
+        mode="auto", min_tokens=2048, ttls=("5m", "1h"), tools=True
+    )
+    assert (bot.pricing.input_token, bot.pricing.cache_write_1h_token) == (0.33, 0.66)
+    assert "prices of 2026-10-05" in added.entry_text
+    with pytest.raises(AddModelError, match="has no prices in the model table"):
+        add_model(path, "moonshot.kimi-k2-thinking")
+    assert [b.bot_name for b in load_catalog(path).bots] == ["claude-sonnet-4-6"]
+
+
 def test_image_and_video_models(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     image = add_model(path, "stability.sd3-5-large-v1:0").config

@@ -113,10 +113,17 @@ def test_boto3_paginates_system_defined_inference_profiles(emulator: Emulator) -
         )
     )
     profiles = [p for page in pages for p in page["inferenceProfileSummaries"]]
-    assert len(pages) == -(-len(CHAT_MODELS) // 7)
-    assert [p["inferenceProfileId"] for p in profiles] == [
-        f"us.{spec.model_id}" for spec in CHAT_MODELS
-    ]
+    # Every chat model's us. profile (the models declaring their profiles: when they have one),
+    # then the global profiles of the models that declare one; none for on-demand-only models.
+    expected = [
+        f"us.{spec.model_id}"
+        for spec in CHAT_MODELS
+        if spec.profiles is None or "us." in spec.profiles
+    ] + [f"global.{spec.model_id}" for spec in CHAT_MODELS if "global." in (spec.profiles or ())]
+    assert [p["inferenceProfileId"] for p in profiles] == expected
+    assert len(pages) == -(-len(expected) // 7)
+    assert "us.moonshot.kimi-k2-thinking" not in expected
+    assert "global.anthropic.claude-sonnet-4-6" in expected
     premier = next(p for p in profiles if p["inferenceProfileId"] == f"us.{PREMIER}")
     assert premier["type"] == "SYSTEM_DEFINED"
     assert premier["status"] == "ACTIVE"

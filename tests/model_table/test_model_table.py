@@ -131,3 +131,49 @@ def test_lookup_takes_profile_ids_and_suggests_close_matches() -> None:
     with pytest.raises(UnknownModel) as caught:
         find_model("amazon.nova-prp-v1:0")
     assert "amazon.nova-pro-v1:0" in caught.value.suggestions
+
+
+def test_tiers_and_profiles_match_the_emulator() -> None:
+    """The service tiers a model takes, and its inference profiles where the emulator declares
+    them (the table's profile_ids are the emulator's prefixes on the model's id)."""
+    for facts in bundled_table().models:
+        spec = MODELS_BY_ID[facts.model_id]
+        assert set(facts.service_tiers) == spec.service_tiers, facts.model_id
+        if spec.profiles is None:
+            assert facts.profile_ids == (), facts.model_id
+        else:
+            expected = {f"{prefix}{facts.model_id}" for prefix in spec.profiles}
+            assert set(facts.profile_ids) == expected, facts.model_id
+        if facts.profile_only:
+            assert spec.profiles is None or spec.profiles, facts.model_id
+
+
+#: Ids seen in real Bedrock traffic in 2026 (issue 18), as sent.
+RECORDED_IDS = (
+    "us.anthropic.claude-sonnet-4-6",
+    "us.amazon.nova-2-lite-v1:0",
+    "moonshot.kimi-k2-thinking",
+    "zai.glm-4.7-flash",
+    "qwen.qwen3-32b-v1:0",
+    "openai.gpt-oss-120b-1:0",
+    "us.writer.palmyra-x4-v1:0",
+)
+
+
+@pytest.mark.parametrize("sent", RECORDED_IDS)
+def test_ids_of_recorded_traffic_are_in_the_table_called_the_way_they_were(sent: str) -> None:
+    facts = find_model(sent)
+    assert facts.invocation_id("us-east-1") == sent
+
+
+def test_the_2026_entries_are_dated_and_unconfirmed_prices_are_absent() -> None:
+    by_id = {facts.model_id: facts for facts in bundled_table().models}
+    sonnet = by_id["anthropic.claude-sonnet-4-6"]
+    assert sonnet.prices_as_of == datetime.date(2026, 10, 5)
+    assert sonnet.invocation_id("ap-southeast-2") == "global.anthropic.claude-sonnet-4-6"
+    assert by_id["anthropic.claude-opus-4-6-v1"].invocation_id("ap-southeast-2") == (
+        "apac.anthropic.claude-opus-4-6-v1"
+    )
+    for unpriced in ("moonshot.kimi-k2-thinking", "zai.glm-4.7-flash", "writer.palmyra-x4-v1:0"):
+        assert not by_id[unpriced].priced
+    assert all(facts.prices_as_of is not None for facts in by_id.values())

@@ -93,6 +93,7 @@ async def models(request: web.Request) -> web.Response:
                 "service_tiers": sorted(spec.service_tiers),
                 "structured_output": spec.structured_output,
                 "citations": spec.citations,
+                "profiles": sorted(spec.profiles) if spec.profiles is not None else None,
             }
             for spec in MODELS
         ]

@@ -11,8 +11,10 @@ shapes, so ``boto3.client("bedrock", endpoint_url=<emulator>)`` and aiobotocore 
 Both services sign with the name ``bedrock``, so the emulator's SigV4 check accepts either.
 Listings describe the region named in the request's credential scope: foundation-model ARNs
 carry it, and the system-defined inference profiles are the geographic ones of that region
-(``us.`` for ``us-*``, ``eu.`` for ``eu-*``, ``apac.`` for ``ap-*``), one per chat model, which is
-exactly what the runtime routes accept. Profile-only models list ``INFERENCE_PROFILE`` instead of
+(``us.`` for ``us-*``, ``eu.`` for ``eu-*``, ``apac.`` for ``ap-*``) of each chat model that has
+one there, then the ``global.`` profiles of the models that have one, as the runtime routes
+take them (a model declaring no profiles lists its geographic one and no global one, though
+the runtime takes any prefix for it). Profile-only models list ``INFERENCE_PROFILE`` instead of
 ``ON_DEMAND`` in ``inferenceTypesSupported``, as Bedrock does.
 """
 
@@ -40,6 +42,11 @@ PROVIDER_NAMES: Mapping[str, str] = {
     "ai21": "AI21 Labs",
     "openai": "OpenAI",
     "qwen": "Qwen",
+    "moonshot": "Moonshot AI",
+    "zai": "Z.AI",
+    "minimax": "MiniMax",
+    "google": "Google",
+    "writer": "Writer",
     "stability": "Stability AI",
     "luma": "Luma AI",
 }
@@ -127,11 +134,41 @@ async def list_foundation_models(call: Call) -> web.StreamResponse:
     )
 
 
+#: The global profile's name prefix and where it routes (every geography's regions here).
+GLOBAL_PROFILE = (
+    "global.",
+    "Global",
+    tuple(r for _, _, regions in GEOGRAPHIES.values() for r in regions),
+)
+
+
+def has_profile(spec: ModelSpec, prefix: str) -> bool:
+    """Whether the chat model has a profile with ``prefix`` (every prefix but ``global.`` for
+    the models that declare none: not modelled)."""
+    if spec.modality is not Modality.CHAT:
+        return False
+    if spec.profiles is None:
+        return prefix != GLOBAL_PROFILE[0]
+    return prefix in spec.profiles
+
+
 def profile_summary(spec: ModelSpec, region: str) -> dict[str, Any] | None:
     """The system-defined geographic profile of a chat model in ``region`` (None elsewhere)."""
     geography = GEOGRAPHIES.get(region.split("-", 1)[0])
-    if geography is None or spec.modality is not Modality.CHAT:
+    if geography is None or not has_profile(spec, geography[0]):
         return None
+    return system_profile(spec, region, geography)
+
+
+def global_profile_summary(spec: ModelSpec, region: str) -> dict[str, Any] | None:
+    """The global profile of a chat model that has one (listed in every region)."""
+    return system_profile(spec, region, GLOBAL_PROFILE) if has_profile(spec, "global.") else None
+
+
+def system_profile(
+    spec: ModelSpec, region: str, geography: tuple[str, str, tuple[str, ...]]
+) -> dict[str, Any]:
+    """One ``InferenceProfileSummary`` routing ``spec`` from ``region`` across ``geography``."""
     prefix, label, regions = geography
     profile_id = f"{prefix}{spec.model_id}"
     routed = (region, *(r for r in regions if r != region))
@@ -175,6 +212,7 @@ async def list_inference_profiles(call: Call) -> web.StreamResponse:
     profiles: list[dict[str, Any]] = []
     if profile_type == "SYSTEM_DEFINED":
         profiles = [p for spec in MODELS if (p := profile_summary(spec, region)) is not None]
+        profiles += [g for spec in MODELS if (g := global_profile_summary(spec, region))]
     result: dict[str, Any] = {"inferenceProfileSummaries": profiles[start : start + size]}
     if start + size < len(profiles):
         result["nextToken"] = str(start + size)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from fmgate_emulator import unknown_members
 from fmgate_emulator.answer_blocks import (
     Block,
     CitedTextBlock,
@@ -34,6 +35,7 @@ from fmgate_emulator.conversation import (
 )
 from fmgate_emulator.errors import validation
 from fmgate_emulator.eventstream import event_frame
+from fmgate_emulator.faults import FaultKind
 from fmgate_emulator.guarded_answer import BlockedTextBlock, blocked_input, guard_output
 from fmgate_emulator.guardrails import Verdict, assess_input, parse_guardrail_config
 from fmgate_emulator.models import Modality, ResolvedModel
@@ -123,7 +125,14 @@ async def converse(call: Call) -> web.StreamResponse:
         "metrics": {"latencyMs": call.latency_ms()},
         **prepared.extras(),
     }
+    if with_unknown_members(call):
+        body = unknown_members.converse_body(body)
     return web.json_response(body)
+
+
+def with_unknown_members(call: Call) -> bool:
+    """Whether an ``unknown_members`` fault asks for members no client models yet."""
+    return call.fault is not None and call.fault.kind is FaultKind.UNKNOWN_MEMBERS
 
 
 async def converse_stream(call: Call) -> web.StreamResponse:
@@ -131,20 +140,38 @@ async def converse_stream(call: Call) -> web.StreamResponse:
     prepared = prepare(call, streaming=True)
     answer = prepared.answer
     writer = EventStreamWriter(call.request, call.pacer(answer.uncached_input_tokens), call.fault)
+    unknown = with_unknown_members(call)
     response = await writer.open()
     await writer.send(event_frame("messageStart", {"role": "assistant"}))
-    for index, block in enumerate(prepared.blocks):
+    first_index = 0
+    if unknown:
+        await send_unknown_members(writer)
+        first_index = 1
+    for index, block in enumerate(prepared.blocks, start=first_index):
         await stream_block(writer, index, block)
     metadata: dict[str, Any] = {
         "usage": answer.usage,
         "metrics": {"latencyMs": 0},
         **prepared.extras(),
     }
-    stop = event_frame("messageStop", {"stopReason": answer.stop_reason})
+    stop_reason = answer.stop_reason
+    if unknown:
+        stop_reason = unknown_members.stop_reason(stop_reason)
+    stop = event_frame("messageStop", {"stopReason": stop_reason})
     await writer.checkpoint()
     metadata["metrics"]["latencyMs"] = call.latency_ms()
+    if unknown:
+        metadata = unknown_members.metadata(metadata)
     await writer.finish(stop, event_frame("metadata", metadata))
     return response
+
+
+async def send_unknown_members(writer: EventStreamWriter) -> None:
+    """The unknown event, then block 0 of an unknown kind (start, one delta, stop)."""
+    await writer.send(event_frame(unknown_members.UNKNOWN_EVENT, unknown_members.unknown_event()))
+    await writer.send(event_frame("contentBlockStart", unknown_members.block_start(0)))
+    await writer.send(event_frame("contentBlockDelta", unknown_members.block_delta(0)))
+    await writer.send(event_frame("contentBlockStop", {"contentBlockIndex": 0}))
 
 
 def delta(index: int, body: dict[str, Any]) -> bytes:

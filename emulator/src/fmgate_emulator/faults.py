@@ -9,6 +9,10 @@ A ``concurrency_quota`` fault is a standing rule instead, like a Bedrock quota o
 a matching request that arrives while ``quota`` matching requests are in flight (a stream until
 its last byte) is refused with ThrottlingException. Without a model id every model id sent has
 its own quota. A new quota for the same model and operation replaces the old one at once.
+
+An ``unknown_members`` fault is no failure: the next matching Converse / ConverseStream answers
+carry members no Bedrock client models yet (:mod:`fmgate_emulator.unknown_members`), the way a
+future Bedrock would answer an old client.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class FaultKind(StrEnum):
     STALL = "stall"
     DROP_CONNECTION = "drop_connection"
     CONCURRENCY_QUOTA = "concurrency_quota"
+    UNKNOWN_MEMBERS = "unknown_members"
 
 
 #: Faults answered as an HTTP error before the response starts: (code, message).
@@ -84,6 +89,9 @@ STREAM_EXCEPTIONS: dict[str, str] = {
 
 #: Faults that only make sense inside a streamed answer; other operations skip them.
 STREAM_ONLY = frozenset({FaultKind.MID_STREAM_EXCEPTION})
+#: Faults that change a Converse answer's shape; other operations skip them.
+CONVERSE_ONLY = frozenset({FaultKind.UNKNOWN_MEMBERS})
+CONVERSE_OPERATIONS = frozenset({"Converse", "ConverseStream"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,8 @@ class Fault:
         service_tier: str | None = None,
     ) -> bool:
         if self.kind in STREAM_ONLY and not streaming:
+            return False
+        if self.kind in CONVERSE_ONLY and operation not in CONVERSE_OPERATIONS:
             return False
         if self.model_id is not None and self.model_id not in model_ids:
             return False

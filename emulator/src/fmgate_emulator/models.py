@@ -3,6 +3,11 @@
 Capabilities are declared here, per model id, never guessed from the id's spelling. A request's
 model id (plain id, inference-profile id, or ARN of either, percent-decoded) is resolved by
 :func:`resolve_model`, which raises the ValidationException Bedrock gives for ids it refuses.
+
+The cross-region inference profiles of a model (``profiles``: ``us.``, ``eu.``, ``apac.``,
+``global.``) are declared for the models added from 2026 on, from fmgate's model table and its
+sources; a prefix the model has no profile for is an invalid model id, as on Bedrock. The older
+entries declare none (``None``): every prefix is taken for them (not modelled).
 """
 
 from __future__ import annotations
@@ -103,6 +108,9 @@ class ModelSpec:
     structured_output: bool = False
     #: Cites documents sent with ``citations: {enabled: true}`` (fmgate's model table).
     citations: bool = False
+    #: Prefixes of its cross-region inference profiles (``us.``, ``global.``, ...); ``None``:
+    #: not modelled, every prefix is taken; empty: it has none.
+    profiles: frozenset[str] | None = None
 
     @property
     def anthropic(self) -> bool:
@@ -133,6 +141,7 @@ def _chat(
     service_tiers: frozenset[str] = frozenset({"default"}),
     structured_output: bool = False,
     citations: bool = False,
+    profiles: frozenset[str] | None = None,
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -151,6 +160,7 @@ def _chat(
         service_tiers=service_tiers,
         structured_output=structured_output,
         citations=citations,
+        profiles=profiles,
     )
 
 
@@ -158,6 +168,13 @@ _ON_REQUEST = Reasoning.ON_REQUEST
 _ALWAYS = Reasoning.ALWAYS
 _WHOLE = ToolUse.WHOLE
 _NO_TOOLS = ToolUse.NONE
+
+#: Inference-profile prefixes (the models declaring them; see the module docstring).
+NO_PROFILES: frozenset[str] = frozenset()
+US_ONLY = frozenset({"us."})
+US_EU_GLOBAL = frozenset({"us.", "eu.", "global."})
+#: Claude Opus 4.6 also has a jp. profile, a prefix the emulator does not know.
+US_EU_APAC_GLOBAL = frozenset({"us.", "eu.", "apac.", "global."})
 
 #: Forced tool choices: Claude 3+ and Nova take both, Mistral Large only ``any``.
 ANY_OR_NAMED = frozenset({"any", "tool"})
@@ -189,6 +206,15 @@ MODELS: tuple[ModelSpec, ...] = (
             ("amazon.nova-pro-v1:0", 10000, False, ALL_TIERS),
             ("amazon.nova-premier-v1:0", 32000, True, ALL_TIERS),
         )
+    ),
+    _chat(
+        "amazon.nova-2-lite-v1:0",
+        10000,
+        profile_only=True,
+        vision=True,
+        tool_choices=ANY_OR_NAMED,
+        service_tiers=ALL_TIERS,
+        profiles=US_EU_GLOBAL,
     ),
     # Anthropic
     _chat(
@@ -274,6 +300,28 @@ MODELS: tuple[ModelSpec, ...] = (
             ),
         )
     ),
+    *(
+        _chat(
+            model_id,
+            limit,
+            profile_only=True,
+            vision=True,
+            documents=True,
+            reasoning=_ON_REQUEST,
+            caching=claude_cache(min_tokens, "1h"),
+            tool_choices=ANY_OR_NAMED,
+            count_tokens=True,
+            anthropic_betas=frozenset({EFFICIENT_TOOL_USE, INTERLEAVED_THINKING}),
+            citations=True,
+            profiles=profiles,
+            structured_output=True,
+        )
+        for model_id, limit, min_tokens, profiles in (
+            ("anthropic.claude-opus-4-5-20251101-v1:0", 64000, 4096, US_EU_GLOBAL),
+            ("anthropic.claude-opus-4-6-v1", 128000, 4096, US_EU_APAC_GLOBAL),
+            ("anthropic.claude-sonnet-4-6", 64000, 2048, US_EU_GLOBAL),
+        )
+    ),
     # Meta Llama
     _chat("meta.llama3-8b-instruct-v1:0", 2048, tool_use=_NO_TOOLS),
     _chat("meta.llama3-70b-instruct-v1:0", 2048, tool_use=_NO_TOOLS),
@@ -298,6 +346,21 @@ MODELS: tuple[ModelSpec, ...] = (
     _chat("mistral.mistral-large-2402-v1:0", 8192, tool_choices=ANY_ONLY, tool_use=_WHOLE),
     _chat("mistral.mistral-small-2402-v1:0", 8192, tool_use=_WHOLE),
     _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
+    _chat(
+        "mistral.mistral-large-3-675b-instruct",
+        8192,
+        tool_use=_WHOLE,
+        profiles=NO_PROFILES,
+        structured_output=True,
+    ),
+    _chat(
+        "mistral.magistral-small-2509",
+        8192,
+        reasoning=_ALWAYS,
+        tool_use=_WHOLE,
+        profiles=NO_PROFILES,
+        structured_output=True,
+    ),
     # DeepSeek, Cohere, AI21, OpenAI, Qwen
     _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS, tool_use=_NO_TOOLS),
     _chat(
@@ -307,6 +370,7 @@ MODELS: tuple[ModelSpec, ...] = (
         service_tiers=ALL_TIERS,
         structured_output=True,
     ),
+    _chat("deepseek.v3.2", 8192, tool_use=_WHOLE, profiles=NO_PROFILES, structured_output=True),
     _chat("cohere.command-r-plus-v1:0", 4096),
     _chat("cohere.command-r-v1:0", 4096),
     _chat("ai21.jamba-1-5-large-v1:0", 4096),
@@ -328,6 +392,71 @@ MODELS: tuple[ModelSpec, ...] = (
         tool_use=_WHOLE,
         service_tiers=ALL_TIERS,
         structured_output=True,
+    ),
+    *(
+        _chat(
+            model_id,
+            8192,
+            reasoning=_ALWAYS,
+            tool_use=_WHOLE,
+            profiles=NO_PROFILES,
+            structured_output=True,
+        )
+        for model_id in ("openai.gpt-oss-safeguard-120b", "openai.gpt-oss-safeguard-20b")
+    ),
+    _chat(
+        "qwen.qwen3-235b-a22b-2507-v1:0",
+        8192,
+        tool_use=_WHOLE,
+        profiles=NO_PROFILES,
+        structured_output=True,
+    ),
+    *(
+        _chat(
+            model_id,
+            8192,
+            tool_use=_WHOLE,
+            service_tiers=ALL_TIERS,
+            profiles=NO_PROFILES,
+            structured_output=True,
+        )
+        for model_id in ("qwen.qwen3-coder-480b-a35b-v1:0", "qwen.qwen3-coder-30b-a3b-v1:0")
+    ),
+    # Moonshot, Z.AI, MiniMax, Google, Writer
+    *(
+        _chat(
+            model_id,
+            limit,
+            reasoning=_ALWAYS,
+            tool_use=_WHOLE,
+            profiles=NO_PROFILES,
+            structured_output=structured,
+        )
+        for model_id, limit, structured in (
+            ("moonshot.kimi-k2-thinking", 16000, True),
+            ("zai.glm-4.7", 8192, True),
+            ("zai.glm-4.7-flash", 8192, True),
+            ("minimax.minimax-m2", 8192, False),
+        )
+    ),
+    *(
+        _chat(
+            model_id,
+            limit,
+            system_messages=False,
+            tool_use=_NO_TOOLS,
+            profiles=NO_PROFILES,
+            structured_output=structured,
+        )
+        for model_id, limit, structured in (
+            ("google.gemma-3-27b-it", 8192, True),
+            ("google.gemma-3-12b-it", 8192, True),
+            ("google.gemma-3-4b-it", 4096, False),
+        )
+    ),
+    *(
+        _chat(model_id, 8192, profile_only=True, tool_use=_WHOLE, profiles=US_ONLY)
+        for model_id in ("writer.palmyra-x4-v1:0", "writer.palmyra-x5-v1:0")
     ),
     # Image generation (InvokeModel)
     ModelSpec(
@@ -391,6 +520,8 @@ def identify_model(requested_id: str) -> ResolvedModel:
         raise validation(INVALID_MODEL_ID)
     if prefix and spec.modality is not Modality.CHAT:
         raise validation(INVALID_MODEL_ID)
+    if prefix and spec.profiles is not None and prefix not in spec.profiles:
+        raise validation(INVALID_MODEL_ID)  # no such inference profile
     return ResolvedModel(requested_id=requested_id, spec=spec, via_profile=prefix is not None)
 
 

@@ -8,7 +8,8 @@ CitationsDelta}``, in the content block of the text it supports. A ``Citation`` 
 ``location`` union: ``documentChar``, ``documentPage``, ``documentChunk`` (each ``{documentIndex,
 start, end}``), ``web`` and ``searchResultLocation``. Web pages and search results come from
 tools and search-result blocks the gateway never sends, so only document locations become
-events; a citation without one is left out.
+events; a citation without one is left out (and its location's kind logged once:
+:mod:`fmgate.bedrock.unknown_members`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 
 from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text
 from fmgate.bedrock.readers import field as member
+from fmgate.bedrock.unknown_members import report_kinds
 from fmgate.core.events import Citation, CitationUnit, Event, TextDelta
 
 #: Bedrock's document location member -> what its start and end count.
@@ -45,6 +47,7 @@ def convert_citation(citation: Shape) -> Citation | None:
                 start=integer(span, "start"),
                 end=integer(span, "end"),
             )
+    report_kinds("citation location", location)  # web, search results, or a kind of tomorrow
     return None
 
 

@@ -5,6 +5,10 @@ request; ``convert_*`` functions turn Bedrock's answer into :mod:`fmgate.core.ev
 order is always the same: deltas and tool calls as they come, then ``Usage``, then ``Done``
 (Bedrock sends ``metadata`` — usage and latency — *after* ``messageStop``, so ``Done`` is held
 back until the stream has ended).
+
+What the converters do not model (a content-block kind, a usage or metrics member, a stop
+reason, a stream event Bedrock adds later) is skipped, never shown to the user, and reported to
+:mod:`fmgate.bedrock.unknown_members`, which logs each kind once; the answer goes on.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text
 from fmgate.bedrock.readers import field as member
 from fmgate.bedrock.stream_transport import ConverseStreamTransport
 from fmgate.bedrock.structured_output import build_output_config, closed_schema
+from fmgate.bedrock.unknown_members import report_kinds, report_unknown, report_unknown_keys
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import (
     Citation,
@@ -79,6 +84,40 @@ STOP_REASONS: Mapping[str, StopReason] = {
 
 #: The stop reason by which Bedrock says the conversation did not fit the context window.
 CONTEXT_WINDOW_EXCEEDED = "model_context_window_exceeded"
+
+# The members the converters read or knowingly pass over (botocore's bedrock-runtime model);
+# any other is reported as not modelled.
+#: TokenUsage.
+USAGE_MEMBERS = frozenset(
+    {
+        "inputTokens",
+        "outputTokens",
+        "totalTokens",
+        "cacheReadInputTokens",
+        "cacheWriteInputTokens",
+        "cacheDetails",
+    }
+)
+#: ConverseMetrics / ConverseStreamMetrics.
+METRICS_MEMBERS = frozenset({"latencyMs"})
+#: ConverseStreamMetadataEvent.
+METADATA_MEMBERS = frozenset({"usage", "metrics", "trace", "performanceConfig", "serviceTier"})
+#: ConverseResponse, as botocore returns it (with its own ResponseMetadata).
+RESPONSE_MEMBERS = frozenset(
+    {
+        "output",
+        "stopReason",
+        "usage",
+        "metrics",
+        "additionalModelResponseFields",
+        "trace",
+        "performanceConfig",
+        "serviceTier",
+        "ResponseMetadata",
+    }
+)
+#: MessageStopEvent.
+MESSAGE_STOP_MEMBERS = frozenset({"stopReason", "additionalModelResponseFields"})
 
 #: The TTL a ``cachePoint`` without ``ttl`` has; it is sent as Bedrock's default (no ``ttl``
 #: member) since models without extended TTLs take only that.
@@ -256,14 +295,20 @@ def build_converse_request(req: ChatRequest, *, streaming: bool = False) -> dict
 
 
 def convert_stop_reason(reason: str) -> StopReason:
-    """Bedrock stopReason -> neutral; context overflow is an error, not a way to finish."""
+    """Bedrock stopReason -> neutral; context overflow is an error, not a way to finish. A stop
+    reason fmgate does not know finishes the answer as "other" (and is reported)."""
     if reason == CONTEXT_WINDOW_EXCEEDED:
         raise ContextTooLong(f"bedrock stopReason {CONTEXT_WINDOW_EXCEEDED}")
-    return STOP_REASONS.get(reason, "other")
+    known = STOP_REASONS.get(reason)
+    if known is None:
+        report_unknown("stop reason", reason)
+        return "other"
+    return known
 
 
 def convert_usage(usage: Shape) -> Usage:
     """Bedrock's TokenUsage; ``cacheDetails`` gives the writes made with the 1-hour TTL."""
+    report_unknown_keys("usage member", usage, USAGE_MEMBERS)
     return Usage(
         input_tokens=integer(usage, "inputTokens"),
         output_tokens=integer(usage, "outputTokens"),
@@ -278,6 +323,7 @@ def convert_usage(usage: Shape) -> Usage:
 
 
 def convert_latency(metrics: Shape) -> int | None:
+    report_unknown_keys("metrics member", metrics, METRICS_MEMBERS)
     return integer(metrics, "latencyMs") if "latencyMs" in metrics else None
 
 
@@ -315,8 +361,11 @@ class StreamState:
 
 
 def convert_block_start(event: Shape, state: StreamState) -> list[Event]:
-    tool_use = member(member(event, "start"), "toolUse")
+    """A tool call opens; a block of any other kind is not modelled (its deltas are skipped)."""
+    start = member(event, "start")
+    tool_use = member(start, "toolUse")
     if not tool_use:
+        report_kinds("content block start", start)
         return []
     pending = ToolUseInProgress(id=text(tool_use, "toolUseId"), name=text(tool_use, "name"))
     state.tool_uses[integer(event, "contentBlockIndex")] = pending
@@ -349,6 +398,8 @@ def convert_block_delta(event: Shape, state: StreamState) -> list[Event]:
         if fragment:
             pending.fragments.append(fragment)
             return [ToolInputDelta(id=pending.id, json=fragment)]
+        return []
+    report_kinds("content block delta", delta)
     return []
 
 
@@ -369,6 +420,9 @@ def convert_reasoning_delta(reasoning: Shape) -> list[Event]:
         return [RedactedReasoning(decode_blob(text(reasoning, "redactedContent")))]
     if "signature" in reasoning:
         return [ReasoningSignature(text(reasoning, "signature"))]
+    if "text" not in reasoning:
+        report_kinds("reasoning delta", reasoning)
+        return []
     thought = optional_text(reasoning, "text")
     return [ReasoningDelta(thought)] if thought else []
 
@@ -392,11 +446,13 @@ def convert_block_stop(event: Shape, state: StreamState) -> list[Event]:
 
 
 def convert_message_stop(event: Shape, state: StreamState) -> list[Event]:
+    report_unknown_keys("messageStop member", event, MESSAGE_STOP_MEMBERS)
     state.stop_reason = convert_stop_reason(text(event, "stopReason", default="end_turn"))
     return []
 
 
 def convert_metadata(event: Shape, state: StreamState) -> list[Event]:
+    report_unknown_keys("metadata member", event, METADATA_MEMBERS)
     state.latency_ms = convert_latency(member(event, "metrics"))
     state.guardrail_trace = guardrail_trace(event)
     state.service_tier = convert_service_tier(event)
@@ -410,7 +466,8 @@ def ignore_event(event: Shape, state: StreamState) -> list[Event]:
 
 StreamConverter = Callable[[Shape, StreamState], list[Event]]
 
-#: ConverseStream member name -> its converter (unknown members are ignored: new AWS features).
+#: ConverseStream member name -> its converter. An event of another type (one Bedrock adds
+#: later) is skipped without reading its payload, and reported.
 STREAM_CONVERTERS: Mapping[str, StreamConverter] = {
     "messageStart": ignore_event,
     "contentBlockStart": convert_block_start,
@@ -425,7 +482,10 @@ def convert_stream_event(event: Mapping[str, object], state: StreamState) -> lis
     """One ConverseStream event (``{member: payload}``) -> the neutral events it completes."""
     produced: list[Event] = []
     for name, payload in event.items():
-        converter = STREAM_CONVERTERS.get(name, ignore_event)
+        converter = STREAM_CONVERTERS.get(name)
+        if converter is None:
+            report_unknown("ConverseStream event", name)
+            continue
         produced.extend(converter(mapping(payload), state))
     return produced
 
@@ -451,7 +511,10 @@ def convert_batch(
     conversion, if one did: the events before it are delivered first, as they came."""
     events: list[Event] = []
     for name, payload in batch:
-        converter = STREAM_CONVERTERS.get(name, ignore_event)
+        converter = STREAM_CONVERTERS.get(name)
+        if converter is None:
+            report_unknown("ConverseStream event", name)
+            continue
         try:
             events.extend(converter(mapping(payload), state))
         except Exception as error:  # raised by the caller once the events before it are out
@@ -485,7 +548,8 @@ def join_text_pieces(events: list[Event]) -> list[Event]:
 
 
 def convert_output_block(block: Shape) -> list[Event]:
-    """One content block of a (non-streaming) Converse answer."""
+    """One content block of a (non-streaming) Converse answer; a block of another kind is
+    skipped and reported (botocore names a kind its model lacks in ``SDK_UNKNOWN_MEMBER``)."""
     if "text" in block:
         value = text(block, "text")
         return [TextDelta(value)] if value else []
@@ -506,6 +570,7 @@ def convert_output_block(block: Shape) -> list[Event]:
             ToolInputDelta(id=call.id, json=call.input_json),
             call,
         ]
+    report_kinds("content block", block)
     return []
 
 
@@ -515,6 +580,9 @@ def convert_reasoning_block(content: Shape) -> list[Event]:
     redacted = content.get("redactedContent")
     if isinstance(redacted, bytes):
         return [RedactedReasoning(redacted)]
+    if "reasoningText" not in content:
+        report_kinds("reasoning block", content)
+        return []
     reasoning = member(content, "reasoningText")
     thought = optional_text(reasoning, "text")
     events: list[Event] = [ReasoningDelta(thought)] if thought else []
@@ -526,6 +594,7 @@ def convert_reasoning_block(content: Shape) -> list[Event]:
 
 def convert_converse_response(response: Mapping[str, object]) -> list[Event]:
     """A Converse answer -> reasoning/text/tool calls in order, then ``Usage``, then ``Done``."""
+    report_unknown_keys("Converse response member", response, RESPONSE_MEMBERS)
     stop_reason = convert_stop_reason(text(response, "stopReason", default="end_turn"))
     events: list[Event] = []
     after_text = False

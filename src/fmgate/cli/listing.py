@@ -18,7 +18,7 @@ from fmgate.model_table.bot_status import BotStatus
 
 def bots_table(bots: Sequence[BotConfig], statuses: Sequence[BotStatus] = ()) -> Table:
     """The bots as a rich table: name, kind, model, region, prices, and a status column when
-    ``statuses`` are given (ready in green, problems in red)."""
+    ``statuses`` are given (ready in green, with warnings in yellow, problems in red)."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in ("BOT", "KIND", "MODEL", "REGION", "PRICE"):
         table.add_column(column, no_wrap=True)
@@ -29,7 +29,7 @@ def bots_table(bots: Sequence[BotConfig], statuses: Sequence[BotStatus] = ()) ->
         cells = [bot.bot_name, bot.kind, bot.model_id, bot.aws_region, price_summary(bot.pricing)]
         status = by_bot.get(bot.bot_name)
         if status is not None:
-            style = "green" if status.ready else "red"
+            style = "red" if not status.ready else "yellow" if status.warnings else "green"
             cells.append(f"[{style}]{escape(status.text)}[/{style}]")
         table.add_row(*cells)
     return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,10 +120,18 @@ def read_live_status(url: str) -> dict[str, object] | None:
     return body if isinstance(body, dict) else None
 
 
-def run_models_available(table_file: Path | None) -> int:
-    """``fmgate models --available``: the model table in use, and what is unpriced."""
-    from fmgate.model_table.table import ModelTableError, load_table, table_listing, table_path
+def run_models_available(table_file: Path | None, today: datetime.date | None = None) -> int:
+    """``fmgate models --available``: the model table in use, what is unpriced, and whose
+    prices are stale on ``today`` (default: the local date)."""
+    from fmgate.model_table.table import (
+        STALE_AFTER_DAYS,
+        ModelTableError,
+        load_table,
+        table_listing,
+        table_path,
+    )
 
+    today = today or datetime.date.today()
     try:
         table = load_table(table_file)
     except ModelTableError as exc:
@@ -130,7 +139,13 @@ def run_models_available(table_file: Path | None) -> int:
         return 1
     source = table_path(table_file) or "the bundled table"
     print(f"fmgate: model table of {table.as_of} ({source})")
-    print(table_listing(table))
+    print(table_listing(table, today))
+    stale = sum(facts.prices_stale(today) for facts in table.models)
+    if stale:
+        print(
+            f"fmgate: {stale} models' prices are over {STALE_AFTER_DAYS} days old (STALE): "
+            "check them against the Amazon Bedrock pricing page"
+        )
     return 0
 
 

@@ -9,8 +9,9 @@ result replaces the file (atomically, through a temporary file in the same folde
 gateway that follows the file (``fmgate serve --config``) then serves the new bot without a
 restart.
 
-A model that ``fmgate models refresh`` added from Bedrock's listing has no prices yet; it is
-refused (never written at price 0) until its prices are written into the model table file.
+A model that ``fmgate models refresh`` added from Bedrock's listing has no prices yet, nor has a
+bundled entry whose price could not be confirmed; it is refused (never written at price 0)
+until its prices are written into the model table file.
 """
 
 from __future__ import annotations
@@ -103,8 +104,9 @@ def catalog_entry(
     """The bot's fields (everything but its name), from the table's facts for ``region``."""
     if not facts.priced:
         raise AddModelError(
-            f"{facts.model_id} has no prices in the model table (Bedrock's listing added it; "
-            "fmgate does not know what it costs). Write its list prices for "
+            f"{facts.model_id} has no prices in the model table (Bedrock's listing added it, or "
+            "its price could not be confirmed: fmgate does not know what it costs). Write its "
+            "list prices for "
             f"{region} into the model's entry in the table file (prices: {{{region}: "
             "{input_token: ..., output_token: ...}}, in milli-cents), then add it again"
         )
@@ -224,7 +226,11 @@ def entry_yaml(
         [{"bot_name": bot_name, **entry}], sort_keys=False, default_flow_style=None, width=100
     )
     context = f" ({facts.context_window:,}-token context)" if facts.context_window else ""
-    lines = [f"# {bot_name}: from fmgate's model table of {as_of}{context}; check the prices."]
+    checked = facts.prices_as_of.isoformat() if facts.prices_as_of else as_of
+    lines = [
+        f"# {bot_name}: from fmgate's model table of {as_of}{context}; prices of {checked}, "
+        "check them."
+    ]
     lines.extend(body.splitlines())
     return "".join(f"{indent}{line}\n" for line in lines)
 

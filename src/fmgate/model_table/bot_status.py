@@ -3,13 +3,15 @@
 Offline checks (no call to Bedrock or Poe): the bot's access key resolves; its model is in the
 model table, of the bot's kind; a profile-only model is called through an inference profile;
 the region is one the table saw the model listed in (when it knows); the bot charges something
-for a priced model. With a running gateway's ``/status.json`` (``--url``), each bot also gets its
-live numbers and the circuit of its model.
+for a priced model. A warning, not a problem: the table's prices for the model were checked more
+than 90 days ago (the bot's prices came from there). With a running gateway's ``/status.json``
+(``--url``), each bot also gets its live numbers and the circuit of its model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,16 +20,18 @@ from fmgate.config.bot_config import BotConfig
 from fmgate.config.errors import SecretError
 from fmgate.config.pricing import Pricing
 from fmgate.config.secrets import AwsSecretRef, SecretResolver, parse_secret_ref
-from fmgate.model_table.table import ModelTable, UnknownModel, find_model
+from fmgate.model_table.table import STALE_AFTER_DAYS, ModelTable, UnknownModel, find_model
 
 
 @dataclass(frozen=True, slots=True)
 class BotStatus:
-    """One bot's verdict: ``problems`` empty means ready; ``live`` from a running gateway."""
+    """One bot's verdict: ``problems`` empty means ready (``warnings`` do not stand in the
+    way); ``live`` from a running gateway."""
 
     bot: str
     problems: tuple[str, ...]
     live: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -36,6 +40,8 @@ class BotStatus:
     @property
     def text(self) -> str:
         verdict = "; ".join(self.problems) if self.problems else "ready"
+        if self.warnings:
+            verdict = f"{verdict}; {'; '.join(self.warnings)}"
         return f"{verdict} | {self.live}" if self.live else verdict
 
 
@@ -55,6 +61,17 @@ def model_problems(config: BotConfig, table: ModelTable) -> list[str]:
     if facts.priced and config.pricing == Pricing():
         problems.append("charges nothing for a priced model")
     return problems
+
+
+def model_warnings(config: BotConfig, table: ModelTable, today: datetime.date) -> list[str]:
+    """What may be out of date: the table's prices for the bot's model, when stale."""
+    try:
+        facts = find_model(config.model_id, table)
+    except UnknownModel:
+        return []
+    if facts.prices_as_of is None or not facts.prices_stale(today):
+        return []
+    return [f"table prices of {facts.prices_as_of.isoformat()}, over {STALE_AFTER_DAYS} days old"]
 
 
 async def key_problems(config: BotConfig, secrets: SecretResolver) -> list[str]:
@@ -88,8 +105,11 @@ async def bot_statuses(
     table: ModelTable,
     secrets: SecretResolver,
     live: Mapping[str, object] | None = None,
+    today: datetime.date | None = None,
 ) -> list[BotStatus]:
-    """One :class:`BotStatus` per bot, in catalog order; ``live`` is a ``/status.json`` body."""
+    """One :class:`BotStatus` per bot, in catalog order; ``live`` is a ``/status.json`` body;
+    prices are judged stale relative to ``today`` (default: the local date)."""
+    today = today or datetime.date.today()
     keys = await asyncio.gather(*(key_problems(config, secrets) for config in bots))
     rows: dict[str, Mapping[str, object]] = {}
     circuits: dict[tuple[str, str], str] = {}
@@ -107,6 +127,7 @@ async def bot_statuses(
                 bot=config.bot_name,
                 problems=(*key, *model_problems(config, table)),
                 live=live_summary(row, circuits) if row is not None else "",
+                warnings=tuple(model_warnings(config, table, today)),
             )
         )
     return statuses

@@ -4,8 +4,9 @@ For each region, Bedrock's control plane (the ``bedrock`` service, through aiobo
 for ``ListFoundationModels`` and every page of ``ListInferenceProfiles`` (system-defined). The
 listings are merged into a base table (the bundled one by default):
 
-- **Known models keep what only the table knows** (prices, context windows, output limits, names,
-  reasoning, body families) and get refreshed what Bedrock reports: image input (chat models),
+- **Known models keep what only the table knows** (prices and the date they were checked,
+  context windows, output limits, names, reasoning, body families) and get refreshed what
+  Bedrock reports: image input (chat models),
   on demand or only through an inference profile, the profile ids, the regions listing them.
 - **New models are added without prices** (``prices: {}``), with their kind from the output
   modality and their input modalities; ``fmgate models add`` refuses them until someone writes
@@ -352,7 +353,8 @@ def table_yaml(table: ModelTable, regions: Sequence[str], base_as_of: str) -> st
         "# fmgate's model table, refreshed by `fmgate models refresh` from Bedrock's\n"
         f"# ListFoundationModels / ListInferenceProfiles on {table.as_of} "
         f"(regions: {', '.join(regions)}).\n"
-        f"# Prices, context windows and output limits come from the model table of {base_as_of}.\n"
+        f"# Prices, context windows and output limits come from the model table of {base_as_of};\n"
+        "# each entry's prices_as_of says when its prices were checked.\n"
         "# Entries with `prices: {}` are NOT PRICED: write their list prices (milli-cents) before\n"
         "# `fmgate models add` will add them.\n"
     )

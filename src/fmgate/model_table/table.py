@@ -7,9 +7,11 @@ whether Bedrock serves it on demand or only through a cross-region inference pro
 reasons, whether it takes tools and in which operations, whether it takes prompt-cache
 checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
 CountTokens, which Anthropic betas Bedrock takes for it, whether it takes a guardrail, which
-service tiers, whether it takes structured outputs, whether it cites documents) and what it
-costs per region, in Poe's milli-cents. Lookups accept the plain id or a profile id
-(``us.<id>``); unknown ids get close matches as suggestions.
+service tiers, whether it takes structured outputs, whether it cites documents) and what
+it costs per region, in Poe's milli-cents, with the date those prices were checked
+(``prices_as_of``, the table's ``as_of`` unless the entry says otherwise;
+:meth:`ModelFacts.prices_stale` after :data:`STALE_AFTER_DAYS`). Lookups accept the plain id
+or a profile id (``us.<id>``); unknown ids get close matches as suggestions.
 
 ``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
 Bedrock's own listings; :func:`load_table` is the one reader of every table file: an explicit
@@ -19,6 +21,7 @@ added has no prices (``prices: {}``) until someone writes them into the file.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from collections.abc import Mapping
 from functools import cache
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fmgate.bedrock.model_ids import foundation_model_id
 from fmgate.config.bot_config import BotKind, ForcedToolChoice, ToolUse
@@ -40,6 +43,8 @@ TABLE_FILE = "model_table.yaml"
 REFRESHED_TABLE_PATH = Path("var/model_table.yaml")
 #: Region of a model the table neither prices nor saw listed anywhere.
 FALLBACK_REGION = "us-east-1"
+#: Prices checked longer ago than this are shown as stale (``fmgate models``).
+STALE_AFTER_DAYS = 90
 
 Modality = Literal["text", "image", "document"]
 ReasoningMode = Literal["none", "on_request", "always"]
@@ -106,7 +111,10 @@ class ModelFacts(BaseModel):
     image_family: ImageFamily | None = Field(None, description="Request body of image models.")
     video_family: VideoFamily | None = Field(None, description="Request body of video models.")
     prices: Mapping[str, Pricing] = Field(
-        description="Region -> list prices (milli-cents); empty: not priced yet."
+        description="Region -> list prices (milli-cents); empty: not priced yet (unknown)."
+    )
+    prices_as_of: datetime.date | None = Field(
+        None, description="When the prices were checked; absent: the table's as_of."
     )
     profile_ids: tuple[str, ...] = Field(
         (), description="System-defined inference profiles serving it (from Bedrock's listing)."
@@ -119,6 +127,12 @@ class ModelFacts(BaseModel):
     def priced(self) -> bool:
         """Whether the table has prices for the model in at least one region."""
         return bool(self.prices)
+
+    def prices_stale(self, today: datetime.date) -> bool:
+        """Whether the model is priced and its prices were checked more than
+        :data:`STALE_AFTER_DAYS` before ``today``."""
+        checked = self.prices_as_of
+        return self.priced and checked is not None and (today - checked).days > STALE_AFTER_DAYS
 
     @property
     def default_region(self) -> str:
@@ -146,6 +160,38 @@ class ModelTable(BaseModel):
 
     as_of: str = Field(description="Date the prices and limits were checked (YYYY-MM-DD).")
     models: tuple[ModelFacts, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def date_every_entrys_prices(cls, data: object) -> object:
+        """An entry without ``prices_as_of`` has the table's date: every entry is dated, so a
+        refreshed table (dated the day of the listing) keeps each entry's own price date."""
+        if not isinstance(data, Mapping):
+            return data
+        as_of, models = data.get("as_of"), data.get("models")
+        if not isinstance(as_of, str) or not isinstance(models, list | tuple):
+            return data
+        return {**data, "models": [with_prices_date(entry, as_of) for entry in models]}
+
+
+def with_prices_date(entry: object, as_of: str) -> object:
+    """``entry`` (a mapping from a file, or facts) with ``prices_as_of`` set to ``as_of`` when
+    it has none."""
+    if isinstance(entry, ModelFacts):
+        if entry.prices_as_of is not None:
+            return entry
+        return entry.model_copy(update={"prices_as_of": parse_date(as_of)})
+    if isinstance(entry, Mapping) and entry.get("prices_as_of") is None:
+        return {**entry, "prices_as_of": as_of}
+    return entry
+
+
+def parse_date(text: str) -> datetime.date | str:
+    """``text`` as a date, or unchanged (validation then says what is wrong with it)."""
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return text
 
 
 class ModelTableError(Exception):
@@ -225,15 +271,26 @@ def find_model(model_id: str, table: ModelTable | None = None) -> ModelFacts:
     raise UnknownModel(model_id, tuple(close))
 
 
-def table_listing(table: ModelTable) -> str:
-    """A plain-text table of the models: id, kind, suggested name, how called, priced where."""
-    rows = [("MODEL", "KIND", "NAME", "CALLED", "PRICED IN")]
+def prices_date_cell(facts: ModelFacts, today: datetime.date) -> str:
+    """When the model's prices were checked, ``STALE`` after :data:`STALE_AFTER_DAYS`."""
+    if not facts.priced or facts.prices_as_of is None:
+        return "-"
+    checked = facts.prices_as_of.isoformat()
+    return f"{checked} STALE" if facts.prices_stale(today) else checked
+
+
+def table_listing(table: ModelTable, today: datetime.date) -> str:
+    """A plain-text table of the models: id, kind, suggested name, how called, when the prices
+    were checked (``STALE`` when older than :data:`STALE_AFTER_DAYS` on ``today``), priced
+    where."""
+    rows = [("MODEL", "KIND", "NAME", "CALLED", "PRICES OF", "PRICED IN")]
     rows.extend(
         (
             facts.model_id,
             facts.kind,
             facts.name,
             "profile" if facts.profile_only else "on demand",
+            prices_date_cell(facts, today),
             ", ".join(facts.prices) or "NOT PRICED",
         )
         for facts in table.models
