@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator
 
+import jsonschema
 import pytest
 
 from fmgate.bedrock.client import BedrockClients
@@ -24,7 +26,9 @@ from fmgate.core.model_request import (
     ChatMessage,
     ChatRequest,
     ImageBlock,
+    OutputSchema,
     TextBlock,
+    ToolSpec,
 )
 from fmgate_emulator import EmulatorClient
 from tests.harness.credentials import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
@@ -264,3 +268,37 @@ async def test_stalled_stream_is_upstream_timeout(
             await collect(converse_stream(await pool.streams(REGION), ask("Tell me a story")))
     finally:
         await pool.aclose()
+
+
+#: An object schema that does not close itself: the gateway closes it for Bedrock.
+FORECAST: dict[str, object] = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "days": {"type": "array", "items": {"type": "integer"}},
+        "sky": {"type": "string", "enum": ["clear", "cloudy"]},
+    },
+    "required": ["city", "days", "sky"],
+}
+
+
+async def test_an_output_schema_comes_back_as_json_it_describes(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    client = await clients.get(REGION)
+    req = ask("Forecast Oslo", "qwen.qwen3-32b-v1:0", output_schema=OutputSchema(FORECAST, "f"))
+    streamed = accumulate(await collect(converse_stream(await clients.streams(REGION), req))).text
+    whole = accumulate(await converse(client, req)).text
+    assert streamed == whole
+    jsonschema.validate(json.loads(whole), FORECAST)
+    with pytest.raises(InvalidRequest):
+        await converse(client, ask("Forecast Oslo", NOVA, output_schema=OutputSchema(FORECAST)))
+
+
+async def test_a_strict_tool_call_follows_its_schema(
+    clients: BedrockClients, control: EmulatorClient
+) -> None:
+    tool = ToolSpec("forecast", "Forecasts.", FORECAST, strict=True)
+    req = ask("Oslo? use tool forecast", "qwen.qwen3-32b-v1:0", tools=(tool,))
+    [call] = accumulate(await converse(await clients.get(REGION), req)).tool_calls
+    jsonschema.validate(json.loads(call.input_json), FORECAST)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fmgate.bedrock.converse import build_converse_request
 from fmgate.core.model_request import (
     CachePoint,
@@ -9,6 +11,7 @@ from fmgate.core.model_request import (
     ChatRequest,
     DocumentBlock,
     ImageBlock,
+    OutputSchema,
     ReasoningBlock,
     RedactedReasoningBlock,
     TextBlock,
@@ -233,3 +236,83 @@ def test_anthropic_betas_join_the_configured_ones_in_additional_fields() -> None
     assert "additionalModelRequestFields" not in build_converse_request(
         ChatRequest(model_id="m", messages=(hello,))
     )
+
+
+NESTED: dict[str, object] = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "days": {"type": "array", "items": {"type": "object", "properties": {}}},
+        "home": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/place"}]},
+        "free": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "$defs": {"place": {"type": ["object", "null"], "properties": {"x": {"type": "number"}}}},
+}
+#: NESTED with every object that did not say closed (one that says is left as it says).
+CLOSED: dict[str, object] = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "days": {
+            "type": "array",
+            "items": {"type": "object", "properties": {}, "additionalProperties": False},
+        },
+        "home": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/place"}]},
+        "free": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "$defs": {
+        "place": {
+            "type": ["object", "null"],
+            "properties": {"x": {"type": "number"}},
+            "additionalProperties": False,
+        }
+    },
+    "additionalProperties": False,
+}
+
+
+def test_an_output_schema_is_sent_closed_as_a_json_string_in_output_config() -> None:
+    request = ChatRequest(
+        model_id="m",
+        messages=(user(TextBlock("hi")),),
+        output_schema=OutputSchema(NESTED, name="forecast", description="A forecast."),
+    )
+    config = build_converse_request(request)["outputConfig"]
+    assert isinstance(config, dict)
+    definition = config["textFormat"]["structure"]["jsonSchema"]
+    assert config["textFormat"]["type"] == "json_schema"
+    assert (definition["name"], definition["description"]) == ("forecast", "A forecast.")
+    assert json.loads(definition["schema"]) == CLOSED
+    unnamed = ChatRequest(
+        model_id="m",
+        messages=(user(TextBlock("hi")),),
+        output_schema=OutputSchema({"type": "string"}),
+    )
+    assert build_converse_request(unnamed)["outputConfig"] == {
+        "textFormat": {
+            "type": "json_schema",
+            "structure": {"jsonSchema": {"schema": '{"type":"string"}'}},
+        }
+    }
+    assert "outputConfig" not in build_converse_request(
+        ChatRequest(model_id="m", messages=(user(TextBlock("hi")),))
+    )
+
+
+def test_a_strict_tool_is_sent_strict_with_its_schema_closed() -> None:
+    request = ChatRequest(
+        model_id="m",
+        messages=(user(TextBlock("hi")),),
+        tools=(ToolSpec("plan", "Plans.", NESTED, strict=True), ToolSpec("loose", "L.", NESTED)),
+    )
+    tool_config = build_converse_request(request)["toolConfig"]
+    assert isinstance(tool_config, dict)
+    strict, loose = (tool["toolSpec"] for tool in tool_config["tools"])
+    assert strict == {
+        "name": "plan",
+        "inputSchema": {"json": CLOSED},
+        "description": "Plans.",
+        "strict": True,
+    }
+    assert "strict" not in loose
+    assert loose["inputSchema"] == {"json": NESTED}

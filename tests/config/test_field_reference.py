@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmgate.config import bot_config, fields, gateway_settings, guardrail, media, pricing
+from fmgate.config import (
+    bot_config,
+    fields,
+    gateway_settings,
+    guardrail,
+    media,
+    pricing,
+    reasoning,
+    response_schema,
+)
 from fmgate.config.reference import END_MARKER, SECTIONS, START_MARKER, render_reference
 
 #: The modules that hold the catalog's models (Catalog itself is the document, not a section).
-SCHEMA_MODULES = (bot_config, fields, gateway_settings, guardrail, media, pricing)
+SCHEMA_MODULES = (
+    bot_config,
+    fields,
+    gateway_settings,
+    guardrail,
+    media,
+    pricing,
+    reasoning,
+    response_schema,
+)
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 

@@ -110,6 +110,15 @@ def test_reasoning_controls_are_carried(tmp_path: Path) -> None:
     assert path.read_text().count("reasoning_controls") == 2
 
 
+def test_structured_outputs_are_carried(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    qwen = as_chat(add_model(path, "qwen.qwen3-32b-v1:0").config)
+    assert qwen.structured_output
+    assert "structured_output: true" in path.read_text()
+    nova = as_chat(add_model(path, "amazon.nova-pro-v1:0").config)
+    assert not nova.structured_output
+
+
 def test_text_only_model_without_system_prompt(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     added = add_model(path, "mistral.mistral-7b-instruct-v0:2", name="tiny", kind="chat")

@@ -1,5 +1,5 @@
-"""``fmgate validate`` refuses guardrails and service tiers the model table says a model does
-not take, naming the bot, the field and the model."""
+"""``fmgate validate`` refuses guardrails, service tiers, structured outputs and citations the
+model table says a model does not take, naming the bot, the field and the model."""
 
 from __future__ import annotations
 
@@ -199,4 +199,48 @@ def test_citations_on_a_fallback_that_does_not_cite_are_refused(
     assert err[1].endswith(
         'bot "cited": field "citations": model amazon.nova-pro-v1:0 does not cite documents '
         "(the model table's citations: false)"
+    )
+
+
+SCHEMA = "{name: answer, json_schema: {type: object, additionalProperties: false}}"
+
+
+def test_structured_outputs_the_models_take_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = f"""\
+  - bot_name: extractor
+    model_id: qwen.qwen3-32b-v1:0
+    structured_output: true
+    response_schema: {SCHEMA}
+    fallbacks: [{{model_id: us.anthropic.claude-haiku-4-5-20251001-v1:0}}]
+"""
+    assert validate(tmp_path, bots) == 0
+    assert "1 bots OK" in capsys.readouterr().out
+
+
+def test_structured_outputs_on_a_model_without_them_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bots = f"""\
+  - bot_name: nova-json
+    model_id: amazon.nova-pro-v1:0
+    structured_output: true
+  - bot_name: extractor
+    model_id: us.anthropic.claude-sonnet-4-5-20250929-v1:0
+    structured_output: true
+    response_schema: {SCHEMA}
+    fallbacks: [{{model_id: us.anthropic.claude-opus-4-1-20250805-v1:0}}]
+"""
+    assert validate(tmp_path, bots) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith("catalog.yaml: 2 problems")
+    assert err[1].endswith(
+        'bot "nova-json": field "structured_output": model amazon.nova-pro-v1:0 takes no '
+        "structured outputs (the model table's structured_output: false)"
+    )
+    assert err[2].endswith(
+        'bot "extractor": field "response_schema": model '
+        "us.anthropic.claude-opus-4-1-20250805-v1:0 takes no structured outputs (the model "
+        "table's structured_output: false)"
     )

@@ -48,6 +48,7 @@ def test_capabilities_match_the_emulator(facts: ModelFacts) -> None:
     assert taken == spec.thinking_types - {"disabled"}
     assert (controls.efforts, controls.effort_field) == (spec.efforts, spec.effort_field)
     assert controls.effort_beta == spec.effort_beta
+    assert facts.structured_output == spec.structured_output
     assert facts.citations == spec.citations
     caching, emulated = facts.prompt_caching, spec.caching
     assert (caching is None) == (emulated is None)
@@ -111,7 +112,8 @@ def test_tool_use_matches_the_bundled_catalog() -> None:
 
 
 def test_tool_choices_token_counting_and_betas_match_the_bundled_catalog() -> None:
-    """Every bundled chat bot declares its model's forced tool choices, CountTokens and betas."""
+    """Every bundled chat bot declares its model's forced tool choices, CountTokens, betas and
+    structured outputs."""
     table = {facts.model_id: facts for facts in bundled_table().models}
     for bot in load_catalog(None).bots:
         if not isinstance(bot, ChatBotConfig):
@@ -120,6 +122,7 @@ def test_tool_choices_token_counting_and_betas_match_the_bundled_catalog() -> No
         assert bot.forced_tool_choices == facts.forced_tool_choices, bot.bot_name
         assert bot.count_tokens == facts.count_tokens, bot.bot_name
         assert bot.anthropic_betas == facts.anthropic_betas, bot.bot_name
+        assert bot.structured_output == facts.structured_output, bot.bot_name
 
 
 def test_lookup_takes_profile_ids_and_suggests_close_matches() -> None:

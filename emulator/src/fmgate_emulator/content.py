@@ -84,10 +84,15 @@ def reply_text(
     if cuts:
         text = text[: min(cuts)].rstrip()
         reason = "stop_sequence"
+    return cut_to_tokens(text, max_tokens, reason)
+
+
+def cut_to_tokens(text: str, max_tokens: int | None, reason: str = "end_turn") -> tuple[str, str]:
+    """``text`` cut to ``max_tokens`` tokens (stopReason ``max_tokens``), else as it is (with
+    ``reason``)."""
     tokens = split_tokens(text)
     if max_tokens is not None and len(tokens) > max_tokens:
-        text = "".join(tokens[:max_tokens])
-        reason = "max_tokens"
+        return "".join(tokens[:max_tokens]), "max_tokens"
     return text, reason
 
 

@@ -95,6 +95,7 @@ async def models(request: web.Request) -> web.Response:
                 "efforts": list(spec.efforts),
                 "effort_field": spec.effort_field,
                 "effort_beta": spec.effort_beta,
+                "structured_output": spec.structured_output,
                 "citations": spec.citations,
                 "profiles": sorted(spec.profiles) if spec.profiles is not None else None,
             }

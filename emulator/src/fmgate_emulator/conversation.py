@@ -9,6 +9,7 @@ ConverseStream always agree.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from fmgate_emulator.content import (
     REDACT_MARKER,
     block_text,
     count_tokens,
+    cut_to_tokens,
     is_filtered,
     reasoning_signature,
     reasoning_text,
@@ -44,7 +46,9 @@ from fmgate_emulator.prompt_cache import (
     is_cache_point,
 )
 from fmgate_emulator.reasoning_controls import parse_reasoning, unknown_field
+from fmgate_emulator.schema_values import schema_value
 from fmgate_emulator.service_tiers import parse_service_tier
+from fmgate_emulator.structured_output import OutputSchema, parse_output_config, strict_tools
 from fmgate_emulator.tool_turns import (
     check_reasoning_replay,
     check_tool_pairing,
@@ -75,6 +79,11 @@ TOOL_CONFIG_REQUIRED = (
 BLANK_TEXT = (
     "The text field in the {block} object at {where} is blank. Add text to the text field, and "
     "try again."
+)
+#: A tool whose input schema does not describe an object (Bedrock's words).
+NOT_AN_OBJECT_SCHEMA = (
+    "The value at toolConfig.tools.{index}.toolSpec.inputSchema.json.type must be one of the "
+    "following: object."
 )
 #: Claude refuses a forced tool choice with extended thinking on.
 FORCED_TOOL_WHILE_THINKING = (
@@ -108,7 +117,10 @@ class ConverseCall:
     effort: str | None = None
     #: Reasoning the effort itself turns on (Nova 2's ``reasoningConfig``), unsigned.
     effort_thinking: bool = False
-
+    #: The JSON schema the answer follows (``outputConfig.textFormat``), None when none.
+    output_schema: OutputSchema | None = None
+    #: The input schemas of the strict tools, by tool name.
+    strict_tools: dict[str, Any] = field(default_factory=dict)
     #: The documents to cite (all the request's, when it asks for citations), in prompt order.
     cited_documents: list[CitedDocument] = field(default_factory=list)
 
@@ -200,6 +212,7 @@ def parse_converse(
     tools = as_list((tool_config or {}).get("tools"), "toolConfig.tools")
     checkpoints = find_checkpoints(PromptBlocks(tools, system, messages), spec)
     service_tier = parse_service_tier(body.get("serviceTier"), spec)
+    output_schema = parse_output_config(body.get("outputConfig"), spec)
     return ConverseCall(
         messages=messages,
         system=system,
@@ -214,6 +227,8 @@ def parse_converse(
         performance_latency=latency,
         checkpoints=checkpoints,
         service_tier=service_tier,
+        output_schema=output_schema,
+        strict_tools=strict_tools(tools, spec),
         cited_documents=cited_documents,
     )
 
@@ -270,6 +285,10 @@ def parse_tools(tool_config: Any, spec: ModelSpec) -> tuple[list[str], dict[str,
     names = [t["toolSpec"]["name"] for t in tools if "toolSpec" in t]
     if not names:
         raise validation("The toolConfig field must contain at least one tool specification.")
+    for index, tool in enumerate(tools):
+        schema = ((tool.get("toolSpec") or {}).get("inputSchema") or {}).get("json")
+        if "toolSpec" in tool and (not isinstance(schema, dict) or schema.get("type") != "object"):
+            raise validation(NOT_AN_OBJECT_SCHEMA.format(index=index))
     choice = tool_config.get("toolChoice") or {"auto": {}}
     for member in ("any", "tool"):
         if member in choice and member not in spec.tool_choices:
@@ -354,11 +373,15 @@ def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
     if tools:
         for tool in tools:
             tool_id = stable_id("tooluse_", tool, user_text, str(len(call.messages)))
-            blocks.append(ToolUseBlock(tool_id, tool, {"request": user_text}))
+            blocks.append(ToolUseBlock(tool_id, tool, tool_input(call, tool, user_text)))
         stop_reason = "tool_use"
     elif is_filtered(user_text):
         blocks.append(TextBlock("I can"))
         stop_reason = "content_filtered"
+    elif call.output_schema is not None:
+        document = json.dumps(schema_value(call.output_schema.schema, user_text))
+        text, stop_reason = cut_to_tokens(document, call.max_tokens)
+        blocks.append(TextBlock(text))
     else:
         text, stop_reason = reply_text(user_text, call.max_tokens, call.stop_sequences)
         if call.cited_documents and stop_reason == "end_turn":
@@ -374,3 +397,12 @@ def plan_answer(call: ConverseCall, spec: ModelSpec) -> Answer:
         input_tokens=count_input_tokens(call.system, call.messages, call.tool_config),
         output_tokens=sum(count_tokens(output_text(block)) for block in blocks),
     )
+
+
+def tool_input(call: ConverseCall, tool: str, user_text: str) -> dict[str, Any]:
+    """A call's input: what a strict tool's schema describes, else the request's text."""
+    schema = call.strict_tools.get(tool)
+    if schema is None:
+        return {"request": user_text}
+    value = schema_value(schema, user_text)
+    return value if isinstance(value, dict) else {"request": user_text}

@@ -125,11 +125,19 @@ class ModelSpec:
     effort_field: str | None = None
     #: The ``anthropic_beta`` flag the effort needs (Claude Opus 4.5: ``effort-2025-11-24``).
     effort_beta: str | None = None
+    #: Structured outputs: ``outputConfig.textFormat`` (a JSON schema for the answer) and
+    #: strict tools (``toolSpec.strict``); other models refuse both.
+    structured_output: bool = False
     #: Cites documents sent with ``citations: {enabled: true}`` (fmgate's model table).
     citations: bool = False
     #: Prefixes of its cross-region inference profiles (``us.``, ``global.``, ...); ``None``:
     #: not modelled, every prefix is taken; empty: it has none.
     profiles: frozenset[str] | None = None
+
+    @property
+    def anthropic(self) -> bool:
+        """An Anthropic model: Bedrock passes on its errors ("The model returned ...")."""
+        return self.anthropic_betas is not None
 
 
 #: The tiers of the models Bedrock serves on Priority and Flex as well (fmgate's model table).
@@ -180,6 +188,7 @@ def _chat(
     efforts: tuple[str, ...] = (),
     effort_field: str | None = None,
     effort_beta: str | None = None,
+    structured_output: bool = False,
     citations: bool = False,
     profiles: frozenset[str] | None = None,
 ) -> ModelSpec:
@@ -210,6 +219,7 @@ def _chat(
         efforts=efforts,
         effort_field=effort_field,
         effort_beta=effort_beta,
+        structured_output=structured_output,
         citations=citations,
         profiles=profiles,
     )
@@ -312,38 +322,44 @@ MODELS: tuple[ModelSpec, ...] = (
             tool_choices=ANY_OR_NAMED,
             count_tokens=True,
             anthropic_betas=frozenset(betas),
+            structured_output=structured,
             citations=True,
         )
-        for model_id, limit, caching, betas in (
+        for model_id, limit, caching, betas, structured in (
             (
                 "anthropic.claude-3-7-sonnet-20250219-v1:0",
                 64000,
                 claude_cache(1024),
                 (EFFICIENT_TOOL_USE, OUTPUT_128K),
+                False,
             ),
             (
                 "anthropic.claude-sonnet-4-20250514-v1:0",
                 64000,
                 claude_cache(1024),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_1M),
+                False,
             ),
             (
                 "anthropic.claude-opus-4-1-20250805-v1:0",
                 32000,
                 claude_cache(1024),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING),
+                False,
             ),
             (
                 "anthropic.claude-sonnet-4-5-20250929-v1:0",
                 64000,
                 claude_cache(1024, "1h"),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_1M, CONTEXT_MANAGEMENT),
+                True,
             ),
             (
                 "anthropic.claude-haiku-4-5-20251001-v1:0",
                 64000,
                 claude_cache(4096, "1h"),
                 (EFFICIENT_TOOL_USE, INTERLEAVED_THINKING, CONTEXT_MANAGEMENT),
+                True,
             ),
         )
     ),
@@ -365,6 +381,7 @@ MODELS: tuple[ModelSpec, ...] = (
             efforts=effort.levels,
             effort_field="output_config",
             effort_beta=effort.beta,
+            structured_output=True,
         )
         for model_id, limit, min_tokens, profiles, thinking, effort in (
             (
@@ -417,18 +434,31 @@ MODELS: tuple[ModelSpec, ...] = (
     _chat("mistral.mistral-large-2402-v1:0", 8192, tool_choices=ANY_ONLY, tool_use=_WHOLE),
     _chat("mistral.mistral-small-2402-v1:0", 8192, tool_use=_WHOLE),
     _chat("mistral.pixtral-large-2502-v1:0", 8192, profile_only=True, vision=True, tool_use=_WHOLE),
-    _chat("mistral.mistral-large-3-675b-instruct", 8192, tool_use=_WHOLE, profiles=NO_PROFILES),
+    _chat(
+        "mistral.mistral-large-3-675b-instruct",
+        8192,
+        tool_use=_WHOLE,
+        profiles=NO_PROFILES,
+        structured_output=True,
+    ),
     _chat(
         "mistral.magistral-small-2509",
         8192,
         reasoning=_ALWAYS,
         tool_use=_WHOLE,
         profiles=NO_PROFILES,
+        structured_output=True,
     ),
     # DeepSeek, Cohere, AI21, OpenAI, Qwen
     _chat("deepseek.r1-v1:0", 32768, profile_only=True, reasoning=_ALWAYS, tool_use=_NO_TOOLS),
-    _chat("deepseek.v3-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
-    _chat("deepseek.v3.2", 8192, tool_use=_WHOLE, profiles=NO_PROFILES),
+    _chat(
+        "deepseek.v3-v1:0",
+        8192,
+        tool_use=_WHOLE,
+        service_tiers=ALL_TIERS,
+        structured_output=True,
+    ),
+    _chat("deepseek.v3.2", 8192, tool_use=_WHOLE, profiles=NO_PROFILES, structured_output=True),
     _chat("cohere.command-r-plus-v1:0", 4096),
     _chat("cohere.command-r-v1:0", 4096),
     _chat("ai21.jamba-1-5-large-v1:0", 4096),
@@ -443,35 +473,76 @@ MODELS: tuple[ModelSpec, ...] = (
             request_body=RequestBody.OPENAI_CHAT,
             efforts=GPT_OSS_EFFORTS,
             effort_field="reasoning_effort",
+            structured_output=True,
         )
         for model_id in ("openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0")
     ),
+    _chat(
+        "qwen.qwen3-32b-v1:0",
+        8192,
+        tool_use=_WHOLE,
+        service_tiers=ALL_TIERS,
+        structured_output=True,
+    ),
     *(
-        _chat(model_id, 8192, reasoning=_ALWAYS, tool_use=_WHOLE, profiles=NO_PROFILES)
+        _chat(
+            model_id,
+            8192,
+            reasoning=_ALWAYS,
+            tool_use=_WHOLE,
+            profiles=NO_PROFILES,
+            structured_output=True,
+        )
         for model_id in ("openai.gpt-oss-safeguard-120b", "openai.gpt-oss-safeguard-20b")
     ),
-    _chat("qwen.qwen3-32b-v1:0", 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS),
-    _chat("qwen.qwen3-235b-a22b-2507-v1:0", 8192, tool_use=_WHOLE, profiles=NO_PROFILES),
+    _chat(
+        "qwen.qwen3-235b-a22b-2507-v1:0",
+        8192,
+        tool_use=_WHOLE,
+        profiles=NO_PROFILES,
+        structured_output=True,
+    ),
     *(
-        _chat(model_id, 8192, tool_use=_WHOLE, service_tiers=ALL_TIERS, profiles=NO_PROFILES)
+        _chat(
+            model_id,
+            8192,
+            tool_use=_WHOLE,
+            service_tiers=ALL_TIERS,
+            profiles=NO_PROFILES,
+            structured_output=True,
+        )
         for model_id in ("qwen.qwen3-coder-480b-a35b-v1:0", "qwen.qwen3-coder-30b-a3b-v1:0")
     ),
     # Moonshot, Z.AI, MiniMax, Google, Writer
     *(
-        _chat(model_id, limit, reasoning=_ALWAYS, tool_use=_WHOLE, profiles=NO_PROFILES)
-        for model_id, limit in (
-            ("moonshot.kimi-k2-thinking", 16000),
-            ("zai.glm-4.7", 8192),
-            ("zai.glm-4.7-flash", 8192),
-            ("minimax.minimax-m2", 8192),
+        _chat(
+            model_id,
+            limit,
+            reasoning=_ALWAYS,
+            tool_use=_WHOLE,
+            profiles=NO_PROFILES,
+            structured_output=structured,
+        )
+        for model_id, limit, structured in (
+            ("moonshot.kimi-k2-thinking", 16000, True),
+            ("zai.glm-4.7", 8192, True),
+            ("zai.glm-4.7-flash", 8192, True),
+            ("minimax.minimax-m2", 8192, False),
         )
     ),
     *(
-        _chat(model_id, limit, system_messages=False, tool_use=_NO_TOOLS, profiles=NO_PROFILES)
-        for model_id, limit in (
-            ("google.gemma-3-27b-it", 8192),
-            ("google.gemma-3-12b-it", 8192),
-            ("google.gemma-3-4b-it", 4096),
+        _chat(
+            model_id,
+            limit,
+            system_messages=False,
+            tool_use=_NO_TOOLS,
+            profiles=NO_PROFILES,
+            structured_output=structured,
+        )
+        for model_id, limit, structured in (
+            ("google.gemma-3-27b-it", 8192, True),
+            ("google.gemma-3-12b-it", 8192, True),
+            ("google.gemma-3-4b-it", 4096, False),
         )
     ),
     *(

@@ -34,6 +34,7 @@ from fmgate.bedrock.readers import Shape, integer, items, mapping, optional_text
 from fmgate.bedrock.readers import field as member
 from fmgate.bedrock.reasoning_fields import build_reasoning_fields
 from fmgate.bedrock.stream_transport import ConverseStreamTransport
+from fmgate.bedrock.structured_output import build_output_config, closed_schema
 from fmgate.bedrock.unknown_members import report_kinds, report_unknown, report_unknown_keys
 from fmgate.core.errors import ContextTooLong, ModelStreamFailed
 from fmgate.core.events import (
@@ -229,13 +230,17 @@ def build_additional_fields(req: ChatRequest) -> dict[str, object]:
 
 def build_tool(entry: ToolEntry) -> dict[str, object]:
     """One ``toolConfig.tools`` member: a tool's spec, or a checkpoint. A blank description is
-    left out: Bedrock's is a non-empty string (botocore refuses an empty one before sending)."""
+    left out: Bedrock's is a non-empty string (botocore refuses an empty one before sending). A
+    strict tool's schema goes closed (:func:`~fmgate.bedrock.structured_output.closed_schema`)."""
     if isinstance(entry, CachePoint):
         return build_cache_point(entry)
     spec: ToolSpec = entry
-    tool: dict[str, object] = {"name": spec.name, "inputSchema": {"json": spec.input_schema}}
+    schema = closed_schema(spec.input_schema) if spec.strict else spec.input_schema
+    tool: dict[str, object] = {"name": spec.name, "inputSchema": {"json": schema}}
     if spec.description.strip():
         tool["description"] = spec.description
+    if spec.strict:
+        tool["strict"] = True
     return {"toolSpec": tool}
 
 
@@ -284,6 +289,8 @@ def build_converse_request(req: ChatRequest, *, streaming: bool = False) -> dict
         request["guardrailConfig"] = build_guardrail_config(req.guardrail, streaming=streaming)
     if req.service_tier is not None:
         request["serviceTier"] = {"type": req.service_tier}
+    if req.output_schema is not None:
+        request["outputConfig"] = build_output_config(req.output_schema)
     return request
 
 

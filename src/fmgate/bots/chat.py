@@ -32,6 +32,7 @@ from fmgate.bots.guardrail import (
 )
 from fmgate.bots.reasoning import request_reasoning, request_thinking
 from fmgate.bots.reasoning_replay import reasoning_for
+from fmgate.bots.structured_output import native_schema, offered_strictly, output_instruction
 from fmgate.bots.system_prompt import answered_system_prompt, system_texts
 from fmgate.bots.tool_use import NO_TOOLS_NOTICE, carries_tools, streams, without_tools
 from fmgate.bots.turns import build_turns, in_place_instruction, split_system
@@ -280,6 +281,9 @@ class ChatBot:
         cached = caching is not None and caching.active
         explicit = cached and request.explicit_cache_points
         system, dialogue = split_system(request.messages, config.system_prompt, keep_prefix=cached)
+        answer_form = output_instruction(request, config)
+        if answer_form is not None:  # the answer's format, asked for last
+            system = (*system, answer_form)
         leading = takewhile(lambda m: m.role == "system", request.messages)
         system_ttl = next((m.cache_point for m in leading if m.cache_point), None)
         users = [i for i, m in enumerate(dialogue) if m.role == "user"]
@@ -376,6 +380,7 @@ class ChatBot:
 
         stops = tuple(dict.fromkeys((*config.stop_sequences, *request.stop_sequences)))
         tools, tool_choice = offered_tools(request, messages)
+        tools = offered_strictly(tools, config)
         return ChatRequest(
             model_id=config.model_id,
             messages=messages,
@@ -394,6 +399,7 @@ class ChatBot:
             tool_choice=tool_choice,
             guardrail=self._guardrail,
             service_tier=config.service_tier,
+            output_schema=native_schema(request, config),
         )
 
 

@@ -35,6 +35,7 @@ from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing
 from fmgate.config.reasoning import ReasoningControls
+from fmgate.config.response_schema import ResponseSchema
 from fmgate.core.model_request import CacheTTL, ReasoningEffort, ServiceTier, ThinkingMode
 
 BotKind = Literal["chat", "image", "video"]
@@ -284,6 +285,20 @@ class ChatBotConfig(BotConfigBase):
         "are dropped.",
     )
 
+    structured_output: bool = Field(
+        False,
+        description="The model takes Bedrock structured outputs (the model table's): a JSON "
+        "schema for the answer (Converse outputConfig.textFormat) and strict tools "
+        "(ToolSpecification.strict). Without it a caller's JSON schema is asked for in the "
+        "system prompt instead (answered with X-Structured-Output: instructed) and a tool's "
+        "strict is not sent.",
+    )
+    response_schema: ResponseSchema | None = Field(
+        None,
+        description="Every answer is JSON this schema describes (see below); needs "
+        "structured_output. A compatible-API caller's own response format replaces it.",
+    )
+
     service_tier: ServiceTier | None = Field(
         None,
         description="Bedrock service tier to ask for (Converse serviceTier): default, priority "
@@ -339,6 +354,17 @@ class ChatBotConfig(BotConfigBase):
                     f"service tier {tier} is asked for but pricing.service_tiers has no {tier} "
                     "prices (write them from the Bedrock pricing page)",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _schema_is_native(self) -> Self:
+        """A bot-level schema is always enforced by the model, never only asked for."""
+        if self.response_schema is not None and not self.structured_output:
+            raise FieldConflict(
+                "response_schema",
+                "a response schema needs a model with structured outputs (structured_output: "
+                "true, as the model table says)",
+            )
         return self
 
     @model_validator(mode="after")

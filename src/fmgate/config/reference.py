@@ -47,6 +47,7 @@ from fmgate.config.guardrail import GuardrailSettings
 from fmgate.config.media import ImageDefaults, VideoDefaults
 from fmgate.config.pricing import Pricing, TierPrices
 from fmgate.config.reasoning import ReasoningControls
+from fmgate.config.response_schema import ResponseSchema
 
 #: Where the generated reference sits in docs/configuration.md.
 START_MARKER = "<!-- field-reference:start (python -m fmgate.config.reference) -->"
@@ -68,6 +69,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`prompt_caching` section (chat bots): PromptCaching", PromptCaching),
     ("`guardrail` section (chat bots): GuardrailSettings", GuardrailSettings),
     ("`reasoning_controls` section (chat bots): ReasoningControls", ReasoningControls),
+    ("`response_schema` section (chat bots): ResponseSchema", ResponseSchema),
     ("`gateway` section: GatewaySettings", GatewaySettings),
     ("`gateway.limits`: RequestLimits", RequestLimits),
     ("`gateway.breaker`: BreakerSettings", BreakerSettings),

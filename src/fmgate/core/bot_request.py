@@ -13,6 +13,7 @@ from typing import Literal
 
 from fmgate.core.model_request import (
     CacheTTL,
+    OutputSchema,
     ReplayedReasoning,
     ToolChoice,
     ToolResultBlock,
@@ -60,6 +61,15 @@ class InputMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonObjectOutput:
+    """The caller wants the answer as one JSON object of any shape (OpenAI's JSON mode)."""
+
+
+#: The form a caller asks the answer in: JSON a schema describes, or any JSON object.
+OutputFormat = OutputSchema | JsonObjectOutput
+
+
+@dataclass(frozen=True, slots=True)
 class BotRequest:
     """One request to a bot: the conversation so far plus caller-chosen options."""
 
@@ -85,6 +95,9 @@ class BotRequest:
     #: Beta features the caller asked for by name (Anthropic's ``anthropic-beta`` header); the
     #: bot passes on those its model takes and drops the others.
     betas: tuple[str, ...] = ()
+    #: The form the caller wants the answer in (a compatible API's response format); None:
+    #: the bot's own (its ``response_schema``), else free text.
+    output_format: OutputFormat | None = None
     #: A file the bot cannot use refuses the request (``AttachmentRejected``, 400) instead of
     #: being skipped with a notice: for callers that are shown no notices (the compatible APIs).
     refuse_unusable_files: bool = False

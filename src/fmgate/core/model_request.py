@@ -118,6 +118,9 @@ class ToolSpec:
     name: str
     description: str
     input_schema: dict[str, object]
+    #: The model's calls must follow ``input_schema`` (constrained decoding, Converse
+    #: ``ToolSpecification.strict``); only models with structured outputs take it.
+    strict: bool = False
 
 
 #: A tool the model may call, or a checkpoint after the tools before it.
@@ -161,6 +164,17 @@ class Effort:
     #: An ``anthropic_beta`` flag the model needs with it (Claude Opus 4.5's
     #: ``effort-2025-11-24``), sent whatever the caller's betas.
     beta: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSchema:
+    """The answer's text is JSON that ``schema`` (a JSON Schema) describes: Converse
+    ``outputConfig.textFormat`` (type ``json_schema``) for models with structured outputs."""
+
+    schema: dict[str, object]
+    #: The schema's name and what it is, both for the model to read.
+    name: str | None = None
+    description: str | None = None
 
 
 #: A Bedrock service tier (Converse ``serviceTier.type``) the gateway asks for: standard
@@ -216,6 +230,8 @@ class ChatRequest:
     guardrail: Guardrail | None = None
     #: The service tier to ask for; None: none named (Bedrock serves the standard tier).
     service_tier: ServiceTier | None = None
+    #: The JSON schema the answer follows (constrained by Bedrock); None: free text.
+    output_schema: OutputSchema | None = None
 
     @property
     def thinks(self) -> bool:

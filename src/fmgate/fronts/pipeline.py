@@ -41,6 +41,7 @@ from fmgate.fronts.context import FrontContext, context_of, shutdown_of
 from fmgate.fronts.request_body import BadJson, BodyTooLarge, BodyTooSlow, decode_json_object
 from fmgate.fronts.request_body import read_body as read_capped_body
 from fmgate.fronts.sse_response import SseResponse
+from fmgate.fronts.structured_output import structured_output_headers
 from fmgate.fronts.tracked_events import collected, opened, tracked_events
 from fmgate.observability.logging import bind_request_context, new_request_id
 from fmgate.observability.overhead import RequestClock, bind_clock
@@ -322,7 +323,10 @@ async def serve_api_request(
         arrived=arrived,
     )
     request_id = bot_request.request_id
-    headers = {endpoint.request_id_header: request_id}
+    headers = {
+        endpoint.request_id_header: request_id,
+        **structured_output_headers(bot_request, deployed.config),
+    }
     try:
         render = endpoint.stream_renderer(body)
         if render is not None:

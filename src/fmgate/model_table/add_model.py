@@ -1,7 +1,8 @@
 """``fmgate models add``: append a validated bot entry for a Bedrock model to a catalog file.
 
 The entry's capabilities (prompt caching, forced tool choices, CountTokens, Anthropic betas,
-reasoning controls included) and prices come from the bundled model table (see ``model_table.py``);
+structured outputs, reasoning controls included) and prices come from the bundled model table
+(see ``model_table.py``);
 profile-only models get the geographic inference-profile id (``us.<id>``). The file's existing
 text is kept as written (comments, templates, anchors): the entry is appended to the ``bots``
 list as text, the whole result is validated exactly as ``fmgate serve`` would, and only a valid
@@ -194,6 +195,8 @@ def chat_fields(facts: ModelFacts) -> dict[str, object]:
         # The model's thinking types and efforts: enable_reasoning, thinking_mode and
         # reasoning_effort choose among them.
         fields["reasoning_controls"] = controls.model_dump(mode="json", exclude_defaults=True)
+    if facts.structured_output:
+        fields["structured_output"] = True
     return fields
 
 

@@ -2,10 +2,11 @@
 
 ``fmgate validate`` runs :func:`capability_problems` on a catalog that is valid on its own: a
 guardrail on a bot whose model (or a fallback's) takes none, a service tier a model does not
-offer, citations on a model that does not cite, extended thinking (within a budget or
-adaptive) or a reasoning effort a model does not take, reasoning controls the bot declares
-beyond the model's. Each problem names the bot, the field and the model. A model the table does
-not hold (a new id, a custom model's ARN) is not judged: the table cannot say what it takes.
+offer, structured outputs (``structured_output``, ``response_schema``) on a model without them,
+citations on a model that does not cite, extended thinking (within a budget or adaptive) or a
+reasoning effort a model does not take, reasoning controls the bot declares beyond the model's.
+Each problem names the bot, the field and the model. A model the table does not hold (a new id,
+a custom model's ARN) is not judged: the table cannot say what it takes.
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def controls_beyond(declared: ReasoningControls, taken: ReasoningControls) -> st
     return ", ".join(missing)
 
 
+def structured_output_field(bot: ChatBotConfig) -> str | None:
+    """The field by which the bot asks its models for structured outputs, if it does: its
+    response schema, else its claim that the model takes them."""
+    if bot.response_schema is not None:
+        return "response_schema"
+    return "structured_output" if bot.structured_output else None
+
+
 def bot_problems(bot: ChatBotConfig, table: ModelTable) -> Iterator[str]:
     place = f'bot "{bot.bot_name}"'
     for field, model_id, tier in calls(bot):
@@ -86,6 +95,12 @@ def bot_problems(bot: ChatBotConfig, table: ModelTable) -> Iterator[str]:
             yield (
                 f'{place}: field "guardrail": model {model_id} takes no guardrail (the model '
                 "table's guardrails: false)"
+            )
+        structured = structured_output_field(bot)
+        if structured is not None and not facts.structured_output:
+            yield (
+                f'{place}: field "{structured}": model {model_id} takes no structured outputs '
+                "(the model table's structured_output: false)"
             )
         if bot.citations and not facts.citations:
             yield (

@@ -7,11 +7,12 @@ whether Bedrock serves it on demand or only through a cross-region inference pro
 reasons, whether it takes tools and in which operations, whether it takes prompt-cache
 checkpoints and from how many tokens, which forced tool choices it takes, whether it answers
 CountTokens, which Anthropic betas Bedrock takes for it, whether it takes a guardrail, which
-service tiers, whether it cites documents, which reasoning controls: thinking types, effort
-levels and their field) and what it costs per region, in Poe's milli-cents, with the date those
-prices were checked (``prices_as_of``, the table's ``as_of`` unless the entry says otherwise;
-:meth:`ModelFacts.prices_stale` after :data:`STALE_AFTER_DAYS`). Lookups accept the plain id or
-a profile id (``us.<id>``); unknown ids get close matches as suggestions.
+service tiers, whether it takes structured outputs, whether it cites documents, which
+reasoning controls: thinking types, effort levels and their field) and what it costs per
+region, in Poe's milli-cents, with the date those prices were checked (``prices_as_of``, the
+table's ``as_of`` unless the entry says otherwise; :meth:`ModelFacts.prices_stale` after
+:data:`STALE_AFTER_DAYS`). Lookups accept the plain id or a profile id (``us.<id>``); unknown
+ids get close matches as suggestions.
 
 ``fmgate models refresh`` writes a refreshed copy (``var/model_table.yaml`` by default) from
 Bedrock's own listings; :func:`load_table` is the one reader of every table file: an explicit
@@ -104,6 +105,11 @@ class ModelFacts(BaseModel):
     guardrails: bool = Field(False, description="Takes a Converse guardrailConfig (chat models).")
     service_tiers: tuple[ServiceTier, ...] = Field(
         ("default",), description="Converse serviceTier types it takes (chat models)."
+    )
+    structured_output: bool = Field(
+        False,
+        description="Takes structured outputs: outputConfig.textFormat json_schema and strict "
+        "tools (chat models).",
     )
     citations: bool = Field(
         False, description="Cites documents sent with citations enabled (chat models)."

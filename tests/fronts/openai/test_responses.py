@@ -311,11 +311,10 @@ async def test_errors_before_the_answer_keep_their_status(
             "computer_use_preview",
         ),
         (
-            {"text": {"format": {"type": "json_schema", "name": "x", "schema": {}}}},
+            {"text": {"format": {"type": "json_schema", "name": "x"}}},
             "text.format",
-            "not supported yet",
+            "needs a name and a schema",
         ),
-        ({"text": {"format": {"type": "json_object"}}}, "text.format", "not supported yet"),
         ({"reasoning": {"effort": "high"}}, "reasoning.effort", "does not reason on request"),
         ({"background": True}, "background", "Background"),
         ({"conversation": "conv_1"}, "conversation", "not supported"),

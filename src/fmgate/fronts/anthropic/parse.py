@@ -10,8 +10,10 @@ model only (a thinking block without a signature is not). Blank texts and empty 
 left out by the bot (Bedrock refuses blank text). ``thinking`` and ``output_config.effort`` ->
 reasoning parameters (:mod:`fmgate.fronts.anthropic.reasoning`). ``tool_choice`` -> the
 neutral tool choice; ``metadata.user_id`` -> the ledger's user after the caller; the
-``anthropic-beta`` header's flags -> ``betas`` (the bot keeps those its model takes). A
-count_tokens request is the same prompt without the generation settings.
+``anthropic-beta`` header's flags -> ``betas`` (the bot keeps those its model takes);
+``output_config.format`` (or the beta's ``output_format``) -> the answer's JSON schema, a tool's
+``strict`` -> a strict tool (see :mod:`fmgate.bots.structured_output`). A count_tokens request is
+the same prompt without the generation settings.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
 from fmgate.core.model_request import (
     CacheTTL,
+    OutputSchema,
     ReasoningBlock,
     RedactedReasoningBlock,
     ReplayedReasoning,
@@ -236,7 +239,22 @@ def input_message(message: MessageIn, model_id: str) -> InputMessage:
 
 
 def tool_spec(tool: ToolIn) -> ToolSpec:
-    return ToolSpec(tool.name, tool.description or tool.name, tool.input_schema)
+    return ToolSpec(
+        tool.name, tool.description or tool.name, tool.input_schema, strict=tool.strict is True
+    )
+
+
+def output_schema(body: MessagesRequest) -> OutputSchema | None:
+    """The answer's schema: ``output_config.format``, else the beta's ``output_format``; both
+    at once is refused, as the SDK refuses it."""
+    configured = body.output_config.format if body.output_config is not None else None
+    if configured is not None and body.output_format is not None:
+        raise BadRequest(
+            "Both output_format and output_config.format were provided; use only "
+            "output_config.format (output_format is deprecated)."
+        )
+    chosen = configured or body.output_format
+    return OutputSchema(chosen.json_schema) if chosen is not None else None
 
 
 def system_messages(system: str | list[TextIn] | None) -> list[InputMessage]:
@@ -310,4 +328,5 @@ def to_bot_request(
         temperature=body.temperature,
         stop_sequences=tuple(body.stop_sequences),
         max_tokens=body.max_tokens,
+        output_format=output_schema(body),
     )

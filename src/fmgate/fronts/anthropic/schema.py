@@ -125,6 +125,9 @@ class ToolIn(Cacheable):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str = ""
     input_schema: dict[str, object] = Field(default_factory=object_schema)
+    #: The calls' input must follow ``input_schema`` (Converse strict tools, for models with
+    #: structured outputs).
+    strict: bool | None = None
 
 
 class ParallelToolUse(AnthropicModel):
@@ -172,9 +175,19 @@ class ThinkingConfig(AnthropicModel):
 EffortIn = Literal["low", "medium", "high", "xhigh", "max"]
 
 
+class JsonOutputFormat(AnthropicModel):
+    """The JSON Schema the answer follows (structured outputs)."""
+
+    type: Literal["json_schema"]
+    #: The schema (Anthropic's ``schema``; named so as not to shadow pydantic's attribute).
+    json_schema: dict[str, object] = Field(alias="schema")
+
+
 class OutputConfigIn(AnthropicModel):
     #: How much the model reasons; the model's own levels only.
     effort: EffortIn | None = None
+    #: The JSON Schema the answer follows (Converse ``outputConfig.textFormat``).
+    format: JsonOutputFormat | None = None
 
 
 class MetadataIn(AnthropicModel):
@@ -203,3 +216,7 @@ class MessagesRequest(CountTokensRequest):
     temperature: float | None = Field(None, ge=0, le=1)
     stream: bool = False
     metadata: MetadataIn | None = None
+    #: ``output_config.format``: the answer's JSON Schema.
+    output_config: OutputConfigIn | None = None
+    #: The beta API's older place for the same format (deprecated by Anthropic).
+    output_format: JsonOutputFormat | None = None

@@ -5,9 +5,12 @@ parts become attachments: ``data:`` URLs inline, http(s) URLs for the safe downl
 ``assistant`` -> assistant (its ``tool_calls`` replayed as tool uses); ``tool`` -> a user turn
 carrying the tool result.
 
+``response_format`` ``json_schema`` -> the answer's schema, ``json_object`` -> JSON mode (see
+:mod:`fmgate.bots.structured_output`); a function's ``strict`` -> a strict tool.
+
 What the gateway cannot honour is refused with a 400 naming the field rather than ignored:
-``n`` other than 1, ``response_format`` ``json_object`` / ``json_schema`` (structured output
-through Converse is not built yet), the retired ``functions`` / ``function_call``.
+``n`` other than 1, a ``json_schema`` format without its ``schema``, the retired ``functions``
+/ ``function_call``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,16 @@ from urllib.parse import unquote, urlsplit
 import orjson
 from pydantic import ValidationError
 
-from fmgate.core.bot_request import Attachment, BotRequest, InputMessage
+from fmgate.core.bot_request import (
+    Attachment,
+    BotRequest,
+    InputMessage,
+    JsonObjectOutput,
+    OutputFormat,
+)
 from fmgate.core.model_request import (
     CacheTTL,
+    OutputSchema,
     ToolChoice,
     ToolResultBlock,
     ToolSpec,
@@ -38,6 +48,7 @@ from fmgate.fronts.openai.schema import (
     ImagePart,
     Message,
     NamedToolChoice,
+    ResponseFormat,
     SystemMessage,
     TextPart,
     Tool,
@@ -80,13 +91,12 @@ def refuse_unsupported(body: ChatCompletionRequest) -> None:
     """A 400 for a field whose value the gateway cannot honour (never silently ignored)."""
     if body.n is not None and body.n != 1:
         raise BadRequest("n must be 1", "n", "unsupported_value")
-    if body.response_format is not None and body.response_format.type != "text":
+    wanted = body.response_format
+    if wanted is not None and wanted.type == "json_schema" and not has_schema(wanted):
         raise BadRequest(
-            f"response_format type '{body.response_format.type}' is not supported on this "
-            "gateway yet (structured output through Bedrock is not built); send "
-            '{"type": "text"} or leave response_format out.',
-            "response_format",
-            "unsupported_value",
+            "response_format 'json_schema' needs json_schema.name and json_schema.schema (the "
+            "JSON Schema the answer follows).",
+            "response_format.json_schema",
         )
     if body.functions or body.function_call is not None:
         param = "functions" if body.functions else "function_call"
@@ -96,6 +106,11 @@ def refuse_unsupported(body: ChatCompletionRequest) -> None:
             param,
             "unsupported_parameter",
         )
+
+
+def has_schema(response_format: ResponseFormat) -> bool:
+    wanted = response_format.json_schema
+    return wanted is not None and wanted.json_schema is not None
 
 
 def joined_text(content: str | Sequence[TextPart | ImagePart] | None) -> str:
@@ -207,7 +222,20 @@ def tool_spec(tool: Tool) -> ToolSpec:
         name=function.name,
         description=function.description or function.name,
         input_schema=function.parameters or EMPTY_OBJECT_SCHEMA,
+        strict=function.strict is True,
     )
+
+
+def output_format(response_format: ResponseFormat | None) -> OutputFormat | None:
+    """``response_format`` as the form of the answer (``text``: None, free text)."""
+    if response_format is None or response_format.type == "text":
+        return None
+    if response_format.type == "json_object":
+        return JsonObjectOutput()
+    wanted = response_format.json_schema
+    if wanted is None or wanted.json_schema is None:  # refused by refuse_unsupported
+        raise BadRequest("response_format 'json_schema' needs json_schema.schema.")
+    return OutputSchema(wanted.json_schema, name=wanted.name, description=wanted.description)
 
 
 def tool_choice(body: ChatCompletionRequest) -> ToolChoice | Literal["none"]:
@@ -264,4 +292,5 @@ def to_bot_request(
         parameters=dict(parameters or {}),
         tools=tuple(tool_spec(tool) for tool in body.tools),
         tool_choice=tool_choice(body),
+        output_format=output_format(body.response_format),
     )

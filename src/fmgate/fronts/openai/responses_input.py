@@ -221,6 +221,7 @@ def tool_specs(tools: Sequence[Tool]) -> tuple[ToolSpec, ...]:
                         name=tool.name,
                         description=tool.description or tool.name,
                         input_schema=tool.parameters or EMPTY_OBJECT_SCHEMA,
+                        strict=tool.strict is True,
                     )
                 )
             case HostedTool(type=kind):

@@ -1,7 +1,8 @@
 """What a Responses request asks of the bot: its refusals, sampling, reasoning effort.
 
 A parameter the gateway cannot honour with the value given is refused (400) rather than
-ignored; the table in docs/openai.md lists each. ``reasoning.effort`` sets the model's own
+ignored; the table in docs/openai.md lists each. ``text.format`` gives the answer's form
+(:mod:`fmgate.bots.structured_output`). ``reasoning.effort`` sets the model's own
 effort where it takes one, else the thinking budget of bots with ``enable_reasoning``
 (:mod:`fmgate.fronts.openai.reasoning_effort`).
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fmgate.config.bot_config import BotConfig
-from fmgate.core.bot_request import BotRequest, InputMessage
-from fmgate.core.model_request import ToolSpec
+from fmgate.core.bot_request import BotRequest, InputMessage, JsonObjectOutput, OutputFormat
+from fmgate.core.model_request import OutputSchema, ToolSpec
 from fmgate.fronts.callers import ledger_user
 from fmgate.fronts.openai.parse import BadRequest
 from fmgate.fronts.openai.reasoning_effort import effort_parameters
@@ -70,13 +71,30 @@ def refused_parameter(body: ResponsesRequest) -> BadRequest | None:
 
 
 def text_format_refusal(body: ResponsesRequest) -> BadRequest | None:
+    """A ``json_schema`` format must carry its name and schema."""
+    text_format = body.text.format if body.text is not None else None
+    if text_format is None or text_format.type != "json_schema":
+        return None
+    if text_format.name is None or text_format.json_schema is None:
+        return BadRequest(
+            "text.format 'json_schema' needs a name and a schema (the JSON Schema the answer "
+            "follows).",
+            "text.format",
+        )
+    return None
+
+
+def output_format(body: ResponsesRequest) -> OutputFormat | None:
+    """``text.format`` as the form of the answer (``text``: None, free text)."""
     text_format = body.text.format if body.text is not None else None
     if text_format is None or text_format.type == "text":
         return None
-    return BadRequest(
-        f"text.format '{text_format.type}' is not supported yet: structured output is not "
-        "available on the Responses API of this gateway; use text.",
-        "text.format",
+    if text_format.type == "json_object":
+        return JsonObjectOutput()
+    if text_format.json_schema is None:  # refused by text_format_refusal
+        raise BadRequest("text.format 'json_schema' needs a schema.", "text.format")
+    return OutputSchema(
+        text_format.json_schema, name=text_format.name, description=text_format.description
     )
 
 
@@ -137,4 +155,5 @@ def to_bot_request(
         parameters=parameters,
         tools=tools,
         tool_choice=choice,
+        output_format=output_format(body),
     )

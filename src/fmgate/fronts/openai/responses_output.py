@@ -306,6 +306,20 @@ def tool_body(tool: FunctionTool) -> Payload:
     }
 
 
+def text_format_body(body: ResponsesRequest) -> Payload:
+    """The request's ``text.format`` as a Response repeats it (``text`` when none)."""
+    text_format = body.text.format if body.text is not None else None
+    if text_format is None or text_format.type != "json_schema":
+        return {"type": text_format.type if text_format is not None else "text"}
+    return {
+        "type": "json_schema",
+        "name": text_format.name,
+        "schema": text_format.json_schema,
+        "description": text_format.description,
+        "strict": text_format.strict,
+    }
+
+
 def echoed_fields(body: ResponsesRequest) -> Payload:
     """What a Response repeats of its request (with OpenAI's defaults)."""
     choice = body.tool_choice
@@ -322,7 +336,7 @@ def echoed_fields(body: ResponsesRequest) -> Payload:
         },
         "store": body.stored,
         "temperature": body.temperature,
-        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "text": {"format": text_format_body(body), "verbosity": "medium"},
         "tool_choice": choice.model_dump()
         if choice is not None and not isinstance(choice, str)
         else (choice or "auto"),

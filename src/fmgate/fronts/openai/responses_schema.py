@@ -132,7 +132,8 @@ class FunctionTool(Tolerant):
     description: str | None = None
     #: JSON Schema of the arguments (an object schema).
     parameters: dict[str, object] | None = None
-    #: Accepted; Converse cannot constrain arguments to the schema (see docs/openai.md).
+    #: ``true``: the calls' arguments must follow ``parameters`` (Converse strict tools, for
+    #: models with structured outputs; see docs/openai.md). Only an explicit ``true`` counts.
     strict: bool | None = None
 
 
@@ -176,7 +177,16 @@ ToolChoiceObject = Annotated[
 
 
 class TextFormat(Tolerant):
+    """``text.format``: ``text``, ``json_object`` (JSON mode) or ``json_schema`` (with the
+    schema's fields beside ``type``, as the Responses API has them)."""
+
     type: Literal["text", "json_schema", "json_object"]
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    #: The schema (the API's ``schema``; named so as not to shadow pydantic's attribute).
+    json_schema: dict[str, object] | None = Field(None, alias="schema")
+    #: Accepted: Bedrock constrains every answer to the schema, strict or not.
+    strict: bool | None = None
 
 
 class TextConfig(Tolerant):

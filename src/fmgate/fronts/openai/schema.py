@@ -1,8 +1,8 @@
 """OpenAI request bodies, as far as the gateway reads them (unknown fields are ignored).
 
-Only what the gateway reads is declared; a field it cannot honour (``n`` other than 1, JSON
-``response_format``, ``functions``) is declared so that :mod:`fmgate.fronts.openai.parse` can
-refuse it rather than silently ignore it.
+Only what the gateway reads is declared; a field it cannot honour (``n`` other than 1,
+``functions``) is declared so that :mod:`fmgate.fronts.openai.parse` can refuse it rather than
+silently ignore it.
 """
 
 from __future__ import annotations
@@ -105,6 +105,9 @@ class FunctionDefinition(OpenAIModel):
     description: str = ""
     #: JSON Schema of the arguments (an object schema).
     parameters: dict[str, object] | None = None
+    #: The calls' arguments must follow ``parameters`` (Converse strict tools, for models with
+    #: structured outputs).
+    strict: bool | None = None
 
 
 class Tool(OpenAIModel):
@@ -132,10 +135,24 @@ class StreamOptions(OpenAIModel):
     include_usage: bool = False
 
 
+class JsonSchemaFormat(OpenAIModel):
+    """``response_format.json_schema``: the JSON Schema the answer follows."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    #: The schema (OpenAI's ``schema``; the attribute is named so as not to shadow pydantic's).
+    json_schema: dict[str, object] | None = Field(None, alias="schema")
+    #: Accepted: Bedrock constrains every answer to the schema, strict or not.
+    strict: bool | None = None
+
+
 class ResponseFormat(OpenAIModel):
-    """Only ``text`` is served; the JSON formats are refused (structured output is not built)."""
+    """``text``; ``json_schema`` (structured output: Converse ``outputConfig.textFormat`` for
+    models with structured outputs, else asked for in the prompt); ``json_object`` (JSON mode:
+    asked for in the prompt, Bedrock has no such mode)."""
 
     type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
 
 
 class ChatCompletionRequest(OpenAIModel):
