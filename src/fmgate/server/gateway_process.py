@@ -36,6 +36,7 @@ from fmgate.core.shutdown import ShutdownSignal
 from fmgate.observability.logging import configure_logging
 from fmgate.server.app import create_app
 from fmgate.server.gateway import GatewayOptions
+from fmgate.server.gc_tuning import tune_for_serving
 from fmgate.server.reload import DEFAULT_POLL_SECONDS
 from fmgate.server.serving import serve
 from fmgate.server.worker_slot import WorkerSlot
@@ -93,8 +94,20 @@ def serve_gateway(
         log_level=spec.log_level,
         grace_seconds=spec.grace_seconds,
         sockets=sockets,
-        on_started=on_started,
+        on_started=started_serving(on_started),
     )
+
+
+def started_serving(then: Callable[[], None] | None) -> Callable[[], None]:
+    """What runs once the gateway is open and listening: the collector tuned for serving
+    (:mod:`fmgate.server.gc_tuning`), then ``then``."""
+
+    def started() -> None:
+        tune_for_serving()
+        if then is not None:
+            then()
+
+    return started
 
 
 @dataclass(frozen=True, slots=True)
