@@ -11,14 +11,13 @@ import botocore.session
 import pytest
 from botocore.auth import SigV4Auth as BotocoreSigV4
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.serialize import create_serializer
 
 from fmgate.bedrock.client import BedrockClients
 from fmgate.bedrock.converse import converse_stream
 from fmgate.bedrock.request_auth import (
     BEARER_TOKEN_VARIABLE,
-    FrozenCredentials,
     SigV4Signer,
     amz_date,
     canonical_uri,
@@ -87,7 +86,7 @@ def test_the_signature_is_botocores(token: str | None, model_id: str) -> None:
     path = request_path(model_id)
     body = request_body({**BODY, "modelId": model_id})
     ours = SigV4Signer(REGION).sign(
-        FrozenCredentials("AKIDEXAMPLE", "secret", token), host, path, body, now
+        ReadOnlyCredentials("AKIDEXAMPLE", "secret", token), host, path, body, now
     )
 
     aws_request = AWSRequest(
@@ -108,7 +107,7 @@ def test_the_signature_is_botocores(token: str | None, model_id: str) -> None:
 
 def test_the_signing_key_is_derived_once_a_day() -> None:
     signer = SigV4Signer(REGION)
-    creds = FrozenCredentials("AKIDEXAMPLE", "secret")
+    creds = ReadOnlyCredentials("AKIDEXAMPLE", "secret", None)
     day_one = 1_764_590_400.0
     first = signer.sign(creds, "h", "/p", b"{}", day_one)
     cached = signer._cached_key

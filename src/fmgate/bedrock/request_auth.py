@@ -22,7 +22,6 @@ import hmac
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final, Protocol
 from urllib.parse import quote
 
@@ -36,15 +35,6 @@ _ALGORITHM: Final = "AWS4-HMAC-SHA256"
 _CONTENT_TYPE: Final = "application/json"
 
 
-@dataclass(frozen=True, slots=True)
-class FrozenCredentials:
-    """One set of AWS credentials at one moment (a refreshable set is frozen per request)."""
-
-    access_key: str
-    secret_key: str
-    token: str | None = None
-
-
 class CredentialSource(Protocol):
     """Where the current credentials come from (botocore/aiobotocore credentials objects fit:
     ``get_frozen_credentials`` refreshes them when they are about to expire)."""
@@ -53,7 +43,8 @@ class CredentialSource(Protocol):
 
 
 class FrozenCredentialsLike(Protocol):
-    """botocore's ``ReadOnlyCredentials`` (a named tuple) or :class:`FrozenCredentials`."""
+    """botocore's ``ReadOnlyCredentials`` (a named tuple): one set of credentials at one
+    moment (a refreshable set is frozen per request)."""
 
     @property
     def access_key(self) -> str: ...

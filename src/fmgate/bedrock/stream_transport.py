@@ -86,6 +86,16 @@ def error_code(headers: Mapping[str, str], body: bytes) -> str:
     return ""
 
 
+async def read_bounded(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body up to its end or ``limit`` bytes, whichever comes first."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and (chunk := await content.readany()):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[:limit]
+
+
 class ConverseStreamTransport:
     """Sends one region's ConverseStream requests (``session`` is shared by every region)."""
 
@@ -124,7 +134,7 @@ class ConverseStreamTransport:
         )
         if response.status != 200:
             try:
-                answer = await response.content.read(MAX_ERROR_BODY)
+                answer = await read_bounded(response.content, MAX_ERROR_BODY)
             finally:
                 response.close()
             raise error_for_answer(
